@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: the generic netlink family "nfsec" (see uapi/nfsec.h).
+ *
+ * Every request is validated against strict per-nest policies before it
+ * reaches a handler; handlers then check what policies cannot express and
+ * say why in the extack. Nothing changes unless the whole request is good.
+ */
+#include <linux/in.h>
+#include <linux/inetdevice.h>
+#include <linux/string.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+#include "nfsec.h"
+#include "genl.h"
+
+const struct nla_policy nfsec_alg_policy[NFSEC_ALG_A_MAX + 1] = {
+	[NFSEC_ALG_A_NAME] = { .type = NLA_NUL_STRING,
+			       .len = NFSEC_ALG_NAME_MAX - 1 },
+	[NFSEC_ALG_A_KEY] = { .type = NLA_BINARY, .len = NFSEC_KEY_MAX },
+	[NFSEC_ALG_A_ICV_LEN] = NLA_POLICY_MAX(NLA_U32, 512),
+	[NFSEC_ALG_A_KEY_LEN] = { .type = NLA_REJECT },
+};
+
+const struct nla_policy nfsec_sel_policy[NFSEC_SEL_A_MAX + 1] = {
+	[NFSEC_SEL_A_SRC] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_SEL_A_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 32),
+	[NFSEC_SEL_A_DST] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_SEL_A_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 32),
+	[NFSEC_SEL_A_PROTO] = { .type = NLA_U8 },
+	[NFSEC_SEL_A_SPORT] = { .type = NLA_BE16 },
+	[NFSEC_SEL_A_DPORT] = { .type = NLA_BE16 },
+};
+
+const struct nla_policy nfsec_encap_policy[NFSEC_ENCAP_A_MAX + 1] = {
+	[NFSEC_ENCAP_A_TYPE] = NLA_POLICY_RANGE(NLA_U16, 2, 2),
+	[NFSEC_ENCAP_A_SPORT] = { .type = NLA_BE16 },
+	[NFSEC_ENCAP_A_DPORT] = { .type = NLA_BE16 },
+	[NFSEC_ENCAP_A_OADDR] = NLA_POLICY_EXACT_LEN(4),
+};
+
+const struct nla_policy nfsec_lft_policy[NFSEC_LFT_A_MAX + 1] = {
+	[NFSEC_LFT_A_SOFT_BYTES] = { .type = NLA_U64 },
+	[NFSEC_LFT_A_HARD_BYTES] = { .type = NLA_U64 },
+	[NFSEC_LFT_A_SOFT_PACKETS] = { .type = NLA_U64 },
+	[NFSEC_LFT_A_HARD_PACKETS] = { .type = NLA_U64 },
+	[NFSEC_LFT_A_SOFT_ADD_SECONDS] = { .type = NLA_U64 },
+	[NFSEC_LFT_A_HARD_ADD_SECONDS] = { .type = NLA_U64 },
+	[NFSEC_LFT_A_SOFT_USE_SECONDS] = { .type = NLA_U64 },
+	[NFSEC_LFT_A_HARD_USE_SECONDS] = { .type = NLA_U64 },
+};
+
+const struct nla_policy nfsec_sa_policy[NFSEC_SA_A_MAX + 1] = {
+	[NFSEC_SA_A_SRC] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_SA_A_DST] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_SA_A_PROTO] = NLA_POLICY_RANGE(NLA_U8, IPPROTO_ESP, IPPROTO_AH),
+	[NFSEC_SA_A_SPI] = { .type = NLA_BE32 },
+	[NFSEC_SA_A_REQID] = { .type = NLA_U32 },
+	[NFSEC_SA_A_MODE] = NLA_POLICY_MAX(NLA_U8, NFSEC_MODE_TUNNEL),
+	[NFSEC_SA_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, NFSEC_SA_F_ALL),
+	[NFSEC_SA_A_REPLAY_WINDOW] = NLA_POLICY_MAX(NLA_U32, NFSEC_REPLAY_MAX),
+	[NFSEC_SA_A_ALG_AEAD] = NLA_POLICY_NESTED(nfsec_alg_policy),
+	[NFSEC_SA_A_ALG_ENC] = NLA_POLICY_NESTED(nfsec_alg_policy),
+	[NFSEC_SA_A_ALG_AUTH] = NLA_POLICY_NESTED(nfsec_alg_policy),
+	[NFSEC_SA_A_SEL] = NLA_POLICY_NESTED(nfsec_sel_policy),
+	[NFSEC_SA_A_ENCAP] = NLA_POLICY_NESTED(nfsec_encap_policy),
+	[NFSEC_SA_A_LIFETIME] = NLA_POLICY_NESTED(nfsec_lft_policy),
+	[NFSEC_SA_A_SEQ] = { .type = NLA_U64 },
+	[NFSEC_SA_A_OSEQ] = { .type = NLA_U64 },
+	[NFSEC_SA_A_MSS] = { .type = NLA_U16 },
+	[NFSEC_SA_A_CUR] = { .type = NLA_REJECT },
+	[NFSEC_SA_A_STATS] = { .type = NLA_REJECT },
+};
+
+const struct nla_policy nfsec_tmpl_policy[NFSEC_TMPL_A_MAX + 1] = {
+	[NFSEC_TMPL_A_SRC] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_TMPL_A_DST] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_TMPL_A_PROTO] = NLA_POLICY_RANGE(NLA_U8, IPPROTO_ESP, IPPROTO_AH),
+	[NFSEC_TMPL_A_SPI] = { .type = NLA_BE32 },
+	[NFSEC_TMPL_A_MODE] = NLA_POLICY_MAX(NLA_U8, NFSEC_MODE_TUNNEL),
+	[NFSEC_TMPL_A_REQID] = { .type = NLA_U32 },
+	[NFSEC_TMPL_A_LEVEL] = NLA_POLICY_MAX(NLA_U8, NFSEC_LEVEL_USE),
+};
+
+const struct nla_policy nfsec_pol_policy[NFSEC_POL_A_MAX + 1] = {
+	[NFSEC_POL_A_SEL] = NLA_POLICY_NESTED(nfsec_sel_policy),
+	[NFSEC_POL_A_DIR] = NLA_POLICY_MAX(NLA_U8, NFSEC_DIR_FWD),
+	[NFSEC_POL_A_PRIORITY] = { .type = NLA_U32 },
+	[NFSEC_POL_A_ACTION] = NLA_POLICY_MAX(NLA_U8, NFSEC_ACTION_BLOCK),
+	[NFSEC_POL_A_INDEX] = { .type = NLA_U32 },
+	[NFSEC_POL_A_TMPL] = NLA_POLICY_NESTED(nfsec_tmpl_policy),
+	[NFSEC_POL_A_STATS] = { .type = NLA_REJECT },
+};
+
+static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
+	[NFSEC_A_SA] = NLA_POLICY_NESTED(nfsec_sa_policy),
+	[NFSEC_A_POLICY] = NLA_POLICY_NESTED(nfsec_pol_policy),
+	[NFSEC_A_STATS] = { .type = NLA_REJECT },
+	[NFSEC_A_VERSION] = { .type = NLA_REJECT },
+	[NFSEC_A_SA_COUNT] = { .type = NLA_REJECT },
+	[NFSEC_A_POLICY_COUNT] = { .type = NLA_REJECT },
+};
+
+__be32 nfsec_nl_addr(const struct nlattr *a)
+{
+	return a ? nla_get_in_addr(a) : 0;
+}
+
+/* Parse @nest into @tb; -ENOENT if absent. */
+int nfsec_nl_parse(struct nlattr **tb, int max, const struct nlattr *nest,
+		      const struct nla_policy *policy,
+		      struct netlink_ext_ack *extack)
+{
+	if (!nest)
+		return -ENOENT;
+	return nla_parse_nested(tb, max, nest, policy, extack);
+}
+
+void nfsec_nl_parse_sel(const struct nlattr *nest, struct nfsec_sel *sel)
+{
+	struct nlattr *tb[NFSEC_SEL_A_MAX + 1];
+
+	memset(sel, 0, sizeof(*sel));
+	/* Already validated with the family's policy. */
+	if (nfsec_nl_parse(tb, NFSEC_SEL_A_MAX, nest, nfsec_sel_policy, NULL))
+		return;
+	sel->saddr = nfsec_nl_addr(tb[NFSEC_SEL_A_SRC]);
+	sel->daddr = nfsec_nl_addr(tb[NFSEC_SEL_A_DST]);
+	sel->splen = tb[NFSEC_SEL_A_SRC_PLEN] ?
+		     nla_get_u8(tb[NFSEC_SEL_A_SRC_PLEN]) : (sel->saddr ? 32 : 0);
+	sel->dplen = tb[NFSEC_SEL_A_DST_PLEN] ?
+		     nla_get_u8(tb[NFSEC_SEL_A_DST_PLEN]) : (sel->daddr ? 32 : 0);
+	/* Host bits beyond the prefix never matter; keep them out. */
+	sel->saddr &= inet_make_mask(sel->splen);
+	sel->daddr &= inet_make_mask(sel->dplen);
+	if (tb[NFSEC_SEL_A_PROTO])
+		sel->proto = nla_get_u8(tb[NFSEC_SEL_A_PROTO]);
+	if (tb[NFSEC_SEL_A_SPORT])
+		sel->sport = nla_get_be16(tb[NFSEC_SEL_A_SPORT]);
+	if (tb[NFSEC_SEL_A_DPORT])
+		sel->dport = nla_get_be16(tb[NFSEC_SEL_A_DPORT]);
+}
+
+int nfsec_nl_put_sel(struct sk_buff *msg, int type, const struct nfsec_sel *sel)
+{
+	struct nlattr *nest = nla_nest_start(msg, type);
+
+	if (!nest ||
+	    nla_put_in_addr(msg, NFSEC_SEL_A_SRC, sel->saddr) ||
+	    nla_put_u8(msg, NFSEC_SEL_A_SRC_PLEN, sel->splen) ||
+	    nla_put_in_addr(msg, NFSEC_SEL_A_DST, sel->daddr) ||
+	    nla_put_u8(msg, NFSEC_SEL_A_DST_PLEN, sel->dplen) ||
+	    nla_put_u8(msg, NFSEC_SEL_A_PROTO, sel->proto) ||
+	    nla_put_be16(msg, NFSEC_SEL_A_SPORT, sel->sport) ||
+	    nla_put_be16(msg, NFSEC_SEL_A_DPORT, sel->dport))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+bool nfsec_nl_ports_ok(const struct nfsec_sel *sel)
+{
+	if (!sel->sport && !sel->dport)
+		return true;
+	return sel->proto == IPPROTO_TCP || sel->proto == IPPROTO_UDP ||
+	       sel->proto == IPPROTO_UDPLITE || sel->proto == IPPROTO_SCTP ||
+	       sel->proto == IPPROTO_DCCP;
+}
+
+/* Tell "events" listeners; @fill adds the object, or nothing for flush. */
+void nfsec_nl_notify(struct net *net, u8 cmd,
+		     int (*fill)(struct sk_buff *msg, const void *obj),
+		     const void *obj)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&nfsec_family, net, 0))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &nfsec_family, 0, cmd);
+	if (!hdr || (fill && fill(msg, obj))) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&nfsec_family, net, msg, 0, 0, GFP_KERNEL);
+}
+
+static int stats_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0, info->genlhdr->cmd);
+	if (!hdr)
+		goto err;
+	mutex_lock(&nn->lock);
+	if (nfsec_stats_put(msg, NFSEC_A_STATS, nn->stats) ||
+	    nla_put_u32(msg, NFSEC_A_SA_COUNT, nn->sa_count) ||
+	    nla_put_u32(msg, NFSEC_A_POLICY_COUNT, nn->pol_count)) {
+		mutex_unlock(&nn->lock);
+		goto err;
+	}
+	mutex_unlock(&nn->lock);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+err:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static int version_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0, info->genlhdr->cmd);
+	if (!hdr || nla_put_string(msg, NFSEC_A_VERSION, NFSEC_VERSION)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static const struct genl_ops nfsec_ops[] = {
+	{ .cmd = NFSEC_CMD_SA_ADD, .doit = nfsec_nl_sa_add, .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_SA_UPDATE, .doit = nfsec_nl_sa_update,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_SA_DEL, .doit = nfsec_nl_sa_del, .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_SA_GET, .doit = nfsec_nl_sa_get, .dumpit = nfsec_nl_sa_dump,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_SA_FLUSH, .doit = nfsec_nl_sa_flush,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_POLICY_ADD, .doit = nfsec_nl_pol_add,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_POLICY_DEL, .doit = nfsec_nl_pol_del,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_POLICY_GET, .doit = nfsec_nl_pol_get, .dumpit = nfsec_nl_pol_dump,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_POLICY_FLUSH, .doit = nfsec_nl_pol_flush,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_STATS_GET, .doit = stats_get,
+	  .flags = GENL_UNS_ADMIN_PERM },
+	{ .cmd = NFSEC_CMD_VERSION_GET, .doit = version_get,
+	  .flags = GENL_UNS_ADMIN_PERM },
+};
+
+static const struct genl_multicast_group nfsec_mcgrps[] = {
+	{ .name = NFSEC_MCGRP_EVENTS },
+};
+
+struct genl_family nfsec_family __ro_after_init = {
+	.name = NFSEC_GENL_NAME,
+	.version = NFSEC_GENL_VERSION,
+	.maxattr = NFSEC_A_MAX,
+	.policy = nfsec_policy,
+	.netnsok = true,
+	/* Handlers serialise on the per-netns mutex, not on genl_mutex. */
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = nfsec_ops,
+	.n_ops = ARRAY_SIZE(nfsec_ops),
+	.resv_start_op = NFSEC_CMD_SA_ADD,
+	.mcgrps = nfsec_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(nfsec_mcgrps),
+};
+
+int __init nfsec_genl_init(void)
+{
+	return genl_register_family(&nfsec_family);
+}
+
+void nfsec_genl_exit(void)
+{
+	genl_unregister_family(&nfsec_family);
+}

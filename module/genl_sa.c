@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: netlink commands on Security Associations.
+ */
+#include <linux/in.h>
+#include <linux/string.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+#include "genl.h"
+
+struct sa_keys {
+	const u8 *aead;
+	const u8 *enc;
+	const u8 *auth;
+};
+
+static int parse_alg(const struct nlattr *nest, struct nfsec_alg *alg,
+		     const u8 **key, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[NFSEC_ALG_A_MAX + 1];
+	int err;
+
+	err = nfsec_nl_parse(tb, NFSEC_ALG_A_MAX, nest, nfsec_alg_policy, extack);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	if (!tb[NFSEC_ALG_A_NAME] ||
+	    nla_strscpy(alg->name, tb[NFSEC_ALG_A_NAME], sizeof(alg->name)) <= 0) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "algorithm without a name");
+		return -EINVAL;
+	}
+	if (tb[NFSEC_ALG_A_KEY]) {
+		*key = nla_data(tb[NFSEC_ALG_A_KEY]);
+		alg->key_bits = nla_len(tb[NFSEC_ALG_A_KEY]) * 8;
+	}
+	if (tb[NFSEC_ALG_A_ICV_LEN])
+		alg->icv_bits = nla_get_u32(tb[NFSEC_ALG_A_ICV_LEN]);
+	return 0;
+}
+
+/* Key bytes must not linger in the request once the transform has them. */
+static void wipe_keys(struct nlattr **tb)
+{
+	static const int algs[] = {
+		NFSEC_SA_A_ALG_AEAD, NFSEC_SA_A_ALG_ENC, NFSEC_SA_A_ALG_AUTH,
+	};
+	struct nlattr *a;
+	int i, rem;
+
+	for (i = 0; i < ARRAY_SIZE(algs); i++) {
+		if (!tb[algs[i]])
+			continue;
+		nla_for_each_nested(a, tb[algs[i]], rem)
+			if (nla_type(a) == NFSEC_ALG_A_KEY)
+				memzero_explicit(nla_data(a), nla_len(a));
+	}
+}
+
+static int parse_algs(struct nlattr **tb, struct nfsec_sa *sa,
+		      struct sa_keys *keys, struct netlink_ext_ack *extack)
+{
+	return parse_alg(tb[NFSEC_SA_A_ALG_AEAD], &sa->alg_aead, &keys->aead,
+			 extack) ?:
+	       parse_alg(tb[NFSEC_SA_A_ALG_ENC], &sa->alg_enc, &keys->enc,
+			 extack) ?:
+	       parse_alg(tb[NFSEC_SA_A_ALG_AUTH], &sa->alg_auth, &keys->auth,
+			 extack);
+}
+
+static u64 lft_get(struct nlattr **tb, int type)
+{
+	return tb[type] ? nla_get_u64(tb[type]) : U64_MAX;
+}
+
+static int parse_lifetime(const struct nlattr *nest, struct nfsec_lifetime *l,
+			  struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[NFSEC_LFT_A_MAX + 1] = {};
+	int err;
+
+	err = nfsec_nl_parse(tb, NFSEC_LFT_A_MAX, nest, nfsec_lft_policy, extack);
+	if (err && err != -ENOENT)
+		return err;
+	l->soft_bytes = lft_get(tb, NFSEC_LFT_A_SOFT_BYTES);
+	l->hard_bytes = lft_get(tb, NFSEC_LFT_A_HARD_BYTES);
+	l->soft_packets = lft_get(tb, NFSEC_LFT_A_SOFT_PACKETS);
+	l->hard_packets = lft_get(tb, NFSEC_LFT_A_HARD_PACKETS);
+	l->soft_add_seconds = lft_get(tb, NFSEC_LFT_A_SOFT_ADD_SECONDS);
+	l->hard_add_seconds = lft_get(tb, NFSEC_LFT_A_HARD_ADD_SECONDS);
+	l->soft_use_seconds = lft_get(tb, NFSEC_LFT_A_SOFT_USE_SECONDS);
+	l->hard_use_seconds = lft_get(tb, NFSEC_LFT_A_HARD_USE_SECONDS);
+	return 0;
+}
+
+static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
+		       struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[NFSEC_ENCAP_A_MAX + 1];
+	int err;
+
+	err = nfsec_nl_parse(tb, NFSEC_ENCAP_A_MAX, nest, nfsec_encap_policy,
+			     extack);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	if (sa->proto != IPPROTO_ESP) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "encap is for ESP only");
+		return -EINVAL;
+	}
+	if (!tb[NFSEC_ENCAP_A_TYPE] || !tb[NFSEC_ENCAP_A_SPORT] ||
+	    !tb[NFSEC_ENCAP_A_DPORT] || !nla_get_be16(tb[NFSEC_ENCAP_A_SPORT]) ||
+	    !nla_get_be16(tb[NFSEC_ENCAP_A_DPORT])) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "encap needs a type and non-zero ports");
+		return -EINVAL;
+	}
+	sa->encap.type = nla_get_u16(tb[NFSEC_ENCAP_A_TYPE]);
+	sa->encap.sport = nla_get_be16(tb[NFSEC_ENCAP_A_SPORT]);
+	sa->encap.dport = nla_get_be16(tb[NFSEC_ENCAP_A_DPORT]);
+	sa->encap.oaddr = nfsec_nl_addr(tb[NFSEC_ENCAP_A_OADDR]);
+	return 0;
+}
+
+static int parse_id(struct nlattr **tb, const struct nlattr *nest,
+		    struct netlink_ext_ack *extack)
+{
+	static const int need[] = {
+		NFSEC_SA_A_DST, NFSEC_SA_A_SPI, NFSEC_SA_A_PROTO,
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(need); i++) {
+		if (!tb[need[i]]) {
+			NL_SET_ERR_MSG_MOD(extack, "an SA is identified by dst, spi and proto");
+			NL_SET_ERR_ATTR_MISS(extack, nest, need[i]);
+			return -EINVAL;
+		}
+	}
+	if (!nla_get_be32(tb[NFSEC_SA_A_SPI])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SPI], "SPI 0 is reserved");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_config(struct nlattr **tb, const struct nlattr *nest,
+			struct nfsec_sa *sa, struct netlink_ext_ack *extack)
+{
+	if (!tb[NFSEC_SA_A_SRC]) {
+		NL_SET_ERR_MSG_MOD(extack, "an SA needs src");
+		NL_SET_ERR_ATTR_MISS(extack, nest, NFSEC_SA_A_SRC);
+		return -EINVAL;
+	}
+	if (sa->mode == NFSEC_MODE_TUNNEL && (!sa->saddr || !sa->daddr)) {
+		NL_SET_ERR_MSG_MOD(extack, "tunnel mode needs src and dst endpoints");
+		return -EINVAL;
+	}
+	if (!nfsec_nl_ports_ok(&sa->sel)) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SEL],
+				    "selector ports need proto tcp, udp, sctp, dccp or udplite");
+		return -EINVAL;
+	}
+	if (sa->mss && sa->mss != NFSEC_MSS_OFF && sa->mss < 88) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_MSS],
+				    "mss is auto (0), off, or at least 88");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static u32 get_u32(const struct nlattr *a)
+{
+	return a ? nla_get_u32(a) : 0;
+}
+
+static int parse_seq(struct nlattr **tb, struct nfsec_sa *sa, u64 *seq,
+		     struct netlink_ext_ack *extack)
+{
+	bool esn = sa->flags & NFSEC_SA_F_ESN;
+
+	*seq = tb[NFSEC_SA_A_SEQ] ? nla_get_u64(tb[NFSEC_SA_A_SEQ]) : 0;
+	sa->oseq = tb[NFSEC_SA_A_OSEQ] ? nla_get_u64(tb[NFSEC_SA_A_OSEQ]) : 0;
+	if (!esn && (*seq > U32_MAX || sa->oseq > U32_MAX)) {
+		NL_SET_ERR_MSG_MOD(extack, "sequence numbers above 2^32 need flag esn");
+		return -EINVAL;
+	}
+	if (esn && !get_u32(tb[NFSEC_SA_A_REPLAY_WINDOW])) {
+		NL_SET_ERR_MSG_MOD(extack, "flag esn needs a replay-window");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Fill a fresh @sa from a request, crypto included. */
+static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
+			 struct nfsec_sa *sa, struct netlink_ext_ack *extack)
+{
+	struct sa_keys keys = {};
+	u32 window;
+	u64 seq;
+	int err;
+
+	err = parse_id(tb, nest, extack);
+	if (err)
+		return err;
+	sa->saddr = nfsec_nl_addr(tb[NFSEC_SA_A_SRC]);
+	sa->daddr = nfsec_nl_addr(tb[NFSEC_SA_A_DST]);
+	sa->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
+	sa->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
+	sa->reqid = get_u32(tb[NFSEC_SA_A_REQID]);
+	sa->mode = tb[NFSEC_SA_A_MODE] ? nla_get_u8(tb[NFSEC_SA_A_MODE]) : 0;
+	sa->flags = get_u32(tb[NFSEC_SA_A_FLAGS]);
+	sa->mss = tb[NFSEC_SA_A_MSS] ? nla_get_u16(tb[NFSEC_SA_A_MSS]) : 0;
+	window = get_u32(tb[NFSEC_SA_A_REPLAY_WINDOW]);
+	nfsec_nl_parse_sel(tb[NFSEC_SA_A_SEL], &sa->sel);
+
+	err = check_config(tb, nest, sa, extack) ?:
+	      parse_seq(tb, sa, &seq, extack) ?:
+	      parse_lifetime(tb[NFSEC_SA_A_LIFETIME], &sa->lft, extack) ?:
+	      parse_encap(tb[NFSEC_SA_A_ENCAP], sa, extack) ?:
+	      parse_algs(tb, sa, &keys, extack);
+	if (err)
+		return err;
+	err = nfsec_replay_init(&sa->replay, window, seq);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot allocate the replay window");
+		return err;
+	}
+	return nfsec_crypto_init(sa, keys.aead, keys.enc, keys.auth, extack);
+}
+
+static int put_alg(struct sk_buff *msg, int type, const struct nfsec_alg *a)
+{
+	struct nlattr *nest;
+
+	if (!a->name[0])
+		return 0;
+	nest = nla_nest_start(msg, type);
+	if (!nest || nla_put_string(msg, NFSEC_ALG_A_NAME, a->name) ||
+	    nla_put_u32(msg, NFSEC_ALG_A_KEY_LEN, a->key_bits) ||
+	    nla_put_u32(msg, NFSEC_ALG_A_ICV_LEN, a->icv_bits))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_lifetime(struct sk_buff *msg, const struct nfsec_lifetime *l)
+{
+	struct nlattr *nest = nla_nest_start(msg, NFSEC_SA_A_LIFETIME);
+	const u64 v[] = {
+		l->soft_bytes, l->hard_bytes, l->soft_packets, l->hard_packets,
+		l->soft_add_seconds, l->hard_add_seconds,
+		l->soft_use_seconds, l->hard_use_seconds,
+	};
+	int i;
+
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		if (nla_put_u64_64bit(msg, NFSEC_LFT_A_SOFT_BYTES + i, v[i],
+				      NFSEC_LFT_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int put_encap(struct sk_buff *msg, const struct nfsec_sa *sa)
+{
+	struct nlattr *nest;
+
+	if (!sa->encap.type)
+		return 0;
+	nest = nla_nest_start(msg, NFSEC_SA_A_ENCAP);
+	if (!nest || nla_put_u16(msg, NFSEC_ENCAP_A_TYPE, sa->encap.type) ||
+	    nla_put_be16(msg, NFSEC_ENCAP_A_SPORT, sa->encap.sport) ||
+	    nla_put_be16(msg, NFSEC_ENCAP_A_DPORT, sa->encap.dport) ||
+	    nla_put_in_addr(msg, NFSEC_ENCAP_A_OADDR, sa->encap.oaddr))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+struct sa_state {
+	u64 oseq;
+	u64 seq;
+	u64 bytes;
+	u64 packets;
+	time64_t use_time;
+};
+
+static int put_state(struct sk_buff *msg, struct nfsec_sa *sa)
+{
+	struct sa_state st;
+	struct nlattr *nest;
+
+	spin_lock_bh(&sa->lock);
+	st = (struct sa_state){ sa->oseq, sa->replay.top, sa->cur_bytes,
+				sa->cur_packets, sa->use_time };
+	spin_unlock_bh(&sa->lock);
+
+	if (nla_put_u64_64bit(msg, NFSEC_SA_A_SEQ, st.seq, NFSEC_SA_A_PAD) ||
+	    nla_put_u64_64bit(msg, NFSEC_SA_A_OSEQ, st.oseq, NFSEC_SA_A_PAD))
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, NFSEC_SA_A_CUR);
+	if (!nest ||
+	    nla_put_u64_64bit(msg, NFSEC_CUR_A_BYTES, st.bytes, NFSEC_CUR_A_PAD) ||
+	    nla_put_u64_64bit(msg, NFSEC_CUR_A_PACKETS, st.packets,
+			      NFSEC_CUR_A_PAD) ||
+	    nla_put_u64_64bit(msg, NFSEC_CUR_A_ADD_TIME, sa->add_time,
+			      NFSEC_CUR_A_PAD) ||
+	    nla_put_u64_64bit(msg, NFSEC_CUR_A_USE_TIME, st.use_time,
+			      NFSEC_CUR_A_PAD))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return nfsec_stats_put(msg, NFSEC_SA_A_STATS, sa->stats);
+}
+
+/* Everything but key bytes, which never leave the kernel. */
+static int sa_fill(struct sk_buff *msg, struct nfsec_sa *sa)
+{
+	struct nlattr *nest = nla_nest_start(msg, NFSEC_A_SA);
+
+	if (!nest ||
+	    nla_put_in_addr(msg, NFSEC_SA_A_SRC, sa->saddr) ||
+	    nla_put_in_addr(msg, NFSEC_SA_A_DST, sa->daddr) ||
+	    nla_put_u8(msg, NFSEC_SA_A_PROTO, sa->proto) ||
+	    nla_put_be32(msg, NFSEC_SA_A_SPI, sa->spi) ||
+	    nla_put_u32(msg, NFSEC_SA_A_REQID, sa->reqid) ||
+	    nla_put_u8(msg, NFSEC_SA_A_MODE, sa->mode) ||
+	    nla_put_u32(msg, NFSEC_SA_A_FLAGS, sa->flags) ||
+	    nla_put_u32(msg, NFSEC_SA_A_REPLAY_WINDOW, sa->replay.size) ||
+	    nla_put_u16(msg, NFSEC_SA_A_MSS, sa->mss) ||
+	    put_alg(msg, NFSEC_SA_A_ALG_AEAD, &sa->alg_aead) ||
+	    put_alg(msg, NFSEC_SA_A_ALG_ENC, &sa->alg_enc) ||
+	    put_alg(msg, NFSEC_SA_A_ALG_AUTH, &sa->alg_auth) ||
+	    nfsec_nl_put_sel(msg, NFSEC_SA_A_SEL, &sa->sel) ||
+	    put_encap(msg, sa) || put_lifetime(msg, &sa->lft) ||
+	    put_state(msg, sa))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int sa_fill_event(struct sk_buff *msg, const void *sa)
+{
+	return sa_fill(msg, (struct nfsec_sa *)sa);
+}
+
+static int sa_nest(struct genl_info *info, struct nlattr **tb)
+{
+	struct nlattr *nest = info->attrs[NFSEC_A_SA];
+
+	if (!nest) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing the SA attributes");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, NFSEC_A_SA);
+		return -EINVAL;
+	}
+	return nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, nfsec_sa_policy,
+				info->extack);
+}
+
+static struct nfsec_sa *sa_build(struct genl_info *info)
+{
+	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
+	struct nfsec_sa *sa;
+	int err;
+
+	err = sa_nest(info, tb);
+	if (err)
+		return ERR_PTR(err);
+	sa = nfsec_sa_alloc();
+	if (!sa) {
+		wipe_keys(tb);
+		return ERR_PTR(-ENOMEM);
+	}
+	err = sa_from_attrs(tb, info->attrs[NFSEC_A_SA], sa, info->extack);
+	wipe_keys(tb);
+	if (err) {
+		nfsec_sa_destroy(sa);
+		return ERR_PTR(err);
+	}
+	return sa;
+}
+
+int nfsec_nl_sa_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	struct nfsec_sa *sa;
+	int err;
+
+	/* Transforms are allocated outside the lock: that may sleep long. */
+	sa = sa_build(info);
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
+	mutex_lock(&nn->lock);
+	err = nfsec_sa_insert(nn, sa, info->extack);
+	if (!err)
+		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_ADD, sa_fill_event, sa);
+	mutex_unlock(&nn->lock);
+	if (err)
+		nfsec_sa_destroy(sa);
+	return err;
+}
+
+int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	struct nfsec_sa *sa, *old;
+	int err = -ENOENT;
+
+	sa = sa_build(info);
+	if (IS_ERR(sa))
+		return PTR_ERR(sa);
+	mutex_lock(&nn->lock);
+	old = nfsec_sa_lookup(nn, sa->daddr, sa->spi, sa->proto);
+	if (!old)
+		NL_SET_ERR_MSG_MOD(info->extack, "no such SA to update");
+	else
+		err = nfsec_sa_replace(nn, old, sa, info->extack);
+	if (!err)
+		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_UPDATE, sa_fill_event, sa);
+	mutex_unlock(&nn->lock);
+	if (err)
+		nfsec_sa_destroy(sa);
+	return err;
+}
+
+/* The SA a request names; called with nn->lock held. */
+static struct nfsec_sa *sa_find(struct nfsec_net *nn, struct genl_info *info)
+{
+	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
+	struct nfsec_sa *sa;
+	int err;
+
+	err = sa_nest(info, tb) ?:
+	      parse_id(tb, info->attrs[NFSEC_A_SA], info->extack);
+	if (err)
+		return ERR_PTR(err);
+	sa = nfsec_sa_lookup(nn, nla_get_in_addr(tb[NFSEC_SA_A_DST]),
+			     nla_get_be32(tb[NFSEC_SA_A_SPI]),
+			     nla_get_u8(tb[NFSEC_SA_A_PROTO]));
+	if (!sa) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
+		return ERR_PTR(-ENOENT);
+	}
+	return sa;
+}
+
+int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	struct nfsec_sa *sa;
+
+	mutex_lock(&nn->lock);
+	sa = sa_find(nn, info);
+	if (!IS_ERR(sa)) {
+		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_DEL, sa_fill_event, sa);
+		nfsec_sa_unlink(nn, sa);
+	}
+	mutex_unlock(&nn->lock);
+	return PTR_ERR_OR_ZERO(sa);
+}
+
+int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	struct sk_buff *msg;
+	struct nfsec_sa *sa;
+	void *hdr;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0, NFSEC_CMD_SA_GET);
+	mutex_lock(&nn->lock);
+	sa = sa_find(nn, info);
+	err = IS_ERR(sa) ? PTR_ERR(sa) : (hdr ? sa_fill(msg, sa) : -EMSGSIZE);
+	mutex_unlock(&nn->lock);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+struct dump_ctx {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+};
+
+static int sa_dump_one(struct nfsec_sa *sa, void *arg)
+{
+	struct dump_ctx *ctx = arg;
+	void *hdr;
+
+	hdr = genlmsg_put(ctx->skb, NETLINK_CB(ctx->cb->skb).portid,
+			  ctx->cb->nlh->nlmsg_seq, &nfsec_family, NLM_F_MULTI,
+			  NFSEC_CMD_SA_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	genl_dump_check_consistent(ctx->cb, hdr);
+	if (sa_fill(ctx->skb, sa)) {
+		genlmsg_cancel(ctx->skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(ctx->skb, hdr);
+	return 0;
+}
+
+int nfsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct nfsec_net *nn = nfsec_pernet(sock_net(skb->sk));
+	struct dump_ctx ctx = { skb, cb };
+	int err;
+
+	mutex_lock(&nn->lock);
+	cb->seq = nn->genid;
+	err = nfsec_sa_walk(nn, &cb->args[0], &cb->args[1], sa_dump_one, &ctx);
+	mutex_unlock(&nn->lock);
+	/* A full buffer ends this part; the cursor resumes the next. */
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
+	u8 proto = 0;
+	int err;
+
+	if (info->attrs[NFSEC_A_SA]) {
+		err = sa_nest(info, tb);
+		if (err)
+			return err;
+		if (tb[NFSEC_SA_A_PROTO])
+			proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
+	}
+	mutex_lock(&nn->lock);
+	nfsec_sa_flush(nn, proto);
+	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_FLUSH, NULL, NULL);
+	mutex_unlock(&nn->lock);
+	return 0;
+}

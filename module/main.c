@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: module init and per-netns state.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <net/genetlink.h>
+#include "nfsec.h"
+
+unsigned int nfsec_net_id __read_mostly;
+
+bool nfsec_allow_null;
+module_param_named(allow_null, nfsec_allow_null, bool, 0444);
+MODULE_PARM_DESC(allow_null,
+		 "accept ESP with both NULL encryption and NULL authentication (benchmarks and tests only; RFC 4303 forbids it)");
+
+struct nfsec_net *nfsec_pernet(const struct net *net)
+{
+	return net_generic(net, nfsec_net_id);
+}
+
+static int __net_init nfsec_net_init(struct net *net)
+{
+	struct nfsec_net *nn = nfsec_pernet(net);
+	int ret;
+
+	nn->net = net;
+	mutex_init(&nn->lock);
+	nn->stats = nfsec_stats_alloc();
+	if (!nn->stats)
+		return -ENOMEM;
+	ret = nfsec_sa_init(nn);
+	if (ret)
+		goto err_stats;
+	ret = nfsec_policy_init(nn);
+	if (ret)
+		goto err_sa;
+	ret = nfsec_hooks_register(net);
+	if (ret)
+		goto err_policy;
+	return 0;
+
+err_policy:
+	nfsec_policy_exit(nn);
+err_sa:
+	nfsec_sa_exit(nn);
+err_stats:
+	nfsec_stats_free(nn->stats);
+	return ret;
+}
+
+static void __net_exit nfsec_net_exit(struct net *net)
+{
+	struct nfsec_net *nn = nfsec_pernet(net);
+
+	nfsec_hooks_unregister(net);
+	mutex_lock(&nn->lock);
+	nfsec_policy_exit(nn);
+	nfsec_sa_exit(nn);
+	mutex_unlock(&nn->lock);
+	/* In-flight packets hold SA references and count on nn->stats. */
+	rcu_barrier();
+	nfsec_stats_free(nn->stats);
+}
+
+static struct pernet_operations nfsec_net_ops = {
+	.init = nfsec_net_init,
+	.exit = nfsec_net_exit,
+	.id = &nfsec_net_id,
+	.size = sizeof(struct nfsec_net),
+};
+
+static int __init nfsec_init(void)
+{
+	int ret;
+
+#ifdef DEBUG
+	if (!nfsec_replay_selftest() || !nfsec_policy_selftest())
+		return -ENOTRECOVERABLE;
+#endif
+	ret = register_pernet_subsys(&nfsec_net_ops);
+	if (ret)
+		return ret;
+	ret = nfsec_genl_init();
+	if (ret)
+		goto err_pernet;
+	pr_info("version %s loaded\n", NFSEC_VERSION);
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&nfsec_net_ops);
+	return ret;
+}
+
+static void __exit nfsec_exit(void)
+{
+	nfsec_genl_exit();
+	unregister_pernet_subsys(&nfsec_net_ops);
+	rcu_barrier();
+}
+
+module_init(nfsec_init);
+module_exit(nfsec_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("IPsec ESP and AH datapath on netfilter hooks");
+MODULE_AUTHOR("nfsec developers");
+MODULE_VERSION(NFSEC_VERSION);
+MODULE_ALIAS_GENL_FAMILY(NFSEC_GENL_NAME);

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces of the nfsec module: the objects every file shares.
+ *
+ * Locking: each netns has one mutex (nn->lock) for every update of its SA
+ * and policy databases. The packet path reads both under RCU, without
+ * locks; an SA's mutable per-packet state (sequence numbers, replay window,
+ * lifetime use) is under sa->lock, a spinlock taken in softirq context.
+ * An SA lives while it is in the database or a packet holds a reference
+ * (async crypto): nfsec_sa_hold()/nfsec_sa_put().
+ */
+#ifndef _NFSEC_H
+#define _NFSEC_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/percpu.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/skbuff.h>
+#include <net/netlink.h>
+#include "uapi/nfsec.h"
+
+#define NFSEC_VERSION "0.1.0"
+
+struct crypto_aead;
+struct crypto_ahash;
+
+/* Counters: one per-CPU block per SA and one per netns. */
+struct nfsec_stats {
+	u64_stats_t c[__NFSEC_STAT_MAX];
+	struct u64_stats_sync syncp;
+};
+
+struct nfsec_stats __percpu *nfsec_stats_alloc(void);
+void nfsec_stats_free(struct nfsec_stats __percpu *stats);
+void nfsec_stats_sum(struct nfsec_stats __percpu *stats,
+		     u64 out[__NFSEC_STAT_MAX]);
+int nfsec_stats_put(struct sk_buff *msg, int attrtype,
+		    struct nfsec_stats __percpu *stats);
+
+/* A packet's 5-tuple, as selectors see it. */
+struct nfsec_flow {
+	__be32 saddr;
+	__be32 daddr;
+	u8 proto;
+	__be16 sport;
+	__be16 dport;
+};
+
+struct nfsec_sel {
+	__be32 saddr;
+	__be32 daddr;
+	u8 splen;
+	u8 dplen;
+	u8 proto;		/* 0: any */
+	__be16 sport;		/* 0: any */
+	__be16 dport;		/* 0: any */
+};
+
+bool nfsec_sel_match(const struct nfsec_sel *sel, const struct nfsec_flow *fl);
+/* Fill @fl from an IPv4 packet whose network header is set; ports are 0
+ * for non-first fragments and protocols without ports. */
+void nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl);
+
+struct nfsec_alg {
+	char name[NFSEC_ALG_NAME_MAX];	/* empty: not configured */
+	u32 key_bits;
+	u32 icv_bits;
+};
+
+struct nfsec_lifetime {
+	u64 soft_bytes;
+	u64 hard_bytes;
+	u64 soft_packets;
+	u64 hard_packets;
+	u64 soft_add_seconds;
+	u64 hard_add_seconds;
+	u64 soft_use_seconds;
+	u64 hard_use_seconds;
+};
+
+/* RFC 6479 window: a ring of 64-bit blocks, one block more than needed. */
+struct nfsec_replay {
+	u64 top;		/* highest sequence number accepted */
+	u32 size;		/* window in packets, 0: off */
+	u32 nblocks;		/* power of two */
+	u64 *bmp;
+};
+
+enum nfsec_esp_kind {
+	NFSEC_ESP_AEAD,		/* rfc4106(gcm(aes)), rfc7539esp(...) */
+	NFSEC_ESP_AUTHENC,	/* authenc / authencesn(hmac, cbc or null) */
+};
+
+struct nfsec_net;
+
+struct nfsec_sa {
+	struct hlist_node spi_node;	/* nn->sa_spi */
+	struct hlist_node dst_node;	/* nn->sa_dst, outbound lookup */
+	struct rcu_head rcu;
+	refcount_t refcnt;
+	struct nfsec_net *nn;
+
+	/* Configuration: fixed once the SA is published. */
+	__be32 saddr;
+	__be32 daddr;
+	__be32 spi;
+	u8 proto;			/* IPPROTO_ESP or IPPROTO_AH */
+	u8 mode;			/* enum nfsec_mode */
+	u32 reqid;
+	u32 flags;			/* NFSEC_SA_F_* */
+	struct nfsec_sel sel;
+	struct {
+		u16 type;		/* 0: none, UDP_ENCAP_ESPINUDP */
+		__be16 sport;
+		__be16 dport;
+		__be32 oaddr;
+	} encap;
+	struct nfsec_lifetime lft;
+	u16 mss;			/* 0 auto, NFSEC_MSS_OFF, or value */
+	struct nfsec_alg alg_aead;
+	struct nfsec_alg alg_enc;
+	struct nfsec_alg alg_auth;
+
+	/* Crypto, set up by nfsec_crypto_init(). */
+	struct crypto_aead *aead;	/* ESP */
+	struct crypto_ahash *ahash;	/* AH: hmac(sha256) */
+	u8 esp_kind;			/* enum nfsec_esp_kind */
+	unsigned int ivlen;		/* bytes on the wire */
+	unsigned int icvlen;		/* bytes */
+	unsigned int blksize;		/* ESP padding alignment, >= 4 */
+
+	/* Per-packet state under @lock. */
+	spinlock_t lock;
+	u64 oseq;			/* last sequence number sent */
+	struct nfsec_replay replay;
+	u64 cur_bytes;
+	u64 cur_packets;
+	time64_t add_time;
+	time64_t use_time;		/* 0: never used */
+	bool dead;			/* unlinked: send no more */
+
+	struct nfsec_stats __percpu *stats;
+};
+
+struct nfsec_tmpl {
+	__be32 saddr;			/* tunnel endpoints */
+	__be32 daddr;
+	__be32 spi;			/* 0: any */
+	u8 proto;
+	u8 mode;
+	u8 level;			/* enum nfsec_tmpl_level */
+	u32 reqid;			/* 0: any */
+};
+
+struct nfsec_pol_stats {
+	u64_stats_t packets;
+	u64_stats_t bytes;
+	struct u64_stats_sync syncp;
+};
+
+struct nfsec_policy {
+	struct list_head node;		/* nn->policies[dir], by priority */
+	struct rcu_head rcu;
+	struct nfsec_sel sel;
+	u8 dir;				/* enum nfsec_dir */
+	u8 action;			/* enum nfsec_action */
+	bool has_tmpl;			/* false: bypass (allow) */
+	u32 priority;
+	u32 index;
+	struct nfsec_tmpl tmpl;
+	struct nfsec_pol_stats __percpu *stats;
+};
+
+#define NFSEC_HASH_BITS 12
+
+struct nfsec_net {
+	struct net *net;
+	struct mutex lock;		/* every update below */
+	struct hlist_head *sa_spi;	/* by (daddr, spi, proto) */
+	struct hlist_head *sa_dst;	/* by (daddr, proto) for output */
+	unsigned int sa_count;
+	struct list_head policies[3];	/* enum nfsec_dir */
+	unsigned int pol_count;
+	u32 pol_next_index;
+	u32 genid;			/* bumped on every change; dumps */
+	u32 hash_seed;
+	struct nfsec_stats __percpu *stats;
+	bool hooks_registered;
+};
+
+extern unsigned int nfsec_net_id;
+extern bool nfsec_allow_null;		/* module parameter */
+
+struct nfsec_net *nfsec_pernet(const struct net *net);
+
+/* sa.c */
+int nfsec_sa_init(struct nfsec_net *nn);
+void nfsec_sa_exit(struct nfsec_net *nn);
+/* RCU readers; no reference taken. */
+struct nfsec_sa *nfsec_sa_lookup(struct nfsec_net *nn, __be32 daddr,
+				 __be32 spi, u8 proto);
+/* The SA that carries @fl under template @t, or NULL. */
+struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
+				     const struct nfsec_tmpl *t,
+				     const struct nfsec_flow *fl);
+bool nfsec_tmpl_match_sa(const struct nfsec_tmpl *t,
+			 const struct nfsec_sa *sa);
+static inline bool nfsec_sa_hold(struct nfsec_sa *sa)
+{
+	return refcount_inc_not_zero(&sa->refcnt);
+}
+void nfsec_sa_put(struct nfsec_sa *sa);
+/* Control plane, under nn->lock. */
+struct nfsec_sa *nfsec_sa_alloc(void);
+void nfsec_sa_destroy(struct nfsec_sa *sa);
+int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
+		    struct netlink_ext_ack *extack);
+void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa);
+int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
+		     struct nfsec_sa *new, struct netlink_ext_ack *extack);
+unsigned int nfsec_sa_flush(struct nfsec_net *nn, u8 proto);
+int nfsec_sa_walk(struct nfsec_net *nn, unsigned long *bucket,
+		  unsigned long *skip,
+		  int (*fn)(struct nfsec_sa *sa, void *arg), void *arg);
+
+/* policy.c: RCU readers; first match by priority, NULL if none. */
+int nfsec_policy_init(struct nfsec_net *nn);
+void nfsec_policy_exit(struct nfsec_net *nn);
+struct nfsec_policy *nfsec_policy_lookup(struct nfsec_net *nn, u8 dir,
+					 const struct nfsec_flow *fl);
+void nfsec_policy_count(struct nfsec_policy *pol, unsigned int len);
+/* Control plane, under nn->lock. */
+struct nfsec_policy *nfsec_policy_alloc(void);
+void nfsec_policy_destroy(struct nfsec_policy *pol);
+int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
+			struct netlink_ext_ack *extack);
+struct nfsec_policy *nfsec_policy_find(struct nfsec_net *nn, u8 dir,
+				       const struct nfsec_sel *sel);
+struct nfsec_policy *nfsec_policy_find_index(struct nfsec_net *nn, u32 index);
+void nfsec_policy_unlink(struct nfsec_net *nn, struct nfsec_policy *pol);
+unsigned int nfsec_policy_flush(struct nfsec_net *nn, int dir);
+bool nfsec_policy_selftest(void);
+bool nfsec_replay_selftest(void);
+
+/* crypto.c: validate algorithms and keys, allocate transforms. */
+int nfsec_crypto_init(struct nfsec_sa *sa, const u8 *aead_key,
+		      const u8 *enc_key, const u8 *auth_key,
+		      struct netlink_ext_ack *extack);
+void nfsec_crypto_free(struct nfsec_sa *sa);
+
+/* replay.c */
+int nfsec_replay_init(struct nfsec_replay *r, u32 size, u64 seq);
+void nfsec_replay_free(struct nfsec_replay *r);
+/* Infer the 64-bit sequence number of @seq_lo (RFC 4303 Appendix A). */
+u64 nfsec_replay_infer(const struct nfsec_replay *r, u32 seq_lo, bool esn);
+/* 0 if @seq may be accepted; else NFSEC_STAT_RX_REPLAY_OLD or _DUP. */
+int nfsec_replay_check(const struct nfsec_replay *r, u64 seq);
+/* Like check, and marks @seq seen: call after the ICV verified. */
+int nfsec_replay_advance(struct nfsec_replay *r, u64 seq);
+
+/* hooks.c: netfilter hooks of one netns. */
+int nfsec_hooks_register(struct net *net);
+void nfsec_hooks_unregister(struct net *net);
+
+/* genl.c */
+int nfsec_genl_init(void);
+void nfsec_genl_exit(void);
+
+/* stats helpers for the packet path: count on the SA (if any) and netns. */
+static inline void nfsec_stats_add(struct nfsec_stats __percpu *stats,
+				   enum nfsec_stat i, u64 n)
+{
+	struct nfsec_stats *s = get_cpu_ptr(stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_add(&s->c[i], n);
+	u64_stats_update_end(&s->syncp);
+	put_cpu_ptr(stats);
+}
+
+static inline void nfsec_count(struct nfsec_net *nn, struct nfsec_sa *sa,
+			       enum nfsec_stat i, u64 n)
+{
+	if (sa)
+		nfsec_stats_add(sa->stats, i, n);
+	nfsec_stats_add(nn->stats, i, n);
+}
+
+#endif /* _NFSEC_H */

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: the Security Association database of one netns.
+ *
+ * Two hash tables index every SA: by (daddr, spi, proto) for inbound
+ * packets, and by (daddr, proto) for outbound template resolution. Readers
+ * walk them under RCU; writers hold nn->lock.
+ */
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <crypto/aead.h>
+#include <crypto/hash.h>
+#include "nfsec.h"
+
+#define NFSEC_HASH_SIZE (1U << NFSEC_HASH_BITS)
+
+static u32 spi_hash(const struct nfsec_net *nn, __be32 daddr, __be32 spi,
+		    u8 proto)
+{
+	return jhash_3words((__force u32)daddr, (__force u32)spi, proto,
+			    nn->hash_seed) & (NFSEC_HASH_SIZE - 1);
+}
+
+static u32 dst_hash(const struct nfsec_net *nn, __be32 daddr, u8 proto)
+{
+	return jhash_2words((__force u32)daddr, proto, nn->hash_seed) &
+	       (NFSEC_HASH_SIZE - 1);
+}
+
+int nfsec_sa_init(struct nfsec_net *nn)
+{
+	nn->hash_seed = get_random_u32();
+	nn->sa_spi = kvcalloc(NFSEC_HASH_SIZE, sizeof(*nn->sa_spi), GFP_KERNEL);
+	nn->sa_dst = kvcalloc(NFSEC_HASH_SIZE, sizeof(*nn->sa_dst), GFP_KERNEL);
+	if (!nn->sa_spi || !nn->sa_dst) {
+		kvfree(nn->sa_spi);
+		kvfree(nn->sa_dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Called with nn->lock held, after the netns's hooks are gone. */
+void nfsec_sa_exit(struct nfsec_net *nn)
+{
+	nfsec_sa_flush(nn, 0);
+	kvfree(nn->sa_spi);
+	kvfree(nn->sa_dst);
+}
+
+struct nfsec_sa *nfsec_sa_alloc(void)
+{
+	struct nfsec_sa *sa;
+
+	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	if (!sa)
+		return NULL;
+	refcount_set(&sa->refcnt, 1);
+	spin_lock_init(&sa->lock);
+	sa->add_time = ktime_get_real_seconds();
+	sa->stats = nfsec_stats_alloc();
+	if (!sa->stats) {
+		kfree(sa);
+		return NULL;
+	}
+	return sa;
+}
+
+static void sa_free(struct nfsec_sa *sa)
+{
+	nfsec_crypto_free(sa);
+	nfsec_replay_free(&sa->replay);
+	nfsec_stats_free(sa->stats);
+	kfree_sensitive(sa);
+}
+
+static void sa_free_rcu(struct rcu_head *rcu)
+{
+	sa_free(container_of(rcu, struct nfsec_sa, rcu));
+}
+
+/* For an SA that was never published. */
+void nfsec_sa_destroy(struct nfsec_sa *sa)
+{
+	sa_free(sa);
+}
+
+void nfsec_sa_put(struct nfsec_sa *sa)
+{
+	if (refcount_dec_and_test(&sa->refcnt))
+		call_rcu(&sa->rcu, sa_free_rcu);
+}
+
+struct nfsec_sa *nfsec_sa_lookup(struct nfsec_net *nn, __be32 daddr,
+				 __be32 spi, u8 proto)
+{
+	struct hlist_head *head = &nn->sa_spi[spi_hash(nn, daddr, spi, proto)];
+	struct nfsec_sa *sa;
+
+	hlist_for_each_entry_rcu(sa, head, spi_node,
+				 lockdep_is_held(&nn->lock)) {
+		if (sa->spi == spi && sa->daddr == daddr && sa->proto == proto)
+			return sa;
+	}
+	return NULL;
+}
+
+bool nfsec_tmpl_match_sa(const struct nfsec_tmpl *t, const struct nfsec_sa *sa)
+{
+	if (t->proto != sa->proto || t->mode != sa->mode)
+		return false;
+	if ((t->reqid && t->reqid != sa->reqid) || (t->spi && t->spi != sa->spi))
+		return false;
+	if (t->mode == NFSEC_MODE_TUNNEL &&
+	    ((t->saddr && t->saddr != sa->saddr) ||
+	     (t->daddr && t->daddr != sa->daddr)))
+		return false;
+	return true;
+}
+
+struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
+				     const struct nfsec_tmpl *t,
+				     const struct nfsec_flow *fl)
+{
+	__be32 daddr = t->mode == NFSEC_MODE_TUNNEL ? t->daddr : fl->daddr;
+	struct hlist_head *head = &nn->sa_dst[dst_hash(nn, daddr, t->proto)];
+	struct nfsec_sa *sa;
+
+	hlist_for_each_entry_rcu(sa, head, dst_node) {
+		if (sa->daddr != daddr || !nfsec_tmpl_match_sa(t, sa))
+			continue;
+		/* In transport mode the SA's source is the packet's. */
+		if (sa->mode == NFSEC_MODE_TRANSPORT && sa->saddr &&
+		    sa->saddr != fl->saddr)
+			continue;
+		if (nfsec_sel_match(&sa->sel, fl) && !READ_ONCE(sa->dead))
+			return sa;
+	}
+	return NULL;
+}
+
+int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
+		    struct netlink_ext_ack *extack)
+{
+	lockdep_assert_held(&nn->lock);
+	if (nfsec_sa_lookup(nn, sa->daddr, sa->spi, sa->proto)) {
+		NL_SET_ERR_MSG_MOD(extack, "an SA with this dst, spi and proto exists");
+		return -EEXIST;
+	}
+	sa->nn = nn;
+	hlist_add_head_rcu(&sa->spi_node,
+			   &nn->sa_spi[spi_hash(nn, sa->daddr, sa->spi, sa->proto)]);
+	hlist_add_head_rcu(&sa->dst_node,
+			   &nn->sa_dst[dst_hash(nn, sa->daddr, sa->proto)]);
+	nn->sa_count++;
+	nn->genid++;
+	return 0;
+}
+
+void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa)
+{
+	lockdep_assert_held(&nn->lock);
+	hlist_del_rcu(&sa->spi_node);
+	hlist_del_rcu(&sa->dst_node);
+	WRITE_ONCE(sa->dead, true);
+	nn->sa_count--;
+	nn->genid++;
+	nfsec_sa_put(sa);
+}
+
+/*
+ * Update keeps the identity, the sequence numbers, the replay state, the
+ * lifetime use and the counters of @old; everything else comes from @new.
+ */
+int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
+		     struct nfsec_sa *new, struct netlink_ext_ack *extack)
+{
+	u64 v[__NFSEC_STAT_MAX];
+	int i;
+
+	lockdep_assert_held(&nn->lock);
+	if (new->replay.size != old->replay.size) {
+		NL_SET_ERR_MSG_MOD(extack, "replay-window cannot change on update");
+		return -EINVAL;
+	}
+	nfsec_stats_sum(old->stats, v);
+	for (i = 0; i < __NFSEC_STAT_MAX; i++)
+		nfsec_stats_add(new->stats, i, v[i]);
+
+	spin_lock_bh(&old->lock);
+	new->oseq = old->oseq;
+	new->replay.top = old->replay.top;
+	if (old->replay.bmp)
+		memcpy(new->replay.bmp, old->replay.bmp,
+		       old->replay.nblocks * sizeof(u64));
+	new->cur_bytes = old->cur_bytes;
+	new->cur_packets = old->cur_packets;
+	new->add_time = old->add_time;
+	new->use_time = old->use_time;
+	WRITE_ONCE(old->dead, true);
+	spin_unlock_bh(&old->lock);
+
+	new->nn = nn;
+	hlist_replace_rcu(&old->spi_node, &new->spi_node);
+	hlist_replace_rcu(&old->dst_node, &new->dst_node);
+	nn->genid++;
+	nfsec_sa_put(old);
+	return 0;
+}
+
+/* Remove every SA, or those of @proto. Returns how many went. */
+unsigned int nfsec_sa_flush(struct nfsec_net *nn, u8 proto)
+{
+	struct hlist_node *tmp;
+	struct nfsec_sa *sa;
+	unsigned int i, n = 0;
+
+	lockdep_assert_held(&nn->lock);
+	for (i = 0; i < NFSEC_HASH_SIZE; i++) {
+		hlist_for_each_entry_safe(sa, tmp, &nn->sa_spi[i], spi_node) {
+			if (proto && sa->proto != proto)
+				continue;
+			nfsec_sa_unlink(nn, sa);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Dump cursor: the bucket and how many SAs of it were already sent. Every
+ * change bumps nn->genid, which the caller reports through
+ * genl_dump_check_consistent() so that userspace can retry.
+ */
+int nfsec_sa_walk(struct nfsec_net *nn, unsigned long *bucket,
+		  unsigned long *skip,
+		  int (*fn)(struct nfsec_sa *sa, void *arg), void *arg)
+{
+	struct nfsec_sa *sa;
+	unsigned long n;
+	int ret;
+
+	lockdep_assert_held(&nn->lock);
+	for (; *bucket < NFSEC_HASH_SIZE; (*bucket)++, *skip = 0) {
+		n = 0;
+		hlist_for_each_entry(sa, &nn->sa_spi[*bucket], spi_node) {
+			if (n++ < *skip)
+				continue;
+			ret = fn(sa, arg);
+			if (ret)
+				return ret;
+			(*skip)++;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * nfsec: IPsec (ESP/AH) datapath on netfilter hooks, configured over
+ * generic netlink. This header is shared by the module and the tool.
+ *
+ * Family "nfsec", version 1, multicast group "events". All commands need
+ * CAP_NET_ADMIN over the network namespace of the socket, and all state
+ * lives in that namespace.
+ *
+ * Addresses are IPv4, 4 bytes in network order. Ports and SPIs are in
+ * network order too; everything else is host order.
+ *
+ * NFSEC_CMD_SA_ADD, NFSEC_CMD_SA_UPDATE (do)
+ *   NFSEC_A_SA: nest
+ *     SRC, DST, PROTO, SPI               identity is (DST, SPI, PROTO)
+ *     MODE, REQID, FLAGS, REPLAY_WINDOW
+ *     ALG_AEAD | ALG_ENC + ALG_AUTH | ALG_AUTH: nest NFSEC_ALG_A_*
+ *     SEL: nest NFSEC_SEL_A_*          optional, default: any
+ *     ENCAP: nest NFSEC_ENCAP_A_*      optional, ESP only
+ *     LIFETIME: nest NFSEC_LFT_A_*     optional, default: infinite
+ *     SEQ, OSEQ                         optional initial sequence numbers
+ *     MSS                               optional clamp: 0 auto (default),
+ *                                       NFSEC_MSS_OFF, or a fixed value
+ *   UPDATE replaces every field of an existing SA except its identity and
+ *   its sequence and replay state.
+ *
+ * NFSEC_CMD_SA_DEL, NFSEC_CMD_SA_GET (do)
+ *   NFSEC_A_SA: nest of DST, SPI, PROTO
+ * NFSEC_CMD_SA_GET (dump): every SA; each reply as for SA_ADD, without
+ *   keys, plus NFSEC_ALG_A_KEY_LEN, NFSEC_SA_A_CUR and NFSEC_SA_A_STATS.
+ * NFSEC_CMD_SA_FLUSH (do)
+ *   NFSEC_A_SA: optional nest of PROTO; without it, every SA goes.
+ *
+ * NFSEC_CMD_POLICY_ADD (do)
+ *   NFSEC_A_POLICY: nest
+ *     SEL, DIR, PRIORITY, ACTION, TMPL (nest NFSEC_TMPL_A_*, optional)
+ *   identity is (SEL, DIR); the reply carries the assigned INDEX.
+ * NFSEC_CMD_POLICY_DEL, NFSEC_CMD_POLICY_GET (do)
+ *   NFSEC_A_POLICY: nest of SEL and DIR, or of INDEX
+ * NFSEC_CMD_POLICY_GET (dump): every policy, as for POLICY_ADD plus INDEX
+ *   and NFSEC_POL_A_STATS.
+ * NFSEC_CMD_POLICY_FLUSH (do)
+ *   NFSEC_A_POLICY: optional nest of DIR
+ *
+ * NFSEC_CMD_STATS_GET (do)
+ *   reply: NFSEC_A_STATS, nest of u64 counters, attribute type
+ *          NFSEC_STAT_x + 1; NFSEC_A_SA_COUNT, NFSEC_A_POLICY_COUNT
+ * NFSEC_CMD_VERSION_GET (do)
+ *   reply: NFSEC_A_VERSION (string)
+ *
+ * Events: SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POLICY_ADD, POLICY_DEL,
+ * POLICY_FLUSH are multicast to "events" with the object as in a dump.
+ */
+#ifndef _UAPI_LINUX_NFSEC_H
+#define _UAPI_LINUX_NFSEC_H
+
+#include <linux/types.h>
+
+#define NFSEC_GENL_NAME		"nfsec"
+#define NFSEC_GENL_VERSION	1
+#define NFSEC_MCGRP_EVENTS	"events"
+
+#define NFSEC_ALG_NAME_MAX	64	/* with the NUL */
+#define NFSEC_KEY_MAX		128	/* bytes */
+#define NFSEC_REPLAY_MAX	4096	/* packets */
+#define NFSEC_MSS_OFF		0xffff
+
+enum nfsec_cmd {
+	NFSEC_CMD_UNSPEC,
+	NFSEC_CMD_SA_ADD,
+	NFSEC_CMD_SA_UPDATE,
+	NFSEC_CMD_SA_DEL,
+	NFSEC_CMD_SA_GET,
+	NFSEC_CMD_SA_FLUSH,
+	NFSEC_CMD_POLICY_ADD,
+	NFSEC_CMD_POLICY_DEL,
+	NFSEC_CMD_POLICY_GET,
+	NFSEC_CMD_POLICY_FLUSH,
+	NFSEC_CMD_STATS_GET,
+	NFSEC_CMD_VERSION_GET,
+	__NFSEC_CMD_MAX
+};
+#define NFSEC_CMD_MAX (__NFSEC_CMD_MAX - 1)
+
+enum nfsec_attr {
+	NFSEC_A_UNSPEC,
+	NFSEC_A_SA,		/* nest: NFSEC_SA_A_* */
+	NFSEC_A_POLICY,		/* nest: NFSEC_POL_A_* */
+	NFSEC_A_STATS,		/* nest: u64 counters */
+	NFSEC_A_VERSION,	/* string */
+	NFSEC_A_SA_COUNT,	/* u32 */
+	NFSEC_A_POLICY_COUNT,	/* u32 */
+	__NFSEC_A_MAX
+};
+#define NFSEC_A_MAX (__NFSEC_A_MAX - 1)
+
+enum nfsec_mode {
+	NFSEC_MODE_TRANSPORT,
+	NFSEC_MODE_TUNNEL,
+};
+
+enum nfsec_sa_flags {
+	NFSEC_SA_F_ESN = 1U << 0,
+	NFSEC_SA_F_ALL = NFSEC_SA_F_ESN,
+};
+
+enum nfsec_sa_attr {
+	NFSEC_SA_A_UNSPEC,
+	NFSEC_SA_A_SRC,			/* be32 */
+	NFSEC_SA_A_DST,			/* be32 */
+	NFSEC_SA_A_PROTO,		/* u8: IPPROTO_ESP or IPPROTO_AH */
+	NFSEC_SA_A_SPI,			/* be32, not 0 */
+	NFSEC_SA_A_REQID,		/* u32 */
+	NFSEC_SA_A_MODE,		/* u8: enum nfsec_mode */
+	NFSEC_SA_A_FLAGS,		/* u32: enum nfsec_sa_flags */
+	NFSEC_SA_A_REPLAY_WINDOW,	/* u32: 0..NFSEC_REPLAY_MAX */
+	NFSEC_SA_A_ALG_AEAD,		/* nest: NFSEC_ALG_A_* */
+	NFSEC_SA_A_ALG_ENC,		/* nest: NFSEC_ALG_A_* */
+	NFSEC_SA_A_ALG_AUTH,		/* nest: NFSEC_ALG_A_* (auth-trunc) */
+	NFSEC_SA_A_SEL,			/* nest: NFSEC_SEL_A_* */
+	NFSEC_SA_A_ENCAP,		/* nest: NFSEC_ENCAP_A_* */
+	NFSEC_SA_A_LIFETIME,		/* nest: NFSEC_LFT_A_* */
+	NFSEC_SA_A_SEQ,			/* u64: highest sequence received */
+	NFSEC_SA_A_OSEQ,		/* u64: last sequence sent */
+	NFSEC_SA_A_MSS,			/* u16: 0 auto, NFSEC_MSS_OFF, value */
+	NFSEC_SA_A_CUR,			/* nest: NFSEC_CUR_A_*, reply only */
+	NFSEC_SA_A_STATS,		/* nest: u64 counters, reply only */
+	NFSEC_SA_A_PAD,
+	__NFSEC_SA_A_MAX
+};
+#define NFSEC_SA_A_MAX (__NFSEC_SA_A_MAX - 1)
+
+enum nfsec_alg_attr {
+	NFSEC_ALG_A_UNSPEC,
+	NFSEC_ALG_A_NAME,	/* string: crypto API name as ip-xfrm(8) */
+	NFSEC_ALG_A_KEY,	/* binary, request only, never replied */
+	NFSEC_ALG_A_ICV_LEN,	/* u32 bits: AEAD ICV or auth-trunc length */
+	NFSEC_ALG_A_KEY_LEN,	/* u32 bits, reply only */
+	__NFSEC_ALG_A_MAX
+};
+#define NFSEC_ALG_A_MAX (__NFSEC_ALG_A_MAX - 1)
+
+/* A selector; an absent attribute matches anything. */
+enum nfsec_sel_attr {
+	NFSEC_SEL_A_UNSPEC,
+	NFSEC_SEL_A_SRC,	/* be32 */
+	NFSEC_SEL_A_SRC_PLEN,	/* u8: 0..32 */
+	NFSEC_SEL_A_DST,	/* be32 */
+	NFSEC_SEL_A_DST_PLEN,	/* u8: 0..32 */
+	NFSEC_SEL_A_PROTO,	/* u8: 0 any */
+	NFSEC_SEL_A_SPORT,	/* be16: 0 any; TCP, UDP, SCTP */
+	NFSEC_SEL_A_DPORT,	/* be16: 0 any */
+	__NFSEC_SEL_A_MAX
+};
+#define NFSEC_SEL_A_MAX (__NFSEC_SEL_A_MAX - 1)
+
+enum nfsec_encap_attr {
+	NFSEC_ENCAP_A_UNSPEC,
+	NFSEC_ENCAP_A_TYPE,	/* u16: 2 espinudp (UDP_ENCAP_ESPINUDP) */
+	NFSEC_ENCAP_A_SPORT,	/* be16 */
+	NFSEC_ENCAP_A_DPORT,	/* be16 */
+	NFSEC_ENCAP_A_OADDR,	/* be32: original address, for checksums */
+	__NFSEC_ENCAP_A_MAX
+};
+#define NFSEC_ENCAP_A_MAX (__NFSEC_ENCAP_A_MAX - 1)
+
+enum nfsec_lft_attr {
+	NFSEC_LFT_A_UNSPEC,
+	NFSEC_LFT_A_SOFT_BYTES,		/* u64 */
+	NFSEC_LFT_A_HARD_BYTES,		/* u64 */
+	NFSEC_LFT_A_SOFT_PACKETS,	/* u64 */
+	NFSEC_LFT_A_HARD_PACKETS,	/* u64 */
+	NFSEC_LFT_A_SOFT_ADD_SECONDS,	/* u64 */
+	NFSEC_LFT_A_HARD_ADD_SECONDS,	/* u64 */
+	NFSEC_LFT_A_SOFT_USE_SECONDS,	/* u64 */
+	NFSEC_LFT_A_HARD_USE_SECONDS,	/* u64 */
+	NFSEC_LFT_A_PAD,
+	__NFSEC_LFT_A_MAX
+};
+#define NFSEC_LFT_A_MAX (__NFSEC_LFT_A_MAX - 1)
+
+enum nfsec_cur_attr {
+	NFSEC_CUR_A_UNSPEC,
+	NFSEC_CUR_A_BYTES,	/* u64 */
+	NFSEC_CUR_A_PACKETS,	/* u64 */
+	NFSEC_CUR_A_ADD_TIME,	/* u64: seconds since the epoch */
+	NFSEC_CUR_A_USE_TIME,	/* u64: 0 never used */
+	NFSEC_CUR_A_PAD,
+	__NFSEC_CUR_A_MAX
+};
+#define NFSEC_CUR_A_MAX (__NFSEC_CUR_A_MAX - 1)
+
+enum nfsec_dir {
+	NFSEC_DIR_IN,
+	NFSEC_DIR_OUT,
+	NFSEC_DIR_FWD,
+};
+
+enum nfsec_action {
+	NFSEC_ACTION_ALLOW,
+	NFSEC_ACTION_BLOCK,
+};
+
+enum nfsec_pol_attr {
+	NFSEC_POL_A_UNSPEC,
+	NFSEC_POL_A_SEL,	/* nest: NFSEC_SEL_A_* */
+	NFSEC_POL_A_DIR,	/* u8: enum nfsec_dir */
+	NFSEC_POL_A_PRIORITY,	/* u32: lower wins */
+	NFSEC_POL_A_ACTION,	/* u8: enum nfsec_action */
+	NFSEC_POL_A_INDEX,	/* u32: assigned by the module */
+	NFSEC_POL_A_TMPL,	/* nest: NFSEC_TMPL_A_*; none: bypass */
+	NFSEC_POL_A_STATS,	/* nest: NFSEC_POL_STAT_*, reply only */
+	NFSEC_POL_A_PAD,
+	__NFSEC_POL_A_MAX
+};
+#define NFSEC_POL_A_MAX (__NFSEC_POL_A_MAX - 1)
+
+enum nfsec_tmpl_level {
+	NFSEC_LEVEL_REQUIRED,
+	NFSEC_LEVEL_USE,
+};
+
+enum nfsec_tmpl_attr {
+	NFSEC_TMPL_A_UNSPEC,
+	NFSEC_TMPL_A_SRC,	/* be32: tunnel source, tunnel mode */
+	NFSEC_TMPL_A_DST,	/* be32: tunnel destination, tunnel mode */
+	NFSEC_TMPL_A_PROTO,	/* u8: IPPROTO_ESP or IPPROTO_AH */
+	NFSEC_TMPL_A_SPI,	/* be32: 0 any */
+	NFSEC_TMPL_A_MODE,	/* u8: enum nfsec_mode */
+	NFSEC_TMPL_A_REQID,	/* u32: 0 any */
+	NFSEC_TMPL_A_LEVEL,	/* u8: enum nfsec_tmpl_level */
+	__NFSEC_TMPL_A_MAX
+};
+#define NFSEC_TMPL_A_MAX (__NFSEC_TMPL_A_MAX - 1)
+
+enum nfsec_pol_stat {
+	NFSEC_POL_STAT_PACKETS,	/* u64: packets that matched */
+	NFSEC_POL_STAT_BYTES,	/* u64 */
+	__NFSEC_POL_STAT_MAX
+};
+/* In a policy stats nest the attribute type is NFSEC_POL_STAT_x + 1. */
+#define NFSEC_POL_STATS_A_PAD (__NFSEC_POL_STAT_MAX + 1)
+
+/*
+ * Counters, per SA and per netns (the netns ones are the sum plus drops
+ * that have no SA). In a stats nest the attribute type is NFSEC_STAT_x + 1.
+ */
+enum nfsec_stat {
+	NFSEC_STAT_RX_PACKETS,
+	NFSEC_STAT_RX_BYTES,
+	NFSEC_STAT_TX_PACKETS,
+	NFSEC_STAT_TX_BYTES,
+	NFSEC_STAT_RX_NO_SA,		/* unknown SPI: passed to the stack */
+	NFSEC_STAT_RX_REPLAY_OLD,	/* left of the replay window */
+	NFSEC_STAT_RX_REPLAY_DUP,	/* already seen */
+	NFSEC_STAT_RX_AUTH_FAIL,	/* ICV mismatch */
+	NFSEC_STAT_RX_BAD_TRAILER,	/* padding or next header */
+	NFSEC_STAT_RX_TOO_SHORT,	/* truncated or malformed */
+	NFSEC_STAT_RX_POLICY_MISMATCH,	/* inner packet vs selector/policy */
+	NFSEC_STAT_RX_UNPROTECTED,	/* cleartext where policy protects */
+	NFSEC_STAT_RX_POLICY_BLOCK,	/* in/fwd policy says block */
+	NFSEC_STAT_RX_NO_MEM,
+	NFSEC_STAT_RX_CRYPTO_ERROR,
+	NFSEC_STAT_RX_EXPIRED,		/* hard lifetime reached */
+	NFSEC_STAT_TX_POLICY_BLOCK,	/* out policy says block */
+	NFSEC_STAT_TX_NO_SA,		/* template resolves to no SA */
+	NFSEC_STAT_TX_SEQ_OVERFLOW,	/* sequence number would cycle */
+	NFSEC_STAT_TX_NO_MEM,
+	NFSEC_STAT_TX_CRYPTO_ERROR,
+	NFSEC_STAT_TX_NO_ROUTE,		/* no route to the tunnel peer */
+	NFSEC_STAT_TX_FRAG_NEEDED,	/* DF set, too big: ICMP sent */
+	NFSEC_STAT_TX_EXPIRED,		/* hard lifetime reached */
+	NFSEC_STAT_TX_ERROR,		/* malformed packet, output error */
+	NFSEC_STAT_NATT_KEEPALIVE,	/* NAT keep-alives consumed */
+	NFSEC_STAT_NATT_UNEXPECTED_SRC,	/* ESP-in-UDP from another address */
+	NFSEC_STAT_MSS_CLAMPED,		/* SYNs whose MSS was lowered */
+	__NFSEC_STAT_MAX
+};
+#define NFSEC_STAT_MAX (__NFSEC_STAT_MAX - 1)
+#define NFSEC_STATS_A_PAD (__NFSEC_STAT_MAX + 1)	/* padding in a stats nest */
+
+#endif /* _UAPI_LINUX_NFSEC_H */
