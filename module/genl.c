@@ -233,27 +233,21 @@ static int version_get(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+#define NFSEC_OP(c, d, u) \
+	{ .cmd = (c), .doit = (d), .dumpit = (u), .flags = GENL_UNS_ADMIN_PERM }
+
 static const struct genl_ops nfsec_ops[] = {
-	{ .cmd = NFSEC_CMD_SA_ADD, .doit = nfsec_nl_sa_add, .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_SA_UPDATE, .doit = nfsec_nl_sa_update,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_SA_DEL, .doit = nfsec_nl_sa_del, .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_SA_GET, .doit = nfsec_nl_sa_get, .dumpit = nfsec_nl_sa_dump,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_SA_FLUSH, .doit = nfsec_nl_sa_flush,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_POLICY_ADD, .doit = nfsec_nl_pol_add,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_POLICY_DEL, .doit = nfsec_nl_pol_del,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_POLICY_GET, .doit = nfsec_nl_pol_get, .dumpit = nfsec_nl_pol_dump,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_POLICY_FLUSH, .doit = nfsec_nl_pol_flush,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_STATS_GET, .doit = stats_get,
-	  .flags = GENL_UNS_ADMIN_PERM },
-	{ .cmd = NFSEC_CMD_VERSION_GET, .doit = version_get,
-	  .flags = GENL_UNS_ADMIN_PERM },
+	NFSEC_OP(NFSEC_CMD_SA_ADD, nfsec_nl_sa_add, NULL),
+	NFSEC_OP(NFSEC_CMD_SA_UPDATE, nfsec_nl_sa_update, NULL),
+	NFSEC_OP(NFSEC_CMD_SA_DEL, nfsec_nl_sa_del, NULL),
+	NFSEC_OP(NFSEC_CMD_SA_GET, nfsec_nl_sa_get, nfsec_nl_sa_dump),
+	NFSEC_OP(NFSEC_CMD_SA_FLUSH, nfsec_nl_sa_flush, NULL),
+	NFSEC_OP(NFSEC_CMD_POLICY_ADD, nfsec_nl_pol_add, NULL),
+	NFSEC_OP(NFSEC_CMD_POLICY_DEL, nfsec_nl_pol_del, NULL),
+	NFSEC_OP(NFSEC_CMD_POLICY_GET, nfsec_nl_pol_get, nfsec_nl_pol_dump),
+	NFSEC_OP(NFSEC_CMD_POLICY_FLUSH, nfsec_nl_pol_flush, NULL),
+	NFSEC_OP(NFSEC_CMD_STATS_GET, stats_get, NULL),
+	NFSEC_OP(NFSEC_CMD_VERSION_GET, version_get, NULL),
 };
 
 static const struct genl_multicast_group nfsec_mcgrps[] = {

@@ -10,6 +10,7 @@
 #include "nfsec.h"
 
 unsigned int nfsec_net_id __read_mostly;
+struct workqueue_struct *nfsec_wq __read_mostly;
 
 bool nfsec_allow_null;
 module_param_named(allow_null, nfsec_allow_null, bool, 0444);
@@ -43,7 +44,9 @@ static int __net_init nfsec_net_init(struct net *net)
 	return 0;
 
 err_policy:
+	mutex_lock(&nn->lock);
 	nfsec_policy_exit(nn);
+	mutex_unlock(&nn->lock);
 err_sa:
 	nfsec_sa_exit(nn);
 err_stats:
@@ -58,10 +61,8 @@ static void __net_exit nfsec_net_exit(struct net *net)
 	nfsec_hooks_unregister(net);
 	mutex_lock(&nn->lock);
 	nfsec_policy_exit(nn);
-	nfsec_sa_exit(nn);
 	mutex_unlock(&nn->lock);
-	/* In-flight packets hold SA references and count on nn->stats. */
-	rcu_barrier();
+	nfsec_sa_exit(nn);
 	nfsec_stats_free(nn->stats);
 }
 
@@ -80,9 +81,18 @@ static int __init nfsec_init(void)
 	if (!nfsec_replay_selftest() || !nfsec_policy_selftest())
 		return -ENOTRECOVERABLE;
 #endif
+	nfsec_wq = alloc_workqueue("nfsec", 0, 0);
+	if (!nfsec_wq)
+		return -ENOMEM;
+	ret = nfsec_sa_cache_init();
+	if (ret)
+		goto err_wq;
+	ret = nfsec_policy_cache_init();
+	if (ret)
+		goto err_sa_cache;
 	ret = register_pernet_subsys(&nfsec_net_ops);
 	if (ret)
-		return ret;
+		goto err_policy_cache;
 	ret = nfsec_genl_init();
 	if (ret)
 		goto err_pernet;
@@ -91,6 +101,12 @@ static int __init nfsec_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&nfsec_net_ops);
+err_policy_cache:
+	nfsec_policy_cache_exit();
+err_sa_cache:
+	nfsec_sa_cache_exit();
+err_wq:
+	destroy_workqueue(nfsec_wq);
 	return ret;
 }
 
@@ -98,7 +114,11 @@ static void __exit nfsec_exit(void)
 {
 	nfsec_genl_exit();
 	unregister_pernet_subsys(&nfsec_net_ops);
+	/* Every deferred free has run once the workqueue is drained. */
 	rcu_barrier();
+	destroy_workqueue(nfsec_wq);
+	nfsec_policy_cache_exit();
+	nfsec_sa_cache_exit();
 }
 
 module_init(nfsec_init);

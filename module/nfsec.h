@@ -21,6 +21,7 @@
 #include <linux/percpu.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/skbuff.h>
+#include <linux/workqueue.h>
 #include <net/netlink.h>
 #include "uapi/nfsec.h"
 
@@ -62,8 +63,10 @@ struct nfsec_sel {
 };
 
 bool nfsec_sel_match(const struct nfsec_sel *sel, const struct nfsec_flow *fl);
-/* Fill @fl from an IPv4 packet whose network header is set; ports are 0
- * for non-first fragments and protocols without ports. */
+/*
+ * Fill @fl from an IPv4 packet whose network header is set; ports are 0
+ * for non-first fragments and protocols without ports.
+ */
 void nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl);
 
 struct nfsec_alg {
@@ -101,7 +104,7 @@ struct nfsec_net;
 struct nfsec_sa {
 	struct hlist_node spi_node;	/* nn->sa_spi */
 	struct hlist_node dst_node;	/* nn->sa_dst, outbound lookup */
-	struct rcu_head rcu;
+	struct rcu_work free_work;	/* crypto is freed in process context */
 	refcount_t refcnt;
 	struct nfsec_net *nn;
 
@@ -184,6 +187,7 @@ struct nfsec_net {
 	struct hlist_head *sa_spi;	/* by (daddr, spi, proto) */
 	struct hlist_head *sa_dst;	/* by (daddr, proto) for output */
 	unsigned int sa_count;
+	atomic_t sa_alive;		/* inserted SAs not yet freed */
 	struct list_head policies[3];	/* enum nfsec_dir */
 	unsigned int pol_count;
 	u32 pol_next_index;
@@ -194,11 +198,14 @@ struct nfsec_net {
 };
 
 extern unsigned int nfsec_net_id;
+extern struct workqueue_struct *nfsec_wq;
 extern bool nfsec_allow_null;		/* module parameter */
 
 struct nfsec_net *nfsec_pernet(const struct net *net);
 
 /* sa.c */
+int nfsec_sa_cache_init(void);
+void nfsec_sa_cache_exit(void);
 int nfsec_sa_init(struct nfsec_net *nn);
 void nfsec_sa_exit(struct nfsec_net *nn);
 /* RCU readers; no reference taken. */
@@ -229,6 +236,8 @@ int nfsec_sa_walk(struct nfsec_net *nn, unsigned long *bucket,
 		  int (*fn)(struct nfsec_sa *sa, void *arg), void *arg);
 
 /* policy.c: RCU readers; first match by priority, NULL if none. */
+int nfsec_policy_cache_init(void);
+void nfsec_policy_cache_exit(void);
 int nfsec_policy_init(struct nfsec_net *nn);
 void nfsec_policy_exit(struct nfsec_net *nn);
 struct nfsec_policy *nfsec_policy_lookup(struct nfsec_net *nn, u8 dir,

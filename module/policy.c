@@ -54,6 +54,19 @@ void nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl)
 	}
 }
 
+static struct kmem_cache *policy_cache __read_mostly;
+
+int __init nfsec_policy_cache_init(void)
+{
+	policy_cache = KMEM_CACHE(nfsec_policy, 0);
+	return policy_cache ? 0 : -ENOMEM;
+}
+
+void nfsec_policy_cache_exit(void)
+{
+	kmem_cache_destroy(policy_cache);
+}
+
 int nfsec_policy_init(struct nfsec_net *nn)
 {
 	int dir;
@@ -97,12 +110,12 @@ struct nfsec_policy *nfsec_policy_alloc(void)
 	struct nfsec_policy *pol;
 	int cpu;
 
-	pol = kzalloc(sizeof(*pol), GFP_KERNEL);
+	pol = kmem_cache_zalloc(policy_cache, GFP_KERNEL);
 	if (!pol)
 		return NULL;
 	pol->stats = alloc_percpu(struct nfsec_pol_stats);
 	if (!pol->stats) {
-		kfree(pol);
+		kmem_cache_free(policy_cache, pol);
 		return NULL;
 	}
 	for_each_possible_cpu(cpu)
@@ -113,7 +126,7 @@ struct nfsec_policy *nfsec_policy_alloc(void)
 void nfsec_policy_destroy(struct nfsec_policy *pol)
 {
 	free_percpu(pol->stats);
-	kfree(pol);
+	kmem_cache_free(policy_cache, pol);
 }
 
 static void policy_free_rcu(struct rcu_head *rcu)
@@ -215,7 +228,7 @@ bool __init nfsec_policy_selftest(void)
 		struct nfsec_sel sel;
 		struct nfsec_flow fl;
 		bool match;
-	} t[] __initconst = {
+	} t[] = {
 		{ {}, { htonl(0x0a000001), htonl(0x0a000002), 6 }, true },
 		{ { .saddr = htonl(0x0a010000), .splen = 24 },
 		  { htonl(0x0a0100fe), htonl(0x0a020001), 1 }, true },

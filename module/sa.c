@@ -10,11 +10,26 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/wait_bit.h>
 #include <crypto/aead.h>
 #include <crypto/hash.h>
 #include "nfsec.h"
 
 #define NFSEC_HASH_SIZE (1U << NFSEC_HASH_BITS)
+
+/* A cache of its own makes SAs countable in /proc/slabinfo (tests). */
+static struct kmem_cache *sa_cache __read_mostly;
+
+int __init nfsec_sa_cache_init(void)
+{
+	sa_cache = KMEM_CACHE(nfsec_sa, 0);
+	return sa_cache ? 0 : -ENOMEM;
+}
+
+void nfsec_sa_cache_exit(void)
+{
+	kmem_cache_destroy(sa_cache);
+}
 
 static u32 spi_hash(const struct nfsec_net *nn, __be32 daddr, __be32 spi,
 		    u8 proto)
@@ -42,10 +57,16 @@ int nfsec_sa_init(struct nfsec_net *nn)
 	return 0;
 }
 
-/* Called with nn->lock held, after the netns's hooks are gone. */
+/*
+ * Called after the netns's hooks are gone. Packets still in the crypto
+ * layer hold their SA and count on nn->stats: wait for the last one.
+ */
 void nfsec_sa_exit(struct nfsec_net *nn)
 {
+	mutex_lock(&nn->lock);
 	nfsec_sa_flush(nn, 0);
+	mutex_unlock(&nn->lock);
+	wait_var_event(&nn->sa_alive, !atomic_read(&nn->sa_alive));
 	kvfree(nn->sa_spi);
 	kvfree(nn->sa_dst);
 }
@@ -54,7 +75,7 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 {
 	struct nfsec_sa *sa;
 
-	sa = kzalloc(sizeof(*sa), GFP_KERNEL);
+	sa = kmem_cache_zalloc(sa_cache, GFP_KERNEL);
 	if (!sa)
 		return NULL;
 	refcount_set(&sa->refcnt, 1);
@@ -62,7 +83,7 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 	sa->add_time = ktime_get_real_seconds();
 	sa->stats = nfsec_stats_alloc();
 	if (!sa->stats) {
-		kfree(sa);
+		kmem_cache_free(sa_cache, sa);
 		return NULL;
 	}
 	return sa;
@@ -70,15 +91,19 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 
 static void sa_free(struct nfsec_sa *sa)
 {
+	struct nfsec_net *nn = sa->nn;
+
+	if (nn && atomic_dec_and_test(&nn->sa_alive))
+		wake_up_var(&nn->sa_alive);
 	nfsec_crypto_free(sa);
 	nfsec_replay_free(&sa->replay);
 	nfsec_stats_free(sa->stats);
-	kfree_sensitive(sa);
+	kmem_cache_free(sa_cache, sa);
 }
 
-static void sa_free_rcu(struct rcu_head *rcu)
+static void sa_free_work(struct work_struct *work)
 {
-	sa_free(container_of(rcu, struct nfsec_sa, rcu));
+	sa_free(container_of(to_rcu_work(work), struct nfsec_sa, free_work));
 }
 
 /* For an SA that was never published. */
@@ -89,8 +114,11 @@ void nfsec_sa_destroy(struct nfsec_sa *sa)
 
 void nfsec_sa_put(struct nfsec_sa *sa)
 {
-	if (refcount_dec_and_test(&sa->refcnt))
-		call_rcu(&sa->rcu, sa_free_rcu);
+	/* Readers may still see it; and freeing a transform may sleep. */
+	if (refcount_dec_and_test(&sa->refcnt)) {
+		INIT_RCU_WORK(&sa->free_work, sa_free_work);
+		queue_rcu_work(nfsec_wq, &sa->free_work);
+	}
 }
 
 struct nfsec_sa *nfsec_sa_lookup(struct nfsec_net *nn, __be32 daddr,
@@ -150,6 +178,7 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 		return -EEXIST;
 	}
 	sa->nn = nn;
+	atomic_inc(&nn->sa_alive);
 	hlist_add_head_rcu(&sa->spi_node,
 			   &nn->sa_spi[spi_hash(nn, sa->daddr, sa->spi, sa->proto)]);
 	hlist_add_head_rcu(&sa->dst_node,
@@ -203,6 +232,7 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	spin_unlock_bh(&old->lock);
 
 	new->nn = nn;
+	atomic_inc(&nn->sa_alive);
 	hlist_replace_rcu(&old->spi_node, &new->spi_node);
 	hlist_replace_rcu(&old->dst_node, &new->dst_node);
 	nn->genid++;

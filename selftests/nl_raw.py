@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Send malformed nfsec netlink requests by hand; each must be refused
+with an error and an extended-ACK message. Exits 1 on the first that is
+accepted or refused without a message."""
+import os
+import socket
+import struct
+import sys
+
+NETLINK_GENERIC = 16
+NETLINK_EXT_ACK = 11
+NLM_F_REQUEST, NLM_F_ACK = 1, 4
+NLMSG_ERROR = 2
+NLMSGERR_ATTR_MSG = 1
+GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
+NLA_F_NESTED = 1 << 15
+
+# From module/uapi/nfsec.h.
+SA_ADD, SA_DEL, POLICY_ADD = 1, 3, 6
+A_SA, A_POLICY, A_STATS = 1, 2, 3
+SA_SRC, SA_DST, SA_PROTO, SA_SPI, SA_REQID, SA_MODE, SA_FLAGS = 1, 2, 3, 4, 5, 6, 7
+SA_REPLAY, SA_AEAD = 8, 9
+ALG_NAME, ALG_KEY, ALG_ICV, ALG_KEY_LEN = 1, 2, 3, 4
+POL_SEL, POL_DIR = 1, 2
+SEL_SRC_PLEN = 2
+
+
+def attr(t, payload):
+    n = 4 + len(payload)
+    return struct.pack("=HH", n, t) + payload + b"\0" * ((4 - n % 4) % 4)
+
+
+def nest(t, *attrs):
+    return attr(t | NLA_F_NESTED, b"".join(attrs))
+
+
+class Genl:
+    def __init__(self):
+        self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        self.s.setsockopt(270, NETLINK_EXT_ACK, 1)  # SOL_NETLINK
+        self.s.bind((0, 0))
+        self.seq = 1
+
+    def request(self, family, cmd, payload):
+        self.seq += 1
+        hdr = struct.pack("=LHHLL", 16 + 4 + len(payload), family,
+                          NLM_F_REQUEST | NLM_F_ACK, self.seq, 0)
+        self.s.send(hdr + struct.pack("=BBH", cmd, 1, 0) + payload)
+        while True:
+            data = self.s.recv(65536)
+            off = 0
+            while off < len(data):
+                ln, typ, flags, seq, _ = struct.unpack_from("=LHHLL", data, off)
+                if typ == NLMSG_ERROR:
+                    err = -struct.unpack_from("=i", data, off + 16)[0]
+                    return err, self._msg(data[off:off + ln], flags), b""
+                if seq == self.seq and typ == family:
+                    reply = data[off + 20:off + ln]
+                    off += (ln + 3) & ~3
+                    continue
+                off += (ln + 3) & ~3
+            # a data reply comes before the ACK: keep reading
+
+    @staticmethod
+    def _msg(msg, flags):
+        # The error message echoes the request unless NLM_F_CAPPED (0x100).
+        plen = 16 + 4 + (16 if flags & 0x100 else
+                         struct.unpack_from("=L", msg, 20)[0])
+        off = (plen + 3) & ~3
+        while off + 4 <= len(msg):
+            ln, t = struct.unpack_from("=HH", msg, off)
+            if ln < 4:
+                break
+            if t & 0x3fff == NLMSGERR_ATTR_MSG:
+                return msg[off + 4:off + ln].rstrip(b"\0").decode()
+            off += (ln + 3) & ~3
+        return ""
+
+    def family(self, name):
+        err, _, _ = 0, "", b""
+        self.seq += 1
+        payload = attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0")
+        hdr = struct.pack("=LHHLL", 20 + len(payload), GENL_ID_CTRL, NLM_F_REQUEST,
+                          self.seq, 0)
+        self.s.send(hdr + struct.pack("=BBH", CTRL_CMD_GETFAMILY, 1, 0) + payload)
+        data = self.s.recv(65536)
+        off = 20
+        while off < len(data):
+            ln, t = struct.unpack_from("=HH", data, off)
+            if t == CTRL_ATTR_FAMILY_ID:
+                return struct.unpack_from("=H", data, off + 4)[0]
+            off += (ln + 3) & ~3
+        sys.exit("nfsec family not found")
+
+
+def ip(a):
+    return socket.inet_aton(a)
+
+
+GCM_KEY = bytes(range(20))
+GOOD_ID = [attr(SA_SRC, ip("10.9.0.1")), attr(SA_DST, ip("10.9.0.2")),
+           attr(SA_PROTO, b"\x32"), attr(SA_SPI, struct.pack(">L", 0x9000))]
+GOOD_AEAD = nest(SA_AEAD, attr(ALG_NAME, b"rfc4106(gcm(aes))\0"),
+                 attr(ALG_KEY, GCM_KEY), attr(ALG_ICV, struct.pack("=L", 128)))
+
+CASES = [
+    ("SA add without the SA nest", SA_ADD, b""),
+    ("truncated SPI (2 bytes)", SA_ADD,
+     nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, b"\0\x01"), GOOD_AEAD)),
+    ("address of 3 bytes", SA_ADD,
+     nest(A_SA, attr(SA_SRC, b"\x0a\0\0"), *GOOD_ID[1:], GOOD_AEAD)),
+    ("oversized key (200 bytes)", SA_ADD,
+     nest(A_SA, *GOOD_ID, nest(SA_AEAD, attr(ALG_NAME, b"rfc4106(gcm(aes))\0"),
+                               attr(ALG_KEY, bytes(200)),
+                               attr(ALG_ICV, struct.pack("=L", 128))))),
+    ("algorithm name without NUL", SA_ADD,
+     nest(A_SA, *GOOD_ID, nest(SA_AEAD, attr(ALG_NAME, b"rfc4106(gcm(aes))"),
+                               attr(ALG_KEY, GCM_KEY)))),
+    ("algorithm name of 100 bytes", SA_ADD,
+     nest(A_SA, *GOOD_ID, nest(SA_AEAD, attr(ALG_NAME, b"a" * 99 + b"\0"),
+                               attr(ALG_KEY, GCM_KEY)))),
+    ("key length attribute sent in", SA_ADD,
+     nest(A_SA, *GOOD_ID, nest(SA_AEAD, attr(ALG_NAME, b"rfc4106(gcm(aes))\0"),
+                               attr(ALG_KEY, GCM_KEY),
+                               attr(ALG_KEY_LEN, struct.pack("=L", 160))))),
+    ("unknown SA attribute", SA_ADD, nest(A_SA, *GOOD_ID, GOOD_AEAD, attr(99, b"\0" * 4))),
+    ("proto 17", SA_ADD, nest(A_SA, *GOOD_ID[:2], attr(SA_PROTO, b"\x11"),
+                               GOOD_ID[3], GOOD_AEAD)),
+    ("mode 7", SA_ADD, nest(A_SA, *GOOD_ID, GOOD_AEAD, attr(SA_MODE, b"\x07"))),
+    ("unknown flag bits", SA_ADD,
+     nest(A_SA, *GOOD_ID, GOOD_AEAD, attr(SA_FLAGS, struct.pack("=L", 0x80)))),
+    ("replay window 65536", SA_ADD,
+     nest(A_SA, *GOOD_ID, GOOD_AEAD, attr(SA_REPLAY, struct.pack("=L", 65536)))),
+    ("algorithm nest that is not a nest", SA_ADD,
+     nest(A_SA, *GOOD_ID, attr(SA_AEAD, b"\x01\x02\x03\x04\x05"))),
+    ("SA nest cut short", SA_ADD, attr(A_SA | NLA_F_NESTED, b"\x08\x00\x01")),
+    ("stats attribute sent in", SA_ADD, nest(A_SA, *GOOD_ID, GOOD_AEAD) + attr(A_STATS, b"")),
+    ("policy without dir", POLICY_ADD, nest(A_POLICY, nest(POL_SEL))),
+    ("policy dir 9", POLICY_ADD, nest(A_POLICY, attr(POL_DIR, b"\x09"))),
+    ("selector prefix 33", POLICY_ADD,
+     nest(A_POLICY, attr(POL_DIR, b"\x01"), nest(POL_SEL, attr(SEL_SRC_PLEN, b"\x21")))),
+    ("unknown command 200", 200, b""),
+]
+
+
+def main():
+    g = Genl()
+    fam = g.family("nfsec")
+    bad = 0
+    for what, cmd, payload in CASES:
+        err, msg, _ = g.request(fam, cmd, payload)
+        if err == 0:
+            print(f"# FAIL: {what}: accepted")
+            bad += 1
+        elif not msg and cmd != 200:
+            print(f"# FAIL: {what}: refused ({os.strerror(err)}) without a message")
+            bad += 1
+        else:
+            print(f"# ok: {what}: {os.strerror(err)}: {msg}")
+    # The same request, well formed, is accepted and then removed.
+    err, msg, _ = g.request(fam, SA_ADD, nest(A_SA, *GOOD_ID, GOOD_AEAD))
+    if err:
+        print(f"# FAIL: the well-formed request was refused: {msg}")
+        bad += 1
+    g.request(fam, SA_DEL, nest(A_SA, *GOOD_ID))
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
