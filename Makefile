@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# nfsec: the module (module/) and its configuration tool (tools/).
+#
+#   make                           module and tool
+#   make module | tools            one of them
+#   make debug                     module with CONFIG_NFSEC_DEBUG=y (-DDEBUG); or DEBUG=1 on any target
+#   make C=1                       also run sparse on the module (passed through to kbuild)
+#   make check [TESTS="a.sh b.sh"] build, then run selftests/ with the module loaded (in a VM
+#                                  when this kernel cannot load it): see Documentation/testing.rst
+#   make install [PREFIX=/usr/local]
+#   make clean | distclean         distclean also drops the VM cache (.vm/)
+#
+# KDIR defaults to the running kernel's build tree, else the newest /lib/modules/*/build.
+
+KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(lastword $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V)))
+KDIR := $(KDIR)
+KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+PREFIX ?= /usr/local
+KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y)
+
+all: module tools
+
+module:
+	@test -f "$(KDIR)/Makefile" || { echo "no kernel build tree (KDIR='$(KDIR)'): install linux-headers-amd64 or pass KDIR=" >&2; exit 1; }
+	$(KBUILD) modules
+
+debug:
+	@$(MAKE) --no-print-directory module DEBUG=1
+
+tools:
+	$(MAKE) -C tools
+
+install: all
+	$(KBUILD) modules_install
+	depmod -a $(KVER)
+	$(MAKE) -C tools install PREFIX=$(PREFIX)
+
+clean:
+	$(if $(wildcard $(KDIR)/Makefile),$(KBUILD) clean)
+	$(MAKE) -C tools clean
+
+distclean: clean
+	rm -rf .vm
+
+# On a machine whose running kernel is KDIR's and can load modules, test right here (as root);
+# otherwise boot KDIR's kernel in QEMU.
+check: all
+	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
+		TESTS="$(TESTS)" selftests/run_tests.sh; \
+	else \
+		TESTS="$(TESTS)" KVER="$(KVER)" selftests/vm/run.sh; \
+	fi
+
+.PHONY: all module debug tools install clean distclean check

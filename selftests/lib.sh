@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Shared helpers for nfsec selftests. A test is a bash script in selftests/ that starts with
+#
+#	#!/bin/bash
+#	source "$(dirname "$0")/lib.sh"
+#	need_module
+#
+# and exits 0 (pass), 1 (fail) or 4 (skip, kselftest's KSFT_SKIP). lib.sh turns on `set -e`, so
+# any failing command fails the test; tools/ is put first on PATH so `nfsec` is the tree's tool.
+#
+# Namespaces and cleanup
+#   ns_create ns1 ns2 ...     create one netns per name with a unique name (NAME-<pid>-<rand>)
+#                             and set the shell variable of that name to it: `ip -n $ns1 ...`.
+#                             They are deleted (their processes killed first) on exit.
+#   defer CMD...              run CMD at exit (before the namespaces go; last deferred runs first);
+#                             use it rather than your own `trap ... EXIT`, which would replace lib.sh's
+#   veth_pair NS1 IF1 ADDR1 NS2 IF2 ADDR2
+#                             veth IF1 in NS1 <-> IF2 in NS2, addresses with prefix length
+#                             (10.0.0.1/24, fd00::1/64; "" for none), both up; IPv6 without DAD.
+#   Tests define their own short wrappers: n1() { ip netns exec "$ns1" "$@"; }
+#
+# Results (every line printed starts with "# ": KTAP diagnostics)
+#   pass MSG                  print "# ok: MSG"
+#   fail MSG                  print "# FAIL: MSG" and exit 1 (from a $(...) subshell, only it exits)
+#   skip MSG                  print "# SKIP: MSG" and exit 4; run_tests.sh shows MSG as the reason
+#   check_eq WHAT GOT WANT    pass if GOT == WANT, else fail showing both
+#   need_module               fail (never skip) unless nfsec is loaded: no test passes without it
+#   need_cmd CMD...           skip unless every CMD is on PATH
+#   wait_for SECS CMD...      retry CMD every 0.1 s until it succeeds; fail after SECS
+#   dmesg_mark / dmesg_since  mark the kernel log; print kernel lines logged after the mark
+#   dmesg_bad [FILE]          print lines of a kernel log (stdin or FILE) that mean a kernel bug
+
+set -e
+export LC_ALL=C
+SELFTESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PATH=$SELFTESTS_DIR/../tools:$PATH
+
+_NS_LIST=()
+_DEFERRED=()
+_NS_SUFFIX="$$-$RANDOM"
+
+cleanup()
+{
+	local i ns
+	set +e
+	disown -a
+	for ((i = ${#_DEFERRED[@]} - 1; i >= 0; i--)); do
+		eval "${_DEFERRED[i]}"
+	done
+	for ns in "${_NS_LIST[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	_DEFERRED=() _NS_LIST=()
+}
+trap cleanup EXIT
+
+defer()
+{
+	_DEFERRED+=("$*")
+}
+
+ns_create()
+{
+	local var ns
+	for var; do
+		ns="$var-$_NS_SUFFIX"
+		ip netns add "$ns"
+		_NS_LIST+=("$ns")
+		printf -v "$var" '%s' "$ns"
+		ip -n "$ns" link set lo up
+	done
+}
+
+_addr_add() # NS IF ADDR
+{
+	[[ -n $3 ]] || return 0
+	if [[ $3 == *:* ]]; then
+		ip -n "$1" addr add "$3" dev "$2" nodad
+	else
+		ip -n "$1" addr add "$3" dev "$2"
+	fi
+}
+
+veth_pair()
+{
+	local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6
+	ip -n "$ns1" link add "$if1" type veth peer name "$if2" netns "$ns2"
+	_addr_add "$ns1" "$if1" "$a1"
+	_addr_add "$ns2" "$if2" "$a2"
+	ip -n "$ns1" link set "$if1" up
+	ip -n "$ns2" link set "$if2" up
+}
+
+pass()
+{
+	echo "# ok: $*"
+}
+
+fail()
+{
+	echo "# FAIL: $*"
+	exit 1
+}
+
+skip()
+{
+	echo "# SKIP: $*"
+	exit 4
+}
+
+check_eq()
+{
+	if [[ "$2" == "$3" ]]; then
+		pass "$1 = '$3'"
+	else
+		fail "$1: got '$2', want '$3'"
+	fi
+}
+
+need_module()
+{
+	[[ -d /sys/module/nfsec ]] || fail "nfsec module is not loaded"
+}
+
+need_cmd()
+{
+	local c
+	for c; do
+		command -v "$c" >/dev/null || skip "$c not installed"
+	done
+}
+
+wait_for()
+{
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	fail "timed out after ${secs}s waiting for: $*"
+}
+
+_DMESG_MARK=
+dmesg_mark()
+{
+	_DMESG_MARK="nfsec-selftest-mark-$$-$RANDOM"
+	echo "$_DMESG_MARK" >/dev/kmsg
+}
+
+dmesg_since()
+{
+	dmesg | sed -n "/$_DMESG_MARK/,\$p" | sed 1d
+}
+
+# Kernel log lines that mean a kernel bug. The taint note for an unsigned module is expected.
+dmesg_bad()
+{
+	grep -aE '\bBUG[: ]|WARNING:|Oops|general protection|KASAN|UBSAN|kmemleak|unreferenced object|Kernel panic|soft lockup|hard LOCKUP|rcu.*(stall|self-detected)|blocked for more than|unregister_netdevice: waiting|Call Trace:|refcount_t:|list_(add|del) corruption' "$@" \
+		| grep -av 'module verification failed' || true
+}

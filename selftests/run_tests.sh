@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Load the tree's nfsec module, run the selftests, unload it; print KTAP.
+# Run as root on a kernel that can load the module: the VM's init, or a real test machine.
+#
+#   selftests/run_tests.sh [TEST...]
+#
+# Tests: the arguments, else $TESTS (space separated), else TEST_PROGS from selftests/Makefile.
+# Names may be given as foo, foo.sh or selftests/foo.sh.
+#
+# Environment:
+#   NFSEC_KO=PATH            module to insmod (default: module/nfsec.ko of this tree)
+#   TEST_TIMEOUT=SECS        per-test limit (default 300); a timeout fails the test
+#   NFSEC_DMESG_CHECK=host   plan the final "dmesg" result but leave it to the caller, which
+#                            checks the whole kernel log (selftests/vm/run.sh does)
+#
+# Output: KTAP; each test's output is shown as "# " diagnostics; the last line is
+# "N passed, N failed, N skipped". Exit status 0 only if nothing failed.
+
+cd "$(dirname "$0")/.." || exit 1
+repo=$PWD
+source selftests/lib.sh
+set +e
+trap - EXIT
+export PATH="$repo/tools:$PATH:/usr/sbin:/sbin"
+ko=${NFSEC_KO:-$repo/module/nfsec.ko}
+test_timeout=${TEST_TIMEOUT:-300}
+
+if (($#)); then
+	tests=("$@")
+elif [[ -n ${TESTS:-} ]]; then
+	read -ra tests <<<"$TESTS"
+else
+	# TEST_PROGS of selftests/Makefile (":=", "+=" and "\\" continuations), without make
+	read -ra tests < <(awk '/^TEST_PROGS[ \t]*[:+]?=/ { on = 1; sub(/^[^=]*=/, "") }
+		on { c = sub(/\\$/, ""); printf "%s ", $0; on = c }' selftests/Makefile)
+fi
+
+n=0 passed=0 failed=0 skipped=0
+result() # ok|fail|skip NAME [REASON]
+{
+	n=$((n + 1))
+	case $1 in
+	ok)	passed=$((passed + 1)); echo "ok $n $2" ;;
+	skip)	skipped=$((skipped + 1)); echo "ok $n $2 # SKIP ${3:-}" ;;
+	*)	failed=$((failed + 1)); echo "not ok $n $2${3:+ # $3}" ;;
+	esac
+}
+
+echo "KTAP version 1"
+echo "1..$((${#tests[@]} + 2))"
+
+[[ ! -d /sys/module/nfsec ]] || rmmod nfsec || echo "# could not unload the nfsec already loaded"
+dmesg_mark
+echo "# insmod $ko"
+out=$(insmod "$ko" 2>&1) || echo "# insmod failed: $out"
+
+for t in "${tests[@]}"; do
+	t=${t##*/}
+	[[ $t == *.sh ]] || t+=.sh
+	if [[ ! -f selftests/$t ]]; then
+		result fail "$t" "no such test"
+		continue
+	fi
+	echo "# $t"
+	log=$(mktemp)
+	start=$SECONDS
+	# timeout makes its own process group: whatever the test leaves running is killed after.
+	(cd selftests && exec timeout -k 10 "$test_timeout" bash "./$t") </dev/null >"$log" 2>&1 &
+	pid=$!
+	tail -n +1 -s 0.2 -f --pid=$pid "$log" | sed -u '/^#/!s/^/# /'
+	wait $pid
+	rc=$?
+	kill -KILL -- -$pid 2>/dev/null
+	echo "# $t: exit $rc in $((SECONDS - start))s"
+	case $rc in
+	0)	result ok "$t" ;;
+	4)	result skip "$t" "$(sed -n 's/^# SKIP: //p' "$log" | tail -n 1)" ;;
+	124|137) result fail "$t" "timeout after ${test_timeout}s" ;;
+	*)	result fail "$t" ;;
+	esac
+	rm -f "$log"
+done
+
+if [[ ! -d /sys/module/nfsec ]]; then
+	result fail rmmod "module not loaded"
+elif out=$(rmmod nfsec 2>&1); then
+	result ok rmmod
+else
+	echo "# $out"
+	result fail rmmod
+fi
+
+if [[ ${NFSEC_DMESG_CHECK:-} != host ]]; then
+	bad=$(dmesg_since | dmesg_bad)
+	if [[ -z $bad ]]; then
+		result ok dmesg
+	else
+		sed 's/^/# kernel log: /' <<<"$bad"
+		result fail dmesg
+	fi
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))

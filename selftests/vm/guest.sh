@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 inside the VM after switch_root, on the host's root (read-only 9p):
+#   guest.sh REPO RUN
+# Runs selftests/run_tests.sh with the settings in RUN/config, writing its KTAP to RUN/ktap.log,
+# its exit status to RUN/status and the kernel log to RUN/dmesg.txt, then powers off.
+# selftests/vm/run.sh on the host reads them.
+
+repo=$1 run=$2
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LC_ALL=C
+
+finish()
+{
+	sync
+	/bin/busybox poweroff -f
+}
+trap finish EXIT
+
+cut -d' ' -f1 /proc/uptime >"$run/booted"
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs -o mode=1777 shm /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+ln -sf /proc/self/fd /dev/fd 2>/dev/null
+hostname nfsec-vm
+ip link set lo up
+
+set -a
+source "$run/config"
+set +a
+cd "$repo" || exit 1
+NFSEC_DMESG_CHECK=host selftests/run_tests.sh >"$run/ktap.log" 2>&1
+echo $? >"$run/status"
+
+if [[ -w /sys/kernel/debug/kmemleak ]]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$run/kmemleak.txt"
+fi
+dmesg >"$run/dmesg.txt"

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkinitramfs.py KVER INIT OUT: write the VM's initramfs, an uncompressed newc cpio holding
+# busybox (static), INIT as /init, and the virtio/9p modules of KVER (decompressed) in
+# /modules/ with their load order in /modules/order. No root, mknod or cpio tool needed.
+
+import gzip, lzma, os, subprocess, sys
+
+# Dependency order (9p needs netfs and fscache on Debian's 6.1).
+MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
+           "virtio_pci", "netfs", "fscache", "9pnet", "9pnet_virtio", "9p"]
+BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"]
+
+def module_path(kver, name):
+    """Path of the module in modules.dep, or None if it is built in."""
+    base = f"/lib/modules/{kver}"
+    with open(f"{base}/modules.dep") as f:
+        for line in f:
+            path = line.split(":", 1)[0]
+            fname = os.path.basename(path)
+            stem = fname.split(".ko", 1)[0]
+            if stem.replace("-", "_") == name.replace("-", "_"):
+                return os.path.join(base, path)
+    return None
+
+def module_data(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".xz"):
+        return lzma.decompress(data)
+    if path.endswith(".gz"):
+        return gzip.decompress(data)
+    if path.endswith(".zst"):
+        return subprocess.run(["zstd", "-dcq", path], check=True, capture_output=True).stdout
+    return data
+
+class Cpio:
+    def __init__(self, out):
+        self.out, self.ino = out, 1
+
+    def add(self, name, mode, data=b"", rdev=(0, 0)):
+        name = name.encode() + b"\0"
+        hdr = b"070701" + b"".join(b"%08X" % v for v in (
+            self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name), 0))
+        self.ino += 1
+        self.out.write(hdr + name + b"\0" * (-(110 + len(name)) % 4))
+        self.out.write(data + b"\0" * (-len(data) % 4))
+
+    def close(self):
+        self.add("TRAILER!!!", 0)
+
+def main():
+    kver, init, out = sys.argv[1:4]
+    busybox = next(p for p in BUSYBOX if os.path.exists(p))
+    with open(out, "wb") as f:
+        c = Cpio(f)
+        for d in ("bin", "dev", "proc", "sys", "newroot", "modules"):
+            c.add(d, 0o40755)
+        c.add("dev/console", 0o20600, rdev=(5, 1))
+        c.add("dev/null", 0o20666, rdev=(1, 3))
+        c.add("bin/busybox", 0o100755, open(busybox, "rb").read())
+        c.add("init", 0o100755, open(init, "rb").read())
+        order = []
+        for m in MODULES:
+            path = module_path(kver, m)
+            if path is None:
+                builtin = open(f"/lib/modules/{kver}/modules.builtin").read()
+                if f"/{m}.ko" not in builtin.replace("-", "_"):
+                    sys.exit(f"mkinitramfs: module {m} not found for {kver}")
+                continue  # built into this kernel
+            c.add(f"modules/{m}.ko", 0o100644, module_data(path))
+            order.append(m)
+        c.add("modules/order", 0o100644, ("\n".join(order) + "\n").encode())
+        c.close()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the selftests in a QEMU VM (TCG) booting the packaged Debian kernel the module was built
+# for, the host's root shared read-only over 9p. One boot per run; `make check` calls this when
+# the running kernel cannot load the module. Prints the guest's KTAP live, then a "dmesg" result
+# from the whole guest kernel log, and last the line "N passed, N failed, N skipped".
+#
+# Environment:
+#   TESTS="a.sh b.sh"   subset to run (default: TEST_PROGS of selftests/Makefile)
+#   NFSEC_KO=PATH       module to test (default module/nfsec.ko); must not be under /tmp
+#   KVER=VERSION        guest kernel (default: the module's vermagic, else newest *-amd64)
+#   TEST_TIMEOUT=SECS   per test, in the guest (default 300)
+#   VM_TIMEOUT=SECS     whole boot (default 2400)
+#   VM_CONSOLE=1        also copy the guest console to stderr
+#   KEEP_VM_RUN=1       keep .vm/run.XXXXXX even when everything passed
+# Several runs may go on at once: each has its own .vm/run.XXXXXX.
+
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+repo=$PWD
+source selftests/lib.sh
+set +e
+
+die()
+{
+	echo "vm/run.sh: $*" >&2
+	exit 2
+}
+
+ko=$(realpath -m "${NFSEC_KO:-module/nfsec.ko}")
+if [[ -z ${KVER:-} && -f $ko ]]; then
+	KVER=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)
+fi
+if [[ -z ${KVER:-} ]]; then
+	KVER=$(cd /lib/modules && for v in *-amd64; do [[ -f /boot/vmlinuz-$v ]] && echo "$v"; done | sort -V | tail -n 1)
+fi
+kernel=/boot/vmlinuz-$KVER
+[[ -r $kernel && -f /lib/modules/$KVER/modules.dep ]] || die "no $kernel or /lib/modules/$KVER: apt-get install linux-image-amd64"
+if [[ -f $ko ]]; then
+	v=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+	[[ $v == "$KVER" ]] || echo "# warning: $ko is built for $v, the guest runs $KVER" >&2
+fi
+case $ko/ in
+"$repo"/*) ;;
+/tmp/*|/var/tmp/*|/run/*|/root/*) die "$ko is not visible in the guest (tmpfs there): keep it in the tree" ;;
+esac
+[[ $repo != *[[:space:]]* ]] || die "the tree's path must not contain spaces: $repo"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: apt-get install qemu-system-x86"
+
+mkdir -p .vm
+run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
+printf 'TESTS=%q\nNFSEC_KO=%q\nTEST_TIMEOUT=%q\n' "${TESTS:-}" "$ko" "${TEST_TIMEOUT:-300}" >"$run/config"
+: >"$run/ktap.log"
+
+# The initramfs only depends on its inputs: cache it per kernel, written atomically.
+key=$({ echo "$KVER"; cat selftests/vm/init selftests/vm/mkinitramfs.py
+	stat -Lc '%s %Y' /bin/busybox "/lib/modules/$KVER/modules.dep"; } | sha256sum | cut -c1-16)
+initrd=.vm/initramfs-$KVER-$key.cpio
+if [[ ! -f $initrd ]]; then
+	python3 selftests/vm/mkinitramfs.py "$KVER" selftests/vm/init "$run/initramfs.cpio" || die "mkinitramfs failed"
+	mv -f "$run/initramfs.cpio" "$initrd"
+fi
+
+vm_timeout=${VM_TIMEOUT:-2400}
+start=$SECONDS
+timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
+	-nodefaults -nographic -serial stdio -no-reboot \
+	-accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 oops=panic slab_nomerge softlockup_panic=1 quiet NFSEC_REPO=$repo NFSEC_RUN=$run" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$run,mount_tag=results,security_model=none,multidevs=remap" \
+	</dev/null >"$run/console.log" 2>&1 &
+qpid=$!
+trap 'kill $qpid 2>/dev/null' EXIT
+if [[ -n ${VM_CONSOLE:-} ]]; then
+	tail -n +1 -s 0.2 -f --pid=$qpid "$run/console.log" >&2 &
+fi
+
+summary_re='^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$'
+tail -n +1 -s 0.2 -f --pid=$qpid "$run/ktap.log" | grep --line-buffered -vE "$summary_re"
+wait $qpid
+qrc=$?
+wait
+trap - EXIT
+elapsed=$((SECONDS - start))
+
+results=$(grep -cE '^(not )?ok [0-9]+ ' "$run/ktap.log")
+summary=$(grep -E "$summary_re" "$run/ktap.log" | tail -n 1)
+echo "# vm: $KVER, booted in $(cat "$run/booted" 2>/dev/null || echo '?')s, $elapsed s in all"
+if [[ -n $summary && -f $run/dmesg.txt ]]; then
+	read -r passed _ failed _ skipped _ <<<"$summary"
+	[[ $(cat "$run/status") == 0 ]] || ((failed)) || failed=1
+	bad=$(cat "$run/dmesg.txt" "$run/kmemleak.txt" 2>/dev/null | dmesg_bad)
+	if [[ -z $bad ]]; then
+		passed=$((passed + 1))
+		echo "ok $((results + 1)) dmesg"
+	else
+		failed=$((failed + 1))
+		sed 's/^/# guest kernel log: /' <<<"$bad"
+		echo "not ok $((results + 1)) dmesg"
+	fi
+else
+	passed=$(grep -E '^ok [0-9]+ ' "$run/ktap.log" | grep -vc '# SKIP')
+	skipped=$(grep -cE '^ok [0-9]+ .*# SKIP' "$run/ktap.log")
+	failed=$(($(grep -cE '^not ok [0-9]+ ' "$run/ktap.log") + 1))
+	if ((qrc == 124 || qrc == 137)); then
+		why="timed out after ${vm_timeout}s"
+	else
+		why="guest stopped before the end (crash or panic)"
+	fi
+	console=$(tr -d '\r' <"$run/console.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')
+	bad=$(dmesg_bad <<<"$console")
+	echo "# $why; console ($run/console.log):"
+	if [[ -n $bad ]]; then
+		sed 's/^/# guest kernel log: /' <<<"$bad"
+		grep -m1 -A60 -F "$(head -n 1 <<<"$bad")" <<<"$console" | sed 's/^/# console: /'
+	else
+		tail -n 30 <<<"$console" | sed 's/^/# console: /'
+	fi
+	echo "not ok $((results + 1)) vm # $why"
+fi
+if ((failed)) || [[ -n ${KEEP_VM_RUN:-} ]]; then
+	echo "# guest files kept in $run"
+else
+	rm -rf "$run"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))
