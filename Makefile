@@ -28,6 +28,15 @@ module:
 debug:
 	@$(MAKE) --no-print-directory module DEBUG=1
 
+# A debug build beside the normal one, for the in-module self-tests that
+# `make check` runs (selftests/module_selftest.sh): kbuild builds in the
+# directory of the sources, so link them there.
+DEBUG_DIR := $(CURDIR)/.build/debug
+debug-ko:
+	@mkdir -p $(DEBUG_DIR)
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(wildcard $(CURDIR)/module/*.[ch]) $(DEBUG_DIR)/
+	$(MAKE) -C $(KDIR) M=$(DEBUG_DIR) CONFIG_NFSEC_DEBUG=y modules
+
 tools:
 	$(MAKE) -C tools
 
@@ -41,15 +50,23 @@ clean:
 	$(MAKE) -C tools clean
 
 distclean: clean
-	rm -rf .vm
+	rm -rf .vm .build
 
 # On a machine whose running kernel is KDIR's and can load modules, test right here (as root);
 # otherwise boot KDIR's kernel in QEMU.
-check: all
+check: all debug-ko
 	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
 		TESTS="$(TESTS)" selftests/run_tests.sh; \
 	else \
 		TESTS="$(TESTS)" KVER="$(KVER)" selftests/vm/run.sh; \
 	fi
 
-.PHONY: all module debug tools install clean distclean check
+# nfsec against native xfrm in one VM boot (Documentation/performance.rst).
+# BENCH_CASES="gcm-tunnel ..." ROUNDS=3 SECS=5 narrow or lengthen it.
+bench: all
+	@TESTS=bench.sh TEST_TIMEOUT=3300 VM_TIMEOUT=3600 KVER="$(KVER)" \
+		selftests/vm/run.sh | tee bench/last.log
+	@sed -n 's/^# json: //p' bench/last.log > bench/results.json
+	@echo "wrote bench/results.json"
+
+.PHONY: all module debug debug-ko tools bench install clean distclean check

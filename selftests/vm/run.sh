@@ -50,7 +50,8 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: apt
 
 mkdir -p .vm
 run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
-printf 'TESTS=%q\nNFSEC_KO=%q\nTEST_TIMEOUT=%q\n' "${TESTS:-}" "$ko" "${TEST_TIMEOUT:-300}" >"$run/config"
+printf 'TESTS=%q\nNFSEC_KO=%q\nTEST_TIMEOUT=%q\nBENCH_CASES=%q\nROUNDS=%q\nSECS=%q\n' "${TESTS:-}" "$ko" "${TEST_TIMEOUT:-300}" \
+	"${BENCH_CASES:-}" "${ROUNDS:-3}" "${SECS:-5}" >"$run/config"
 : >"$run/ktap.log"
 
 # The initramfs only depends on its inputs: cache it per kernel, written atomically.
