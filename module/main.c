@@ -78,7 +78,8 @@ static int __init nfsec_init(void)
 	int ret;
 
 #ifdef DEBUG
-	if (!nfsec_replay_selftest() || !nfsec_policy_selftest())
+	if (!nfsec_replay_selftest() || !nfsec_policy_selftest() ||
+	    !nfsec_mss_selftest())
 		return -ENOTRECOVERABLE;
 #endif
 	nfsec_wq = alloc_workqueue("nfsec", 0, 0);

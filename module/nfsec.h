@@ -272,6 +272,21 @@ int nfsec_replay_check(const struct nfsec_replay *r, u64 seq);
 /* Like check, and marks @seq seen: call after the ICV verified. */
 int nfsec_replay_advance(struct nfsec_replay *r, u64 seq);
 
+/* Completion of a packet's crypto, sync or async; @err < 0: drop it. */
+typedef void (*nfsec_done_t)(struct sk_buff *skb, void *arg, int err);
+
+/* ah.c */
+unsigned int nfsec_ah_hdrlen(const struct nfsec_sa *sa);
+int nfsec_ah_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
+		    nfsec_done_t done, void *arg);
+int nfsec_ah_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
+		   nfsec_done_t done, void *arg);
+
+/* mss.c */
+unsigned int nfsec_mss_for(const struct nfsec_sa *sa, unsigned int mtu);
+bool nfsec_mss_clamp(struct sk_buff *skb, unsigned int thoff, u16 mss);
+bool nfsec_mss_selftest(void);
+
 /* hooks.c: netfilter hooks of one netns. */
 int nfsec_hooks_register(struct net *net);
 void nfsec_hooks_unregister(struct net *net);

@@ -22,6 +22,7 @@ insmod "$ko"
 echo "$log" | grep 'nfsec' | sed 's/^/# /'
 grep -q "nfsec: replay self-tests: pass" <<<"$log" || fail "no replay self-test pass line"
 grep -q "nfsec: selector self-tests: pass" <<<"$log" || fail "no selector self-test pass line"
+grep -q "nfsec: mss self-tests: pass" <<<"$log" || fail "no MSS self-test pass line"
 if grep -qi "self-test.*fail" <<<"$log"; then
 	fail "a self-test failed"
 fi

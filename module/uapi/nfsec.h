@@ -100,8 +100,9 @@ enum nfsec_mode {
 };
 
 enum nfsec_sa_flags {
-	NFSEC_SA_F_ESN = 1U << 0,
-	NFSEC_SA_F_ALL = NFSEC_SA_F_ESN,
+	NFSEC_SA_F_ESN = 1U << 0,	/* 64-bit sequence numbers */
+	NFSEC_SA_F_ALIGN4 = 1U << 1,	/* AH: pad to 4 bytes, not xfrm's 8 */
+	NFSEC_SA_F_ALL = NFSEC_SA_F_ESN | NFSEC_SA_F_ALIGN4,
 };
 
 enum nfsec_sa_attr {
