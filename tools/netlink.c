@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: talking to the module's generic netlink family.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include "tool.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+static struct nl_sock *sock;
+static int family = -1;
+
+int nfsec_nl_open(void)
+{
+	int one = 1, err;
+
+	if (sock)
+		return 0;
+	sock = nl_socket_alloc();
+	if (!sock)
+		die("out of memory");
+	err = genl_connect(sock);
+	if (err)
+		die("cannot open a generic netlink socket: %s", nl_geterror(err));
+	/* Let the kernel say why it refused, and keep its ACKs short. */
+	setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_EXT_ACK, &one,
+		   sizeof(one));
+	setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_CAP_ACK, &one,
+		   sizeof(one));
+	/*
+	 * One recvmsg() per message, no MSG_PEEK: a dump part is at most
+	 * 32 KiB, so a 64 KiB buffer always holds it.
+	 */
+	nl_socket_disable_msg_peek(sock);
+	nl_socket_set_msg_buf_size(sock, 65536);
+	nl_socket_set_buffer_size(sock, 1 << 20, 1 << 20);
+	family = genl_ctrl_resolve(sock, NFSEC_GENL_NAME);
+	if (family < 0) {
+		if (family == -NLE_OBJ_NOTFOUND)
+			parse_fail("nfsec module not loaded (no generic netlink family \"%s\")",
+				   NFSEC_GENL_NAME);
+		else
+			parse_fail("cannot resolve the generic netlink family \"%s\": %s",
+				   NFSEC_GENL_NAME, nl_geterror(family));
+		nl_socket_free(sock);
+		sock = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void nfsec_nl_close(void)
+{
+	if (sock)
+		nl_socket_free(sock);
+	sock = NULL;
+}
+
+struct nl_msg *nfsec_msg(uint8_t cmd, int flags)
+{
+	struct nl_msg *msg;
+
+	if (!dry_run && nfsec_nl_open())
+		exit(1);
+	msg = nlmsg_alloc();
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ,
+				 dry_run ? 0 : family, 0, flags, cmd,
+				 NFSEC_GENL_VERSION))
+		die("out of memory");
+	return msg;
+}
+
+struct talk {
+	int (*cb)(struct nlattr **tb, void *arg);
+	void *arg;
+	int err;
+	char msg[512];
+};
+
+static int valid_cb(struct nl_msg *msg, void *arg)
+{
+	struct talk *t = arg;
+	struct nlattr *tb[NFSEC_A_MAX + 1];
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, NFSEC_A_MAX, NULL))
+		return NL_SKIP;
+	if (t->cb && t->cb(tb, t->arg))
+		return NL_STOP;
+	return NL_OK;
+}
+
+/* The extended ACK's text follows the (capped) request in the error. */
+static int error_cb(struct sockaddr_nl *nla __unused, struct nlmsgerr *err,
+		    void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)err - NLMSG_HDRLEN);
+	struct talk *t = arg;
+	struct nlattr *a;
+	int off, rem;
+
+	t->err = err->error;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	off = sizeof(*err);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += err->msg.nlmsg_len - sizeof(err->msg);
+	rem = nlh->nlmsg_len - NLMSG_HDRLEN - off;
+	if (rem <= 0)
+		return NL_STOP;
+	nla_for_each_attr(a, (struct nlattr *)((char *)err + off), rem, rem) {
+		if (nla_type(a) == NLMSGERR_ATTR_MSG && nla_len(a) > 0)
+			snprintf(t->msg, sizeof(t->msg), "%.*s", nla_len(a),
+				 (char *)nla_data(a));
+	}
+	return NL_STOP;
+}
+
+static int ack_cb(struct nl_msg *msg __unused, void *arg __unused)
+{
+	return NL_STOP;
+}
+
+int nfsec_talk(struct nl_msg *msg, const char *what,
+	       int (*cb)(struct nlattr **tb, void *arg), void *arg)
+{
+	struct talk t = { .cb = cb, .arg = arg };
+	struct nl_cb *nlcb;
+	const char *m;
+	int ret;
+
+	if (dry_run) {
+		dump_request(msg);
+		nlmsg_free(msg);
+		return 0;
+	}
+	nlcb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!nlcb)
+		die("out of memory");
+	nl_cb_set(nlcb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &t);
+	nl_cb_set(nlcb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &t);
+	nl_cb_err(nlcb, NL_CB_CUSTOM, error_cb, &t);
+	ret = nl_send_auto(sock, msg);
+	nlmsg_free(msg);
+	if (ret >= 0)
+		ret = nl_recvmsgs(sock, nlcb);
+	nl_cb_put(nlcb);
+	/* A dump that spanned a change: the caller may ask again. */
+	if (ret == -NLE_DUMP_INTR)
+		return -EAGAIN;
+	if (ret < 0 && !t.err) {
+		parse_fail("%s: %s", what, nl_geterror(ret));
+		return -EIO;
+	}
+	if (!t.err)
+		return 0;
+	/* The kernel's own words; the module prefixes them "nfsec: ". */
+	m = t.msg;
+	if (!strncmp(m, "nfsec: ", 7))
+		m += 7;
+	if (!*m && t.err == -EPERM)
+		m = "needs CAP_NET_ADMIN in the network namespace";
+	parse_fail("%s: %s%s%s", what, strerror(-t.err), *m ? ": " : "", m);
+	return t.err;
+}

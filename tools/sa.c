@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec sa: the words of `ip xfrm state`.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include "tool.h"
+
+void usage_sa(FILE *f)
+{
+	fputs("Usage: nfsec sa { add | update } ID [ ALGO-LIST ] [ mode MODE ] [ reqid REQID ]\n"
+	      "        [ replay-window SIZE ] [ replay-seq SEQ ] [ replay-oseq SEQ ]\n"
+	      "        [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ] [ flag FLAG-LIST ]\n"
+	      "        [ sel SELECTOR ] [ LIMIT-LIST ] [ encap ENCAP ] [ mss { auto | off | N } ]\n"
+	      "       nfsec sa { del | get } ID\n"
+	      "       nfsec [ -s ] [ -j ] sa { show | list } [ ID ]\n"
+	      "       nfsec sa flush [ proto XFRM-PROTO ]\n"
+	      "ID := [ src ADDR ] [ dst ADDR ] [ proto XFRM-PROTO ] [ spi SPI ]\n"
+	      "XFRM-PROTO := esp | ah\n"
+	      "ALGO-LIST := [ ALGO-LIST ] ALGO\n"
+	      "ALGO := { enc | auth } ALGO-NAME ALGO-KEYMAT |\n"
+	      "        auth-trunc ALGO-NAME ALGO-KEYMAT ALGO-TRUNC-LEN |\n"
+	      "        aead ALGO-NAME ALGO-KEYMAT ALGO-ICV-LEN\n"
+	      "ALGO-NAME := rfc4106(gcm(aes)) | rfc7539esp(chacha20,poly1305) | cbc(aes) |\n"
+	      "             ecb(cipher_null) | hmac(sha256) | digest_null\n"
+	      "MODE := transport | tunnel\n"
+	      "FLAG-LIST := [ FLAG-LIST ] { esn | align4 }\n"
+	      "SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ proto PROTO [ sport PORT ] [ dport PORT ] ]\n"
+	      "LIMIT-LIST := [ LIMIT-LIST ] limit LIMIT\n"
+	      "LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |\n"
+	      "         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT\n"
+	      "ENCAP := espinudp SPORT DPORT OADDR\n", f);
+}
+
+struct sa_args {
+	struct nl_msg *msg;
+	bool have_src, have_dst, have_proto, have_spi;
+	uint32_t src, dst, spi;
+	uint8_t proto;
+	uint64_t seq, oseq;
+	bool have_seq, have_oseq;
+};
+
+static int put_alg(struct nl_msg *msg, int type, const char *name,
+		   const char *keystr, const char *icv)
+{
+	uint8_t key[NFSEC_KEY_MAX];
+	struct nlattr *nest;
+	uint32_t bits = 0;
+	int len, err;
+
+	err = get_key(keystr, key, &len);
+	if (err)
+		return err;
+	if (icv && get_u32(icv, &bits))
+		return -EINVAL;
+	nest = nla_nest_start(msg, type | NLA_F_NESTED);
+	nla_put_string(msg, NFSEC_ALG_A_NAME, name);
+	nla_put(msg, NFSEC_ALG_A_KEY, len, key);
+	if (icv)
+		nla_put_u32(msg, NFSEC_ALG_A_ICV_LEN, bits);
+	nla_nest_end(msg, nest);
+	memset(key, 0, sizeof(key));
+	return 0;
+}
+
+static int id_word(struct sa_args *a, const char *w, const char *v)
+{
+	if (!strcmp(w, "src")) {
+		a->have_src = true;
+		return get_addr(v, &a->src);
+	}
+	if (!strcmp(w, "dst")) {
+		a->have_dst = true;
+		return get_addr(v, &a->dst);
+	}
+	if (!strcmp(w, "proto")) {
+		a->have_proto = true;
+		return get_xfrm_proto(v, &a->proto);
+	}
+	if (!strcmp(w, "spi")) {
+		a->have_spi = true;
+		if (get_u32(v, &a->spi))
+			return -EINVAL;
+		a->spi = htonl(a->spi);
+		return 0;
+	}
+	return 1;
+}
+
+static const char *const unsupported_flags[] = {
+	"noecn", "decap-dscp", "nopmtudisc", "wildrecv", "icmp", "af-unspec",
+};
+
+static int parse_flags(int *i, int argc, char **argv, uint32_t *flags)
+{
+	int n = 0;
+	size_t k;
+
+	while (*i + 1 < argc) {
+		const char *f = argv[*i + 1];
+
+		if (!strcmp(f, "esn")) {
+			*flags |= NFSEC_SA_F_ESN;
+		} else if (!strcmp(f, "align4")) {
+			*flags |= NFSEC_SA_F_ALIGN4;
+		} else {
+			for (k = 0; k < sizeof(unsupported_flags) / sizeof(*unsupported_flags); k++)
+				if (!strcmp(f, unsupported_flags[k]))
+					return parse_fail("flag %s is not supported by nfsec", f);
+			break;
+		}
+		(*i)++;
+		n++;
+	}
+	return n ? 0 : parse_fail("\"flag\" needs esn or align4");
+}
+
+struct limits {
+	uint64_t v[8];		/* NFSEC_LFT_A_SOFT_BYTES + i */
+	unsigned int set;
+};
+
+static int parse_limit(struct limits *l, const char *what, const char *v)
+{
+	static const struct { const char *w; int type; } t[] = {
+		{ "time-soft", NFSEC_LFT_A_SOFT_ADD_SECONDS },
+		{ "time-hard", NFSEC_LFT_A_HARD_ADD_SECONDS },
+		{ "time-use-soft", NFSEC_LFT_A_SOFT_USE_SECONDS },
+		{ "time-use-hard", NFSEC_LFT_A_HARD_USE_SECONDS },
+		{ "byte-soft", NFSEC_LFT_A_SOFT_BYTES },
+		{ "byte-hard", NFSEC_LFT_A_HARD_BYTES },
+		{ "packet-soft", NFSEC_LFT_A_SOFT_PACKETS },
+		{ "packet-hard", NFSEC_LFT_A_HARD_PACKETS },
+	};
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		if (strcmp(what, t[k].w))
+			continue;
+		i = t[k].type - NFSEC_LFT_A_SOFT_BYTES;
+		l->set |= 1U << i;
+		return get_u64(v, &l->v[i]);
+	}
+	return parse_fail("unknown limit \"%s\"", what);
+}
+
+static void put_limits(struct nl_msg *m, const struct limits *l)
+{
+	struct nlattr *nest;
+	int i;
+
+	if (!l->set)
+		return;
+	nest = nla_nest_start(m, NFSEC_SA_A_LIFETIME | NLA_F_NESTED);
+	for (i = 0; i < 8; i++)
+		if (l->set & (1U << i))
+			nla_put_u64(m, NFSEC_LFT_A_SOFT_BYTES + i, l->v[i]);
+	nla_nest_end(m, nest);
+}
+
+#define NEED(n) do { if (i + (n) >= argc) \
+	return parse_fail("\"%s\" needs %d argument%s", w, n, (n) > 1 ? "s" : ""); } while (0)
+
+/* The words after "add"/"update" into an SA nest of @a->msg. */
+static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
+{
+	uint32_t v32, flags = 0, hi;
+	struct sel sel = {};
+	bool have_sel = false;
+	struct limits lim = {};
+	struct nl_msg *m = a->msg;
+	uint8_t mode;
+	uint16_t p1, p2;
+	uint32_t oaddr;
+	int i, err;
+
+	for (i = 0; i < argc; i++) {
+		const char *w = argv[i];
+
+		NEED(1);
+		err = id_word(a, w, argv[i + 1]);
+		if (err <= 0) {
+			if (err)
+				return err;
+			i++;
+			continue;
+		}
+		if (!full)
+			return parse_fail("unsupported word \"%s\" here", w);
+		if (!strcmp(w, "mode")) {
+			if (get_mode(argv[++i], &mode))
+				return -EINVAL;
+			nla_put_u8(m, NFSEC_SA_A_MODE, mode);
+		} else if (!strcmp(w, "reqid")) {
+			if (get_u32(argv[++i], &v32))
+				return -EINVAL;
+			nla_put_u32(m, NFSEC_SA_A_REQID, v32);
+		} else if (!strcmp(w, "replay-window")) {
+			if (get_u32(argv[++i], &v32))
+				return -EINVAL;
+			if (v32 > NFSEC_REPLAY_MAX)
+				return parse_fail("replay-window %u out of range (0..%d)",
+						  v32, NFSEC_REPLAY_MAX);
+			nla_put_u32(m, NFSEC_SA_A_REPLAY_WINDOW, v32);
+		} else if (!strcmp(w, "replay-seq") || !strcmp(w, "replay-oseq") ||
+			   !strcmp(w, "replay-seq-hi") || !strcmp(w, "replay-oseq-hi")) {
+			bool out = strstr(w, "oseq"), high = strstr(w, "-hi");
+			uint64_t *s = out ? &a->oseq : &a->seq;
+
+			if (get_u32(argv[++i], &hi))
+				return -EINVAL;
+			if (high)
+				*s = (*s & 0xffffffffULL) | (uint64_t)hi << 32;
+			else
+				*s = (*s & ~0xffffffffULL) | hi;
+			*(out ? &a->have_oseq : &a->have_seq) = true;
+		} else if (!strcmp(w, "flag")) {
+			if (parse_flags(&i, argc, argv, &flags))
+				return -EINVAL;
+		} else if (!strcmp(w, "sel")) {
+			have_sel = true;
+			i++;
+			while (i < argc && !(err = parse_sel_word(&i, argc, argv, &sel)))
+				;
+			if (err < 0)
+				return err;
+			i--;
+		} else if (!strcmp(w, "limit")) {
+			NEED(2);
+			if (parse_limit(&lim, argv[i + 1], argv[i + 2]))
+				return -EINVAL;
+			i += 2;
+		} else if (!strcmp(w, "encap")) {
+			struct nlattr *nest;
+
+			NEED(4);
+			if (strcmp(argv[i + 1], "espinudp"))
+				return parse_fail("encap %s is not supported by nfsec (espinudp)",
+						  argv[i + 1]);
+			if (get_port(argv[i + 2], &p1) || get_port(argv[i + 3], &p2) ||
+			    get_addr(argv[i + 4], &oaddr))
+				return -EINVAL;
+			nest = nla_nest_start(m, NFSEC_SA_A_ENCAP | NLA_F_NESTED);
+			nla_put_u16(m, NFSEC_ENCAP_A_TYPE, 2);
+			nla_put_u16(m, NFSEC_ENCAP_A_SPORT, p1);
+			nla_put_u16(m, NFSEC_ENCAP_A_DPORT, p2);
+			nla_put_u32(m, NFSEC_ENCAP_A_OADDR, oaddr);
+			nla_nest_end(m, nest);
+			i += 4;
+		} else if (!strcmp(w, "mss")) {
+			const char *v = argv[++i];
+
+			if (!strcmp(v, "auto"))
+				v32 = 0;
+			else if (!strcmp(v, "off"))
+				v32 = NFSEC_MSS_OFF;
+			else if (get_u32(v, &v32) || v32 >= NFSEC_MSS_OFF)
+				return parse_fail("mss is auto, off or a size");
+			nla_put_u16(m, NFSEC_SA_A_MSS, v32);
+		} else if (!strcmp(w, "enc") || !strcmp(w, "auth")) {
+			NEED(2);
+			err = put_alg(m, !strcmp(w, "enc") ? NFSEC_SA_A_ALG_ENC :
+				      NFSEC_SA_A_ALG_AUTH, argv[i + 1], argv[i + 2], NULL);
+			if (err)
+				return err;
+			i += 2;
+		} else if (!strcmp(w, "auth-trunc") || !strcmp(w, "aead")) {
+			NEED(3);
+			err = put_alg(m, !strcmp(w, "aead") ? NFSEC_SA_A_ALG_AEAD :
+				      NFSEC_SA_A_ALG_AUTH, argv[i + 1], argv[i + 2],
+				      argv[i + 3]);
+			if (err)
+				return err;
+			i += 3;
+		} else {
+			return parse_fail("unsupported word \"%s\"", w);
+		}
+	}
+	put_limits(m, &lim);
+	if (flags)
+		nla_put_u32(m, NFSEC_SA_A_FLAGS, flags);
+	if (have_sel)
+		put_sel(m, NFSEC_SA_A_SEL, &sel);
+	if (a->have_seq)
+		nla_put_u64(m, NFSEC_SA_A_SEQ, a->seq);
+	if (a->have_oseq)
+		nla_put_u64(m, NFSEC_SA_A_OSEQ, a->oseq);
+	return 0;
+}
+
+static void put_id(struct sa_args *a)
+{
+	if (a->have_src)
+		nla_put_u32(a->msg, NFSEC_SA_A_SRC, a->src);
+	if (a->have_dst)
+		nla_put_u32(a->msg, NFSEC_SA_A_DST, a->dst);
+	if (a->have_proto)
+		nla_put_u8(a->msg, NFSEC_SA_A_PROTO, a->proto);
+	if (a->have_spi)
+		nla_put_u32(a->msg, NFSEC_SA_A_SPI, a->spi);
+}
+
+/* Build and send one request about one SA. */
+static int sa_request(uint8_t cmd, int argc, char **argv, bool full,
+		      const char *what, int (*cb)(struct nlattr **, void *))
+{
+	struct sa_args a = {};
+	struct nlattr *nest;
+	int err;
+
+	a.msg = nfsec_msg(cmd, 0);
+	nest = nla_nest_start(a.msg, NFSEC_A_SA | NLA_F_NESTED);
+	err = parse_sa(argc, argv, &a, full);
+	if (err) {
+		nlmsg_free(a.msg);
+		return err;
+	}
+	put_id(&a);
+	nla_nest_end(a.msg, nest);
+	return nfsec_talk(a.msg, what, cb, NULL);
+}
+
+static void print_alg(const char *word, struct nlattr *nest, bool trunc)
+{
+	struct nlattr *tb[NFSEC_ALG_A_MAX + 1] = {};
+	uint32_t key = 0, icv = 0;
+
+	if (!nest)
+		return;
+	nla_parse_nested(tb, NFSEC_ALG_A_MAX, nest, NULL);
+	if (tb[NFSEC_ALG_A_KEY_LEN])
+		key = nla_get_u32(tb[NFSEC_ALG_A_KEY_LEN]);
+	if (tb[NFSEC_ALG_A_ICV_LEN])
+		icv = nla_get_u32(tb[NFSEC_ALG_A_ICV_LEN]);
+	if (opt_json) {
+		printf(",\"%s\":{\"name\":\"%s\",\"key_len\":%u,\"icv_len\":%u}", word,
+		       tb[NFSEC_ALG_A_NAME] ? nla_get_string(tb[NFSEC_ALG_A_NAME]) : "",
+		       key, icv);
+		return;
+	}
+	if (!strcmp(word, "auth") && trunc)
+		word = "auth-trunc";
+	printf("\t%s %s (%u bits)", word,
+	       tb[NFSEC_ALG_A_NAME] ? nla_get_string(tb[NFSEC_ALG_A_NAME]) : "?", key);
+	if (trunc)
+		printf(" %u", icv);
+	putchar('\n');
+}
+
+static uint64_t u64_or(struct nlattr **tb, int type)
+{
+	return tb[type] ? nla_get_u64(tb[type]) : 0;
+}
+
+static void print_lifetime(struct nlattr *lft, struct nlattr *cur)
+{
+	static const char *const names[] = {
+		"byte_soft", "byte_hard", "packet_soft", "packet_hard",
+		"time_soft", "time_hard", "time_use_soft", "time_use_hard",
+	};
+	struct nlattr *tb[NFSEC_LFT_A_MAX + 1] = {}, *ct[NFSEC_CUR_A_MAX + 1] = {};
+	int k;
+
+	if (lft)
+		nla_parse_nested(tb, NFSEC_LFT_A_MAX, lft, NULL);
+	if (cur)
+		nla_parse_nested(ct, NFSEC_CUR_A_MAX, cur, NULL);
+	if (opt_json) {
+		printf(",\"lifetime\":{");
+		for (k = 0; k < 8; k++) {
+			uint64_t v = u64_or(tb, NFSEC_LFT_A_SOFT_BYTES + k);
+
+			printf("%s\"%s\":", k ? "," : "", names[k]);
+			if (v == UINT64_MAX)
+				printf("null");
+			else
+				printf("%llu", (unsigned long long)v);
+		}
+		printf("},\"current\":{\"bytes\":%llu,\"packets\":%llu,\"add_time\":%llu,\"use_time\":%llu}",
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_BYTES),
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_PACKETS),
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_ADD_TIME),
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_USE_TIME));
+		return;
+	}
+	printf("\tlifetime config:\n\t  ");
+	for (k = 0; k < 8; k++) {
+		uint64_t v = u64_or(tb, NFSEC_LFT_A_SOFT_BYTES + k);
+
+		if (v == UINT64_MAX)
+			printf("%s (INF)%s", names[k], k % 2 ? "\n\t  " : ", ");
+		else
+			printf("%s %llu%s", names[k], (unsigned long long)v,
+			       k % 2 ? "\n\t  " : ", ");
+	}
+	printf("\r\tlifetime current:\n\t  %llu(bytes), %llu(packets)\n",
+	       (unsigned long long)u64_or(ct, NFSEC_CUR_A_BYTES),
+	       (unsigned long long)u64_or(ct, NFSEC_CUR_A_PACKETS));
+}
+
+struct filter {
+	struct sa_args id;
+};
+
+static int print_sa(struct nlattr **top, void *arg)
+{
+	struct nlattr *tb[NFSEC_SA_A_MAX + 1] = {};
+	struct filter *f = arg;
+	uint32_t src, dst, spi, flags, window;
+	uint8_t proto, mode;
+	uint16_t mss;
+	const char *modestr;
+
+	if (!top[NFSEC_A_SA] || nla_parse_nested(tb, NFSEC_SA_A_MAX, top[NFSEC_A_SA], NULL))
+		return 0;
+	src = tb[NFSEC_SA_A_SRC] ? nla_get_u32(tb[NFSEC_SA_A_SRC]) : 0;
+	dst = tb[NFSEC_SA_A_DST] ? nla_get_u32(tb[NFSEC_SA_A_DST]) : 0;
+	spi = tb[NFSEC_SA_A_SPI] ? ntohl(nla_get_u32(tb[NFSEC_SA_A_SPI])) : 0;
+	proto = tb[NFSEC_SA_A_PROTO] ? nla_get_u8(tb[NFSEC_SA_A_PROTO]) : 0;
+	mode = tb[NFSEC_SA_A_MODE] ? nla_get_u8(tb[NFSEC_SA_A_MODE]) : 0;
+	flags = tb[NFSEC_SA_A_FLAGS] ? nla_get_u32(tb[NFSEC_SA_A_FLAGS]) : 0;
+	window = tb[NFSEC_SA_A_REPLAY_WINDOW] ? nla_get_u32(tb[NFSEC_SA_A_REPLAY_WINDOW]) : 0;
+	mss = tb[NFSEC_SA_A_MSS] ? nla_get_u16(tb[NFSEC_SA_A_MSS]) : 0;
+	modestr = mode == NFSEC_MODE_TUNNEL ? "tunnel" : "transport";
+
+	if (f && ((f->id.have_src && f->id.src != src) ||
+		  (f->id.have_dst && f->id.dst != dst) ||
+		  (f->id.have_proto && f->id.proto != proto) ||
+		  (f->id.have_spi && ntohl(f->id.spi) != spi)))
+		return 0;
+
+	if (opt_json) {
+		json_sep();
+		printf("{\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\",\"spi\":\"0x%08x\","
+		       "\"reqid\":%u,\"mode\":\"%s\",\"replay_window\":%u,\"flags\":[%s%s%s]",
+		       ip_str(src), ip_str(dst), proto_name(proto), spi,
+		       tb[NFSEC_SA_A_REQID] ? nla_get_u32(tb[NFSEC_SA_A_REQID]) : 0,
+		       modestr, window, flags & NFSEC_SA_F_ESN ? "\"esn\"" : "",
+		       (flags & NFSEC_SA_F_ESN) && (flags & NFSEC_SA_F_ALIGN4) ? "," : "",
+		       flags & NFSEC_SA_F_ALIGN4 ? "\"align4\"" : "");
+	} else {
+		printf("src %s dst %s\n", ip_str(src), ip_str(dst));
+		printf("\tproto %s spi 0x%08x reqid %u mode %s\n", proto_name(proto), spi,
+		       tb[NFSEC_SA_A_REQID] ? nla_get_u32(tb[NFSEC_SA_A_REQID]) : 0, modestr);
+		printf("\treplay-window %u%s%s%s\n", window, flags ? " flag" : "",
+		       flags & NFSEC_SA_F_ESN ? " esn" : "",
+		       flags & NFSEC_SA_F_ALIGN4 ? " align4" : "");
+	}
+	print_alg("aead", tb[NFSEC_SA_A_ALG_AEAD], true);
+	print_alg("enc", tb[NFSEC_SA_A_ALG_ENC], false);
+	print_alg("auth", tb[NFSEC_SA_A_ALG_AUTH], true);
+	if (tb[NFSEC_SA_A_ENCAP]) {
+		struct nlattr *et[NFSEC_ENCAP_A_MAX + 1] = {};
+
+		nla_parse_nested(et, NFSEC_ENCAP_A_MAX, tb[NFSEC_SA_A_ENCAP], NULL);
+		printf(opt_json ? ",\"encap\":{\"type\":\"espinudp\",\"sport\":%u,\"dport\":%u,\"oaddr\":\"%s\"}" :
+		       "\tencap type espinudp sport %u dport %u addr %s\n",
+		       et[NFSEC_ENCAP_A_SPORT] ? ntohs(nla_get_u16(et[NFSEC_ENCAP_A_SPORT])) : 0,
+		       et[NFSEC_ENCAP_A_DPORT] ? ntohs(nla_get_u16(et[NFSEC_ENCAP_A_DPORT])) : 0,
+		       ip_str(et[NFSEC_ENCAP_A_OADDR] ? nla_get_u32(et[NFSEC_ENCAP_A_OADDR]) : 0));
+	}
+	if (opt_json) {
+		if (mss == 0)
+			printf(",\"mss\":\"auto\"");
+		else if (mss == NFSEC_MSS_OFF)
+			printf(",\"mss\":\"off\"");
+		else
+			printf(",\"mss\":%u", mss);
+		printf(",\"seq\":%llu,\"oseq\":%llu,\"sel\":",
+		       (unsigned long long)u64_or(tb, NFSEC_SA_A_SEQ),
+		       (unsigned long long)u64_or(tb, NFSEC_SA_A_OSEQ));
+		print_sel(stdout, tb[NFSEC_SA_A_SEL], true);
+	} else {
+		if (mss == NFSEC_MSS_OFF)
+			printf("\tmss off\n");
+		else if (mss)
+			printf("\tmss %u\n", mss);
+		printf("\tsel ");
+		print_sel(stdout, tb[NFSEC_SA_A_SEL], false);
+		putchar('\n');
+	}
+	if (opt_stats) {
+		if (!opt_json)
+			printf("\tseq 0x%llx oseq 0x%llx\n",
+			       (unsigned long long)u64_or(tb, NFSEC_SA_A_SEQ),
+			       (unsigned long long)u64_or(tb, NFSEC_SA_A_OSEQ));
+		print_lifetime(tb[NFSEC_SA_A_LIFETIME], tb[NFSEC_SA_A_CUR]);
+		if (opt_json)
+			printf(",\"stats\":");
+		else
+			printf("\tstats:\n");
+		print_stats(tb[NFSEC_SA_A_STATS], opt_json, "\t  ");
+	}
+	if (opt_json)
+		putchar('}');
+	return 0;
+}
+
+static int sa_show(int argc, char **argv)
+{
+	struct filter f = {};
+	int i, err, tries;
+
+	for (i = 0; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			return parse_fail("\"%s\" needs an argument", argv[i]);
+		err = id_word(&f.id, argv[i], argv[i + 1]);
+		if (err > 0)
+			return parse_fail("unsupported word \"%s\"", argv[i]);
+		if (err)
+			return err;
+	}
+	for (tries = 0; tries < 5; tries++) {
+		if (opt_json)
+			json_begin_list();
+		err = nfsec_talk(nfsec_msg(NFSEC_CMD_SA_GET, NLM_F_DUMP), "sa show", print_sa, &f);
+		if (opt_json)
+			json_end_list();
+		if (err != -EAGAIN)
+			return err;
+		fprintf(stderr, "nfsec: sa show: the SAs changed during the dump, again\n");
+	}
+	return err;
+}
+
+static int sa_get(struct nlattr **tb, void *arg)
+{
+	if (opt_json)
+		json_sep();
+	return print_sa(tb, NULL);
+}
+
+int do_sa(int argc, char **argv)
+{
+	const char *cmd = argc ? argv[0] : "show";
+
+	if (argc)
+		argc--, argv++;
+	if (!strcmp(cmd, "add"))
+		return sa_request(NFSEC_CMD_SA_ADD, argc, argv, true, "sa add", NULL);
+	if (!strcmp(cmd, "update"))
+		return sa_request(NFSEC_CMD_SA_UPDATE, argc, argv, true, "sa update", NULL);
+	if (!strcmp(cmd, "del") || !strcmp(cmd, "delete"))
+		return sa_request(NFSEC_CMD_SA_DEL, argc, argv, false, "sa del", NULL);
+	if (!strcmp(cmd, "get")) {
+		int err;
+
+		if (opt_json)
+			json_begin_list();
+		err = sa_request(NFSEC_CMD_SA_GET, argc, argv, false, "sa get", sa_get);
+		if (opt_json)
+			json_end_list();
+		return err;
+	}
+	if (!strcmp(cmd, "show") || !strcmp(cmd, "list"))
+		return sa_show(argc, argv);
+	if (!strcmp(cmd, "flush")) {
+		struct nl_msg *msg = nfsec_msg(NFSEC_CMD_SA_FLUSH, 0);
+		uint8_t proto;
+
+		if (argc == 2 && !strcmp(argv[0], "proto")) {
+			struct nlattr *nest;
+
+			if (get_xfrm_proto(argv[1], &proto)) {
+				nlmsg_free(msg);
+				return -EINVAL;
+			}
+			nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
+			nla_put_u8(msg, NFSEC_SA_A_PROTO, proto);
+			nla_nest_end(msg, nest);
+		} else if (argc) {
+			nlmsg_free(msg);
+			return parse_fail("sa flush takes only [ proto XFRM-PROTO ]");
+		}
+		return nfsec_talk(msg, "sa flush", NULL, NULL);
+	}
+	if (!strcmp(cmd, "help")) {
+		usage_sa(stdout);
+		return 0;
+	}
+	return parse_fail("unknown sa command \"%s\" (try: nfsec sa help)", cmd);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nfsec: the keying tool's shared declarations.
+ */
+#ifndef NFSEC_TOOL_H
+#define NFSEC_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <netlink/netlink.h>
+#include <netlink/genl/genl.h>
+#include "../module/uapi/nfsec.h"
+
+#define TOOL_VERSION "0.1.0"
+
+#define __unused __attribute__((unused))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Global options. */
+extern bool opt_stats;
+extern bool opt_json;
+/* NFSEC_DRY_RUN=1: print the request's attributes instead of sending it. */
+extern bool dry_run;
+/* The line of a -batch file being run, 0 outside a batch. */
+extern int batch_line;
+
+/* netlink.c: one socket for the whole run (a batch reuses it). */
+struct nl_msg *nfsec_msg(uint8_t cmd, int flags);
+/*
+ * Send @msg (freed), call @cb on each reply, wait for the ACK or the end
+ * of a dump. Prints the kernel's message on error; returns 0 or -errno.
+ */
+int nfsec_talk(struct nl_msg *msg, const char *what,
+	       int (*cb)(struct nlattr **tb, void *arg), void *arg);
+/* 0 if the module's family is there, else prints why and returns < 0. */
+int nfsec_nl_open(void);
+void nfsec_nl_close(void);
+
+/* parse.c: errors are "nfsec: [line N: ]message" on stderr. */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+int parse_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int get_addr(const char *s, uint32_t *addr);
+int get_prefix(const char *s, uint32_t *addr, uint8_t *plen);
+int get_u32(const char *s, uint32_t *v);
+int get_u64(const char *s, uint64_t *v);
+int get_proto(const char *s, uint8_t *proto);
+int get_xfrm_proto(const char *s, uint8_t *proto);
+int get_mode(const char *s, uint8_t *mode);
+int get_dir(const char *s, uint8_t *dir);
+int get_port(const char *s, uint16_t *port);
+int get_key(const char *s, uint8_t *key, int *len);
+/* SELECTOR := [src ADDR[/PLEN]] [dst ADDR[/PLEN]] [proto P [sport N] [dport N]] */
+struct sel {
+	uint32_t src, dst;
+	uint8_t splen, dplen, proto;
+	uint16_t sport, dport;
+	bool have_src, have_dst;
+};
+int parse_sel_word(int *i, int argc, char **argv, struct sel *sel);
+int put_sel(struct nl_msg *msg, int type, const struct sel *sel);
+
+/* print.c: human and JSON output of the same objects. */
+const char *ip_str(uint32_t addr);
+const char *proto_name(uint8_t proto);
+void json_str(const char *s);
+void print_sel(struct nlattr *nest, bool json);
+void print_stats(struct nlattr *nest, bool json, const char *indent);
+void json_begin_list(void);
+void json_end_list(void);
+void json_sep(void);
+void dump_request(struct nl_msg *msg);
+
+/* Commands. */
+int do_sa(int argc, char **argv);
+int do_policy(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_version(int argc, char **argv);
+int get_counts(unsigned int *sas, unsigned int *pols);
+void usage_sa(FILE *f);
+void usage_policy(FILE *f);
+
+#endif
