@@ -25,6 +25,7 @@ struct ah_ctx {
 	void *arg;
 	struct sk_buff *skb;
 	struct nfsec_sa *sa;
+	u64 seq;
 	__be32 seqhi;
 	u8 tos;
 	u8 ttl;
@@ -166,13 +167,15 @@ static void output_finish(struct ah_ctx *c, int err)
 	struct iphdr *iph = ip_hdr(skb);
 	struct ip_auth_hdr *ah = (void *)((u8 *)iph + iph->ihl * 4);
 	nfsec_done_t done = c->done;
+	struct nfsec_sa *sa = c->sa;
 	void *arg = c->arg;
+	u64 seq = c->seq;
 
 	if (!err)
-		memcpy(ah->auth_data, c->icv, c->sa->icvlen);
+		memcpy(ah->auth_data, c->icv, sa->icvlen);
 	restore(c, iph);
 	kfree(c);
-	done(skb, arg, err);
+	done(skb, sa, seq, arg, err);
 }
 
 static void output_done(struct crypto_async_request *base, int err)
@@ -223,7 +226,7 @@ int nfsec_ah_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	iph->tot_len = htons(skb->len);
 
 	*c = (struct ah_ctx){ .done = done, .arg = arg, .skb = skb, .sa = sa,
-			      .seqhi = htonl(upper_32_bits(seq)) };
+			      .seq = seq, .seqhi = htonl(upper_32_bits(seq)) };
 	err = save_and_clear(c, iph);
 	if (!err)
 		err = digest(c, skb, nfrags, output_done);
@@ -241,10 +244,12 @@ static void input_finish(struct ah_ctx *c, int err)
 	struct ip_auth_hdr *ah = (void *)((u8 *)iph + ihl);
 	unsigned int ahlen = (ah->hdrlen + 2) << 2;
 	nfsec_done_t done = c->done;
+	struct nfsec_sa *sa = c->sa;
 	void *arg = c->arg;
+	u64 seq = c->seq;
 	u8 nexthdr = ah->nexthdr;
 
-	if (!err && crypto_memneq(c->icv, c->icv_in, c->sa->icvlen))
+	if (!err && crypto_memneq(c->icv, c->icv_in, sa->icvlen))
 		err = -EBADMSG;
 	restore(c, iph);
 	kfree(c);
@@ -259,7 +264,7 @@ static void input_finish(struct ah_ctx *c, int err)
 		ip_send_check(iph);
 		skb->ip_summed = CHECKSUM_NONE;
 	}
-	done(skb, arg, err);
+	done(skb, sa, seq, arg, err);
 }
 
 static void input_done(struct crypto_async_request *base, int err)
@@ -300,7 +305,7 @@ int nfsec_ah_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	if (!c)
 		return -ENOMEM;
 	*c = (struct ah_ctx){ .done = done, .arg = arg, .skb = skb, .sa = sa,
-			      .seqhi = htonl(upper_32_bits(seq)) };
+			      .seq = seq, .seqhi = htonl(upper_32_bits(seq)) };
 	ah = (void *)(skb->data + ihl);
 	memcpy(c->icv_in, ah->auth_data, sa->icvlen);
 	memset(ah->auth_data, 0, sa->icvlen);

@@ -272,8 +272,25 @@ int nfsec_replay_check(const struct nfsec_replay *r, u64 seq);
 /* Like check, and marks @seq seen: call after the ICV verified. */
 int nfsec_replay_advance(struct nfsec_replay *r, u64 seq);
 
-/* Completion of a packet's crypto, sync or async; @err < 0: drop it. */
-typedef void (*nfsec_done_t)(struct sk_buff *skb, void *arg, int err);
+/*
+ * Completion of a packet's transform, synchronous or not: one function
+ * finishes both. @err < 0: drop the packet.
+ */
+typedef void (*nfsec_done_t)(struct sk_buff *skb, struct nfsec_sa *sa,
+			     u64 seq, void *arg, int err);
+
+/* esp.c */
+unsigned int nfsec_esp_overhead(const struct nfsec_sa *sa, unsigned int len);
+int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
+		     nfsec_done_t done, void *arg);
+int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
+		    nfsec_done_t done, void *arg);
+
+/* output.c, input.c: the packet path below the hooks. */
+void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
+		  int (*okfn)(struct net *net, struct sock *sk,
+			      struct sk_buff *skb));
+void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb);
 
 /* ah.c */
 unsigned int nfsec_ah_hdrlen(const struct nfsec_sa *sa);

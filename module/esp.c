@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: ESP (RFC 4303) on an IPv4 packet whose header is at skb->data.
+ * In tunnel mode the caller has already built the outer header, so both
+ * modes look the same here: ESP goes right after the IPv4 header.
+ *
+ * The AEAD sees: AAD = SPI || [seq_hi ||] seq_lo from a buffer of ours,
+ * then the explicit IV, the payload and the ICV, in place in the packet.
+ * The IV is part of assoclen, as the plain rfc4106, rfc7539esp and
+ * authenc(esn) templates want; with authencesn the high sequence bits are
+ * moved behind the ciphertext by the template itself.
+ */
+#include <linux/ip.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <crypto/aead.h>
+#include <asm/unaligned.h>
+#include <net/esp.h>
+#include <net/ip.h>
+#include "nfsec.h"
+
+struct esp_ctx {
+	nfsec_done_t done;
+	void *arg;
+	struct sk_buff *skb;
+	struct nfsec_sa *sa;
+	u64 seq;
+	__be32 aad[3];
+	u8 iv[16];
+	/* struct aead_request, then the scatterlist */
+};
+
+static size_t req_len(const struct nfsec_sa *sa)
+{
+	return ALIGN(sizeof(struct aead_request) + crypto_aead_reqsize(sa->aead),
+		     __alignof__(struct scatterlist));
+}
+
+static struct aead_request *ctx_req(struct esp_ctx *c)
+{
+	return (void *)(c + 1);
+}
+
+static struct scatterlist *ctx_sg(struct esp_ctx *c)
+{
+	return (void *)((u8 *)ctx_req(c) + req_len(c->sa));
+}
+
+static struct esp_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
+				 int nsg, u64 seq, nfsec_done_t done, void *arg)
+{
+	struct esp_ctx *c;
+
+	BUILD_BUG_ON(sizeof(struct esp_ctx) % __alignof__(struct aead_request));
+	c = kmalloc(sizeof(*c) + req_len(sa) + nsg * sizeof(struct scatterlist),
+		    GFP_ATOMIC);
+	if (!c)
+		return NULL;
+	c->done = done;
+	c->arg = arg;
+	c->skb = skb;
+	c->sa = sa;
+	c->seq = seq;
+	c->aad[0] = sa->spi;
+	if (sa->flags & NFSEC_SA_F_ESN) {
+		c->aad[1] = htonl(upper_32_bits(seq));
+		c->aad[2] = htonl(lower_32_bits(seq));
+	} else {
+		c->aad[1] = htonl(lower_32_bits(seq));
+	}
+	return c;
+}
+
+static unsigned int aad_len(const struct nfsec_sa *sa)
+{
+	return sa->flags & NFSEC_SA_F_ESN ? 12 : 8;
+}
+
+/* The AAD buffer, then @len bytes of the packet from @off (IV onwards). */
+static int build_sg(struct esp_ctx *c, int nfrags, unsigned int off,
+		    unsigned int len)
+{
+	struct scatterlist *sg = ctx_sg(c);
+	int n;
+
+	sg_init_table(sg, nfrags + 1);
+	sg_set_buf(sg, c->aad, aad_len(c->sa));
+	n = skb_to_sgvec_nomark(c->skb, sg + 1, off, len);
+	return n < 0 ? n : 0;
+}
+
+static void output_done(struct crypto_async_request *base, int err)
+{
+	struct esp_ctx *c = base->data;
+	nfsec_done_t done = c->done;
+	struct sk_buff *skb = c->skb;
+	struct nfsec_sa *sa = c->sa;
+	void *arg = c->arg;
+	u64 seq = c->seq;
+
+	if (err == -EINPROGRESS)
+		return;
+	kfree(c);
+	done(skb, sa, seq, arg, err);
+}
+
+/* Bytes ESP adds to a packet of @len bytes after the IPv4 header. */
+unsigned int nfsec_esp_overhead(const struct nfsec_sa *sa, unsigned int len)
+{
+	return sizeof(struct ip_esp_hdr) + sa->ivlen +
+	       ALIGN(len + 2, sa->blksize) - len + sa->icvlen;
+}
+
+/*
+ * Encrypt the IPv4 packet at skb->data with @seq. Returns -EINPROGRESS if
+ * the AEAD completes later; otherwise @done has been called (0), or not
+ * (a negative error: the caller still owns the packet).
+ */
+int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
+		     nfsec_done_t done, void *arg)
+{
+	unsigned int ihl = ip_hdrlen(skb), hdrlen, plen, clen, padlen, i;
+	struct aead_request *req;
+	struct ip_esp_hdr *esph;
+	struct sk_buff *trailer;
+	struct iphdr *iph;
+	struct esp_ctx *c;
+	int nfrags, err;
+	u8 proto, *tail;
+
+	hdrlen = sizeof(*esph) + sa->ivlen;
+	plen = skb->len - ihl;
+	clen = ALIGN(plen + 2, sa->blksize);
+	padlen = clen - plen - 2;
+
+	err = skb_cow_head(skb, hdrlen);
+	if (err)
+		return err;
+	nfrags = skb_cow_data(skb, padlen + 2 + sa->icvlen, &trailer);
+	if (nfrags < 0)
+		return nfrags;
+	c = ctx_alloc(sa, skb, nfrags, seq, done, arg);
+	if (!c)
+		return -ENOMEM;
+
+	/* Trailer: 1, 2, 3, ... padding, its length, the next header. */
+	proto = ip_hdr(skb)->protocol;
+	tail = pskb_put(skb, trailer, padlen + 2 + sa->icvlen);
+	for (i = 0; i < padlen; i++)
+		tail[i] = i + 1;
+	tail[padlen] = padlen;
+	tail[padlen + 1] = proto;
+
+	skb_push(skb, hdrlen);
+	memmove(skb->data, skb->data + hdrlen, ihl);
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, ihl);
+	iph = ip_hdr(skb);
+	esph = (void *)(skb->data + ihl);
+	esph->spi = sa->spi;
+	esph->seq_no = htonl(lower_32_bits(seq));
+	iph->protocol = IPPROTO_ESP;
+	iph->tot_len = htons(skb->len);
+	ip_send_check(iph);
+
+	/*
+	 * GCM and ChaCha20 need a unique IV per key: the 64-bit sequence
+	 * number is one. CBC needs an unpredictable one.
+	 */
+	if (sa->esp_kind == NFSEC_ESP_AEAD) {
+		put_unaligned_be64(seq, c->iv);
+	} else if (sa->ivlen) {
+		get_random_bytes(c->iv, sa->ivlen);
+	}
+	memcpy(esph + 1, c->iv, sa->ivlen);
+
+	err = build_sg(c, nfrags, ihl + sizeof(*esph),
+		       sa->ivlen + clen + sa->icvlen);
+	if (err) {
+		kfree(c);
+		return err;
+	}
+	req = ctx_req(c);
+	aead_request_set_tfm(req, sa->aead);
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, output_done, c);
+	aead_request_set_crypt(req, ctx_sg(c), ctx_sg(c), clen, c->iv);
+	aead_request_set_ad(req, aad_len(sa) + sa->ivlen);
+	err = crypto_aead_encrypt(req);
+	if (err == -EINPROGRESS || err == -EBUSY)
+		return -EINPROGRESS;
+	kfree(c);
+	done(skb, sa, seq, arg, err);
+	return 0;
+}
+
+static void input_done(struct crypto_async_request *base, int err)
+{
+	output_done(base, err);
+}
+
+/*
+ * Decrypt and verify the ESP packet at skb->data (its IPv4 header),
+ * already checked to hold the header and IV, with the inferred @seq.
+ * Returns as nfsec_esp_output(); @done gets -EBADMSG for a bad ICV.
+ * The plaintext (with its trailer) stays in place, the ICV trimmed off.
+ */
+int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
+		    nfsec_done_t done, void *arg)
+{
+	unsigned int ihl = ip_hdrlen(skb), off, elen;
+	struct aead_request *req;
+	struct sk_buff *trailer;
+	struct esp_ctx *c;
+	int nfrags, err;
+
+	off = ihl + sizeof(struct ip_esp_hdr);
+	elen = skb->len - off - sa->ivlen - sa->icvlen;
+	nfrags = skb_cow_data(skb, 0, &trailer);
+	if (nfrags < 0)
+		return nfrags;
+	c = ctx_alloc(sa, skb, nfrags, seq, done, arg);
+	if (!c)
+		return -ENOMEM;
+	skb_copy_bits(skb, off, c->iv, sa->ivlen);
+	err = build_sg(c, nfrags, off, sa->ivlen + elen + sa->icvlen);
+	if (err) {
+		kfree(c);
+		return err;
+	}
+	req = ctx_req(c);
+	aead_request_set_tfm(req, sa->aead);
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, input_done, c);
+	aead_request_set_crypt(req, ctx_sg(c), ctx_sg(c), elen + sa->icvlen, c->iv);
+	aead_request_set_ad(req, aad_len(sa) + sa->ivlen);
+	err = crypto_aead_decrypt(req);
+	if (err == -EINPROGRESS || err == -EBUSY)
+		return -EINPROGRESS;
+	kfree(c);
+	done(skb, sa, seq, arg, err);
+	return 0;
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: the netfilter hooks of one netns.
+ *
+ * LOCAL_IN, after the filter table: ESP/AH to an SA of ours is taken
+ * (reassembled already: ip_local_deliver defragments before this hook);
+ * cleartext that an in policy requires protected is dropped.
+ * FORWARD, after the filter table: the same check with fwd policies.
+ * POST_ROUTING, after source NAT: out policies, for locally generated and
+ * forwarded packets alike; what nfsec produced is marked and skipped.
+ */
+#include <linux/ip.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <net/esp.h>
+#include <net/ip.h>
+#include "compat.h"
+#include "nfsec.h"
+
+/* Is @skb protected traffic for one of our SAs? Then its SA. */
+static struct nfsec_sa *inbound_sa(struct nfsec_net *nn, struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int off = ip_hdrlen(skb);
+	__be32 _spi, *spi;
+
+	if (iph->protocol != IPPROTO_ESP && iph->protocol != IPPROTO_AH)
+		return NULL;
+	/* The SPI: first word of ESP, second of AH. */
+	if (iph->protocol == IPPROTO_AH)
+		off += 4;
+	spi = skb_header_pointer(skb, off, sizeof(_spi), &_spi);
+	if (!spi)
+		return NULL;
+	return nfsec_sa_lookup(nn, iph->daddr, *spi, iph->protocol);
+}
+
+/* Cleartext against in/fwd policies. */
+static unsigned int check_clear(struct nfsec_net *nn, struct sk_buff *skb,
+				u8 dir)
+{
+	struct nfsec_policy *pol;
+	struct nfsec_flow fl;
+
+	if (IPCB(skb)->flags & NFSEC_IPSKB_DECAP ||
+	    list_empty(&nn->policies[dir]))
+		return NF_ACCEPT;
+	nfsec_flow_from_skb(skb, &fl);
+	pol = nfsec_policy_lookup(nn, dir, &fl);
+	if (!pol)
+		return NF_ACCEPT;
+	if (pol->action == NFSEC_ACTION_BLOCK) {
+		nfsec_count(nn, NULL, NFSEC_STAT_RX_POLICY_BLOCK, 1);
+		return NF_DROP;
+	}
+	if (pol->has_tmpl) {
+		nfsec_count(nn, NULL, NFSEC_STAT_RX_UNPROTECTED, 1);
+		return NF_DROP;
+	}
+	nfsec_policy_count(pol, skb->len);
+	return NF_ACCEPT;
+}
+
+static unsigned int in_hook(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state)
+{
+	struct nfsec_net *nn = nfsec_pernet(state->net);
+	u8 proto = ip_hdr(skb)->protocol;
+	struct nfsec_sa *sa;
+
+	if ((proto == IPPROTO_ESP || proto == IPPROTO_AH) &&
+	    !(IPCB(skb)->flags & NFSEC_IPSKB_DECAP)) {
+		sa = inbound_sa(nn, skb);
+		if (sa) {
+			nfsec_input(sa, skb);
+			return NF_STOLEN;
+		}
+		/* Maybe native xfrm's: let it through, but count it. */
+		nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_SA, 1);
+		return NF_ACCEPT;
+	}
+	return check_clear(nn, skb, NFSEC_DIR_IN);
+}
+
+static unsigned int fwd_hook(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	return check_clear(nfsec_pernet(state->net), skb, NFSEC_DIR_FWD);
+}
+
+static unsigned int out_hook(void *priv, struct sk_buff *skb,
+			     const struct nf_hook_state *state)
+{
+	struct nfsec_net *nn = nfsec_pernet(state->net);
+	struct nfsec_policy *pol;
+	struct nfsec_flow fl;
+	struct nfsec_sa *sa;
+
+	if (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED ||
+	    list_empty(&nn->policies[NFSEC_DIR_OUT]))
+		return NF_ACCEPT;
+	nfsec_flow_from_skb(skb, &fl);
+	pol = nfsec_policy_lookup(nn, NFSEC_DIR_OUT, &fl);
+	if (!pol)
+		return NF_ACCEPT;
+	nfsec_policy_count(pol, skb->len);
+	if (pol->action == NFSEC_ACTION_BLOCK) {
+		nfsec_count(nn, NULL, NFSEC_STAT_TX_POLICY_BLOCK, 1);
+		return NF_DROP;
+	}
+	if (!pol->has_tmpl)
+		return NF_ACCEPT;
+	sa = nfsec_sa_lookup_out(nn, &pol->tmpl, &fl);
+	if (!sa) {
+		nfsec_count(nn, NULL, NFSEC_STAT_TX_NO_SA, 1);
+		return NF_DROP;
+	}
+	nfsec_output(state->net, sa, skb, state->okfn);
+	return NF_STOLEN;
+}
+
+static const struct nf_hook_ops nfsec_hook_ops[] = {
+	{
+		.hook = in_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_LOCAL_IN,
+		.priority = NF_IP_PRI_FILTER + 10,
+	},
+	{
+		.hook = fwd_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_FORWARD,
+		.priority = NF_IP_PRI_FILTER + 10,
+	},
+	{
+		.hook = out_hook,
+		.pf = NFPROTO_IPV4,
+		.hooknum = NF_INET_POST_ROUTING,
+		.priority = NF_IP_PRI_NAT_SRC + 10,
+	},
+};
+
+int nfsec_hooks_register(struct net *net)
+{
+	return nf_register_net_hooks(net, nfsec_hook_ops,
+				     ARRAY_SIZE(nfsec_hook_ops));
+}
+
+void nfsec_hooks_unregister(struct net *net)
+{
+	nf_unregister_net_hooks(net, nfsec_hook_ops, ARRAY_SIZE(nfsec_hook_ops));
+}

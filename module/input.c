@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: inbound ESP and AH to an SA of ours.
+ *
+ * The replay window is checked before the transform and advanced only
+ * once the ICV verified (re-checked then: another CPU or an async request
+ * may have taken the same number). nfsec_input_done() finishes both the
+ * synchronous and the asynchronous completion: trailer, decapsulation,
+ * the inbound policy check, and delivery with the decapsulated mark.
+ */
+#include <linux/ip.h>
+#include <net/dst.h>
+#include <crypto/aead.h>
+#include <net/esp.h>
+#include <net/inet_ecn.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <net/netfilter/nf_conntrack.h>
+#include "compat.h"
+#include "nfsec.h"
+
+/* Check and strip the ESP trailer; the ICV is still at the end. */
+static int esp_trailer(struct nfsec_sa *sa, struct sk_buff *skb, u8 *nexthdr)
+{
+	unsigned int ihl = ip_hdrlen(skb);
+	unsigned int hdrlen = sizeof(struct ip_esp_hdr) + sa->ivlen;
+	unsigned int elen = skb->len - ihl - hdrlen - sa->icvlen;
+	u8 tail[2], pad[255];
+	unsigned int i;
+
+	if (skb_copy_bits(skb, skb->len - sa->icvlen - 2, tail, 2))
+		return NFSEC_STAT_RX_TOO_SHORT;
+	if (tail[0] + 2 > elen)
+		return NFSEC_STAT_RX_BAD_TRAILER;
+	if (skb_copy_bits(skb, skb->len - sa->icvlen - 2 - tail[0], pad, tail[0]))
+		return NFSEC_STAT_RX_TOO_SHORT;
+	for (i = 0; i < tail[0]; i++)
+		if (pad[i] != i + 1)
+			return NFSEC_STAT_RX_BAD_TRAILER;
+	*nexthdr = tail[1];
+	if (pskb_trim(skb, skb->len - sa->icvlen - 2 - tail[0]))
+		return NFSEC_STAT_RX_NO_MEM;
+	/* Take out the ESP header and IV; the IPv4 header moves up. */
+	memmove(skb->data + hdrlen, skb->data, ihl);
+	__skb_pull(skb, hdrlen);
+	skb_reset_network_header(skb);
+	return 0;
+}
+
+/* Transport mode: the packet is the IPv4 header and the upper layer. */
+static void fix_header(struct sk_buff *skb, u8 nexthdr)
+{
+	struct iphdr *iph = ip_hdr(skb);
+
+	iph->protocol = nexthdr;
+	iph->tot_len = htons(skb->len);
+	ip_send_check(iph);
+	skb_set_transport_header(skb, iph->ihl * 4);
+}
+
+/* Tunnel mode: leave the inner packet, checked, at the network header. */
+static int decap_tunnel(struct sk_buff *skb, u8 nexthdr)
+{
+	u8 outer_tos = ip_hdr(skb)->tos;
+	const struct iphdr *iph;
+
+	if (nexthdr != IPPROTO_IPIP)
+		return NFSEC_STAT_RX_POLICY_MISMATCH;
+	__skb_pull(skb, ip_hdrlen(skb));
+	skb_reset_network_header(skb);
+	if (!pskb_may_pull(skb, sizeof(*iph)))
+		return NFSEC_STAT_RX_TOO_SHORT;
+	iph = ip_hdr(skb);
+	if (iph->version != 4 || iph->ihl < 5 || ntohs(iph->tot_len) > skb->len ||
+	    ntohs(iph->tot_len) < iph->ihl * 4 || !pskb_may_pull(skb, iph->ihl * 4))
+		return NFSEC_STAT_RX_TOO_SHORT;
+	if (pskb_trim(skb, ntohs(ip_hdr(skb)->tot_len)))
+		return NFSEC_STAT_RX_NO_MEM;
+	/* RFC 6040: congestion seen outside stays seen inside. */
+	if (INET_ECN_is_ce(outer_tos) && !INET_ECN_is_not_ect(ip_hdr(skb)->tos))
+		IP_ECN_set_ce(ip_hdr(skb));
+	skb_set_transport_header(skb, ip_hdrlen(skb));
+	return 0;
+}
+
+/* The decapsulated packet must be what the SA and an in/fwd policy allow. */
+static int policy_ok(struct nfsec_net *nn, struct nfsec_sa *sa,
+		     struct sk_buff *skb)
+{
+	struct nfsec_policy *pol;
+	struct nfsec_flow fl;
+	u8 dir = NFSEC_DIR_IN;
+
+	nfsec_flow_from_skb(skb, &fl);
+	if (!nfsec_sel_match(&sa->sel, &fl))
+		return NFSEC_STAT_RX_POLICY_MISMATCH;
+	if (sa->mode == NFSEC_MODE_TUNNEL &&
+	    inet_addr_type(nn->net, fl.daddr) != RTN_LOCAL)
+		dir = NFSEC_DIR_FWD;
+	pol = nfsec_policy_lookup(nn, dir, &fl);
+	if (!pol || pol->action != NFSEC_ACTION_ALLOW || !pol->has_tmpl ||
+	    !nfsec_tmpl_match_sa(&pol->tmpl, sa))
+		return NFSEC_STAT_RX_POLICY_MISMATCH;
+	nfsec_policy_count(pol, skb->len);
+	return 0;
+}
+
+static int deliver(struct nfsec_sa *sa, struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	int err;
+
+	nf_reset_ct(skb);
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	IPCB(skb)->flags |= NFSEC_IPSKB_DECAP;
+	skb->ip_summed = CHECKSUM_NONE;
+	if (sa->mode == NFSEC_MODE_TUNNEL) {
+		skb_dst_drop(skb);
+		err = ip_route_input_noref(skb, iph->daddr, iph->saddr,
+					   iph->tos, skb->dev);
+		if (err)
+			return NFSEC_STAT_RX_POLICY_MISMATCH;
+	}
+	dst_input(skb);
+	return 0;
+}
+
+static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
+		       void *arg, int err)
+{
+	struct nfsec_net *nn = sa->nn;
+	u8 nexthdr;
+	int drop;
+
+	if (err) {
+		drop = err == -EBADMSG ? NFSEC_STAT_RX_AUTH_FAIL :
+		       err == -EINVAL ? NFSEC_STAT_RX_TOO_SHORT :
+		       NFSEC_STAT_RX_CRYPTO_ERROR;
+		goto drop;
+	}
+	spin_lock_bh(&sa->lock);
+	drop = nfsec_replay_advance(&sa->replay, seq);
+	if (!drop) {
+		sa->cur_bytes += skb->len;
+		sa->cur_packets++;
+		if (!sa->use_time)
+			sa->use_time = ktime_get_real_seconds();
+	}
+	spin_unlock_bh(&sa->lock);
+	if (drop)
+		goto drop;
+	if (sa->proto == IPPROTO_ESP) {
+		drop = esp_trailer(sa, skb, &nexthdr);
+		if (drop)
+			goto drop;
+	} else {
+		nexthdr = ip_hdr(skb)->protocol;
+	}
+	if (sa->mode == NFSEC_MODE_TUNNEL)
+		drop = decap_tunnel(skb, nexthdr);
+	else
+		fix_header(skb, nexthdr);
+	if (drop)
+		goto drop;
+
+	rcu_read_lock_bh();
+	drop = policy_ok(nn, sa, skb);
+	if (!drop) {
+		nfsec_count(nn, sa, NFSEC_STAT_RX_PACKETS, 1);
+		nfsec_count(nn, sa, NFSEC_STAT_RX_BYTES, skb->len);
+		drop = deliver(sa, skb);
+	}
+	rcu_read_unlock_bh();
+	if (!drop)
+		goto out;
+drop:
+	nfsec_count(nn, sa, drop, 1);
+	kfree_skb(skb);
+out:
+	nfsec_sa_put(sa);
+}
+
+/* Before the transform: replay window and hard lifetime. */
+static int precheck(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq)
+{
+	int ret;
+
+	spin_lock_bh(&sa->lock);
+	ret = nfsec_replay_check(&sa->replay, seq);
+	if (!ret && (sa->cur_bytes + skb->len > sa->lft.hard_bytes ||
+		     sa->cur_packets >= sa->lft.hard_packets ||
+		     ktime_get_real_seconds() - sa->add_time >= sa->lft.hard_add_seconds))
+		ret = NFSEC_STAT_RX_EXPIRED;
+	spin_unlock_bh(&sa->lock);
+	return ret;
+}
+
+/*
+ * An ESP or AH packet at skb->data (its IPv4 header, reassembled) for
+ * @sa. Consumes @skb.
+ */
+void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb)
+{
+	struct nfsec_net *nn = sa->nn;
+	unsigned int ihl = ip_hdrlen(skb), min;
+	bool esn = sa->flags & NFSEC_SA_F_ESN;
+	__be32 seq_lo;
+	u64 seq;
+	int err;
+
+	min = sa->proto == IPPROTO_AH ? sizeof(struct ip_auth_hdr) :
+	      sizeof(struct ip_esp_hdr) + sa->ivlen + sa->icvlen + 2;
+	if (skb->len < ihl + min || !pskb_may_pull(skb, ihl + 12)) {
+		err = NFSEC_STAT_RX_TOO_SHORT;
+		goto drop;
+	}
+	seq_lo = sa->proto == IPPROTO_AH ?
+		 ((struct ip_auth_hdr *)(skb->data + ihl))->seq_no :
+		 ((struct ip_esp_hdr *)(skb->data + ihl))->seq_no;
+	if (sa->proto == IPPROTO_ESP && crypto_aead_blocksize(sa->aead) > 1 &&
+	    (skb->len - ihl - sizeof(struct ip_esp_hdr) - sa->ivlen - sa->icvlen) %
+	    crypto_aead_blocksize(sa->aead)) {
+		err = NFSEC_STAT_RX_TOO_SHORT;
+		goto drop;
+	}
+	seq = nfsec_replay_infer(&sa->replay, ntohl(seq_lo), esn);
+	err = precheck(sa, skb, seq);
+	if (err)
+		goto drop;
+	if (!nfsec_sa_hold(sa)) {
+		err = NFSEC_STAT_RX_EXPIRED;
+		goto drop;
+	}
+	if (sa->proto == IPPROTO_AH)
+		err = nfsec_ah_input(sa, skb, seq, input_done, NULL);
+	else
+		err = nfsec_esp_input(sa, skb, seq, input_done, NULL);
+	if (err >= 0 || err == -EINPROGRESS)
+		return;
+	nfsec_sa_put(sa);
+	err = err == -ENOMEM ? NFSEC_STAT_RX_NO_MEM : NFSEC_STAT_RX_TOO_SHORT;
+drop:
+	nfsec_count(nn, sa, err, 1);
+	kfree_skb(skb);
+}

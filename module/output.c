@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: outbound packets that an SA protects.
+ *
+ * The out hook hands each packet (GSO packets segment by segment) here
+ * with a reference on its SA. Tunnel mode builds the outer header and
+ * routes it first; then the transform runs, and nfsec_output_done()
+ * finishes both its synchronous and its asynchronous completion.
+ */
+#include <linux/icmp.h>
+#include <linux/ip.h>
+#include <net/dst.h>
+#include <net/icmp.h>
+#include <net/inet_ecn.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <net/netfilter/nf_conntrack.h>
+#include "nfsec.h"
+
+typedef int (*okfn_t)(struct net *net, struct sock *sk, struct sk_buff *skb);
+
+static void output_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
+			void *okfn, int err)
+{
+	struct nfsec_net *nn = sa->nn;
+	struct net *net = nn->net;
+
+	if (err) {
+		nfsec_count(nn, sa, NFSEC_STAT_TX_CRYPTO_ERROR, 1);
+		kfree_skb(skb);
+		goto out;
+	}
+	/* Never transform this packet again, nor its outer header. */
+	IPCB(skb)->flags |= IPSKB_XFRM_TRANSFORMED;
+	rcu_read_lock_bh();
+	if (okfn)
+		((okfn_t)okfn)(net, skb->sk, skb);
+	else
+		ip_local_out(net, skb->sk, skb);
+	rcu_read_unlock_bh();
+out:
+	nfsec_sa_put(sa);
+}
+
+/* Sequence number and hard lifetime, under the SA's lock. */
+static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
+{
+	bool esn = sa->flags & NFSEC_SA_F_ESN;
+	int ret = 0;
+
+	spin_lock_bh(&sa->lock);
+	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
+		/* RFC 4303 3.3.3: the counter must not cycle. */
+		ret = NFSEC_STAT_TX_SEQ_OVERFLOW;
+	} else if (sa->cur_bytes + len > sa->lft.hard_bytes ||
+		   sa->cur_packets >= sa->lft.hard_packets ||
+		   ktime_get_real_seconds() - sa->add_time >= sa->lft.hard_add_seconds ||
+		   (sa->use_time && ktime_get_real_seconds() - sa->use_time >=
+		    sa->lft.hard_use_seconds)) {
+		ret = NFSEC_STAT_TX_EXPIRED;
+	} else {
+		*seq = ++sa->oseq;
+		sa->cur_bytes += len;
+		sa->cur_packets++;
+		if (!sa->use_time)
+			sa->use_time = ktime_get_real_seconds();
+	}
+	spin_unlock_bh(&sa->lock);
+	return ret;
+}
+
+static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
+{
+	struct flowi4 fl = {
+		.daddr = sa->daddr,
+		.saddr = sa->saddr,
+		.flowi4_proto = sa->proto,
+	};
+	struct rtable *rt = ip_route_output_key(net, &fl);
+
+	return IS_ERR(rt) ? NULL : rt;
+}
+
+/* The largest inner packet that fits @mtu once encapsulated. */
+static unsigned int inner_mtu(const struct nfsec_sa *sa, unsigned int mtu)
+{
+	unsigned int mss = nfsec_mss_for(sa, mtu);
+
+	return mss + sizeof(struct tcphdr) + sizeof(struct iphdr);
+}
+
+/* Too big with DF set: tell the sender the MTU that fits, and drop. */
+static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
+		    unsigned int mtu)
+{
+	unsigned int max = inner_mtu(sa, mtu);
+
+	if (skb->len <= max || !(ip_hdr(skb)->frag_off & htons(IP_DF)) ||
+	    skb->ignore_df)
+		return false;
+	icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(max));
+	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_FRAG_NEEDED, 1);
+	return true;
+}
+
+static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
+			struct sk_buff *skb)
+{
+	const struct iphdr *inner = ip_hdr(skb);
+	struct rtable *rt;
+	struct iphdr *iph;
+
+	rt = route_peer(net, sa);
+	if (!rt) {
+		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_NO_ROUTE, 1);
+		return -EHOSTUNREACH;
+	}
+	if (too_big(sa, skb, dst_mtu(&rt->dst))) {
+		ip_rt_put(rt);
+		return -EMSGSIZE;
+	}
+	if (skb_cow_head(skb, sizeof(*iph) + LL_RESERVED_SPACE(rt->dst.dev))) {
+		ip_rt_put(rt);
+		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_NO_MEM, 1);
+		return -ENOMEM;
+	}
+	inner = ip_hdr(skb);
+	skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph = ip_hdr(skb);
+	iph->version = 4;
+	iph->ihl = 5;
+	/* DSCP copied; ECN as RFC 6040's normal mode: CE becomes ECT(0). */
+	iph->tos = INET_ECN_encapsulate(inner->tos, inner->tos);
+	iph->frag_off = inner->frag_off & htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(&rt->dst);
+	iph->protocol = IPPROTO_IPIP;
+	iph->saddr = sa->saddr;
+	iph->daddr = sa->daddr;
+	iph->tot_len = htons(skb->len);
+	__ip_select_ident(net, iph, 1);
+	ip_send_check(iph);
+
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	skb_dst_drop(skb);
+	skb_dst_set(skb, &rt->dst);
+	nf_reset_ct(skb);
+	skb->protocol = htons(ETH_P_IP);
+	return 0;
+}
+
+/* One non-GSO packet; consumes @skb and the caller's SA reference. */
+static void output_one(struct net *net, struct nfsec_sa *sa,
+		       struct sk_buff *skb, okfn_t okfn)
+{
+	unsigned int len = skb->len;
+	u64 seq;
+	int err;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
+		err = NFSEC_STAT_TX_ERROR;
+		goto drop;
+	}
+	err = next_seq(sa, len, &seq);
+	if (err)
+		goto drop;
+	if (sa->mode == NFSEC_MODE_TUNNEL) {
+		if (tunnel_encap(net, sa, skb))
+			goto drop_counted;
+		okfn = NULL;
+	} else if (too_big(sa, skb, dst_mtu(skb_dst(skb)))) {
+		goto drop_counted;
+	}
+	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_PACKETS, 1);
+	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_BYTES, len);
+	if (sa->proto == IPPROTO_AH)
+		err = nfsec_ah_output(sa, skb, seq, output_done, okfn);
+	else
+		err = nfsec_esp_output(sa, skb, seq, output_done, okfn);
+	if (err >= 0 || err == -EINPROGRESS)
+		return;
+	err = err == -ENOMEM ? NFSEC_STAT_TX_NO_MEM : NFSEC_STAT_TX_ERROR;
+drop:
+	nfsec_count(sa->nn, sa, err, 1);
+drop_counted:
+	kfree_skb(skb);
+	nfsec_sa_put(sa);
+}
+
+/* Protect @skb with @sa; always consumes @skb. */
+void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
+		  okfn_t okfn)
+{
+	struct sk_buff *segs, *next;
+
+	if (!skb_is_gso(skb)) {
+		if (nfsec_sa_hold(sa))
+			output_one(net, sa, skb, okfn);
+		else
+			kfree_skb(skb);
+		return;
+	}
+	/* Encrypt segments, not super-packets. */
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_ERROR, 1);
+		kfree_skb(skb);
+		return;
+	}
+	consume_skb(skb);
+	skb_list_walk_safe(segs, segs, next) {
+		skb_mark_not_on_list(segs);
+		if (nfsec_sa_hold(sa))
+			output_one(net, sa, segs, okfn);
+		else
+			kfree_skb(segs);
+	}
+}
