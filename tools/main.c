@@ -9,6 +9,8 @@
 
 bool opt_stats;
 bool opt_json;
+bool dry_run;
+int batch_line;
 
 static void usage(FILE *f)
 {
@@ -18,10 +20,11 @@ static void usage(FILE *f)
 	      "  -j      JSON output\n"
 	      "  -batch  run the commands of FILE (- for stdin), one a line;\n"
 	      "          stop at the first error\n"
+	      "  -V      the tool's and the module's versions\n"
 	      "See nfsec sa help, nfsec policy help and nfsec(8).\n", f);
 }
 
-static int do_help(int argc, char **argv)
+static int do_help(int argc __unused, char **argv __unused)
 {
 	usage(stdout);
 	return 0;
@@ -89,37 +92,74 @@ static int split(char *line, char **argv, int max)
 		if (*r)
 			r++;
 		*w++ = 0;
-		if (w > r)
+		if (w > r + 1)
 			return -1;
 	}
+}
+
+/*
+ * The next command of @f into *@buf: one line, or several joined where a
+ * line ends in a backslash (as ip -batch). Counts lines in *@n.
+ */
+static ssize_t get_command(FILE *f, char **buf, size_t *cap, int *n)
+{
+	char *more = NULL;
+	size_t mcap = 0;
+	ssize_t len, l;
+
+	len = getline(buf, cap, f);
+	if (len <= 0)
+		return len;
+	(*n)++;
+	while (len >= 2 && (*buf)[len - 1] == '\n' && (*buf)[len - 2] == '\\') {
+		len -= 2;
+		l = getline(&more, &mcap, f);
+		if (l <= 0)
+			break;
+		(*n)++;
+		if ((size_t)(len + l + 1) > *cap) {
+			*cap = len + l + 1;
+			*buf = realloc(*buf, *cap);
+			if (!*buf)
+				die("out of memory");
+		}
+		memcpy(*buf + len, more, l + 1);
+		len += l;
+	}
+	(*buf)[len] = 0;
+	free(more);
+	return len;
 }
 
 static int batch(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL, *argv[128];
+	char *line = NULL, *argv[256];
 	size_t cap = 0;
 	int argc, n = 0, err = 0;
 
 	if (!f)
-		die("cannot open %s", path);
-	while (getline(&line, &cap, f) > 0) {
-		n++;
-		argc = split(line, argv, 128);
+		die("cannot open %s: %s", path, strerror(errno));
+	for (;;) {
+		int first = n + 1;
+
+		if (get_command(f, &line, &cap, &n) <= 0)
+			break;
+		/* Every error message says "nfsec: line N: ...". */
+		batch_line = first;
+		argc = split(line, argv, ARRAY_SIZE(argv));
 		if (argc < 0) {
-			fprintf(stderr, "nfsec: line %d: unbalanced quotes or too many words\n", n);
-			err = -EINVAL;
+			err = parse_fail("unbalanced quotes or more than %zu words",
+					 ARRAY_SIZE(argv));
 			break;
 		}
 		if (!argc)
 			continue;
 		err = dispatch(argc, argv);
-		fflush(stdout);
-		if (err) {
-			fprintf(stderr, "nfsec: line %d: command failed\n", n);
+		if (err)
 			break;
-		}
 	}
+	batch_line = 0;
 	free(line);
 	if (f != stdin)
 		fclose(f);
@@ -128,31 +168,37 @@ static int batch(const char *path)
 
 int main(int argc, char **argv)
 {
-	const char *batch_file = NULL;
+	const char *batch_file = NULL, *env = getenv("NFSEC_DRY_RUN");
 	int err;
 
+	dry_run = env && *env && strcmp(env, "0");
 	for (argc--, argv++; argc && argv[0][0] == '-'; argc--, argv++) {
-		if (!strcmp(argv[0], "-s") || !strcmp(argv[0], "-stats"))
+		const char *o = argv[0] + 1 + (argv[0][1] == '-');
+
+		if (!strcmp(o, "s") || !strcmp(o, "stats") || !strcmp(o, "statistics"))
 			opt_stats = true;
-		else if (!strcmp(argv[0], "-j") || !strcmp(argv[0], "-json"))
+		else if (!strcmp(o, "j") || !strcmp(o, "json"))
 			opt_json = true;
-		else if (!strcmp(argv[0], "-batch") || !strcmp(argv[0], "-b")) {
+		else if (!strcmp(o, "batch") || !strcmp(o, "b")) {
 			if (argc < 2)
-				die("-batch needs a file");
+				die("-batch needs a file (- for stdin)");
 			batch_file = argv[1];
 			argc--, argv++;
-		} else if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "-help")) {
+		} else if (!strcmp(o, "h") || !strcmp(o, "help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[0], "-V") || !strcmp(argv[0], "-version")) {
+		} else if (!strcmp(o, "V") || !strcmp(o, "version")) {
 			argv[0] = "version";
 			break;
 		} else {
 			usage(stderr);
-			return 1;
+			die("unknown option \"%s\"", argv[0]);
 		}
 	}
+	if (batch_file && argc)
+		die("-batch takes no command; put the commands in the file");
 	err = batch_file ? batch(batch_file) : dispatch(argc, argv);
+	fflush(stdout);
 	nfsec_nl_close();
 	return err ? 1 : 0;
 }

@@ -16,7 +16,7 @@
 static struct nl_sock *sock;
 static int family = -1;
 
-int nfsec_nl_open(void)
+int nfsec_nl_open(bool quiet)
 {
 	int one = 1, err;
 
@@ -42,7 +42,9 @@ int nfsec_nl_open(void)
 	nl_socket_set_buffer_size(sock, 1 << 20, 1 << 20);
 	family = genl_ctrl_resolve(sock, NFSEC_GENL_NAME);
 	if (family < 0) {
-		if (family == -NLE_OBJ_NOTFOUND)
+		if (family == -NLE_OBJ_NOTFOUND && quiet)
+			;
+		else if (family == -NLE_OBJ_NOTFOUND)
 			parse_fail("nfsec module not loaded (no generic netlink family \"%s\")",
 				   NFSEC_GENL_NAME);
 		else
@@ -66,20 +68,26 @@ struct nl_msg *nfsec_msg(uint8_t cmd, int flags)
 {
 	struct nl_msg *msg;
 
-	if (!dry_run && nfsec_nl_open())
-		exit(1);
+	/* The family is filled in when sent: parse errors come first. */
 	msg = nlmsg_alloc();
-	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ,
-				 dry_run ? 0 : family, 0, flags, cmd,
-				 NFSEC_GENL_VERSION))
+	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, 0, 0, flags,
+				 cmd, NFSEC_GENL_VERSION))
 		die("out of memory");
 	return msg;
+}
+
+/* Free @msg, wiping it first: it may hold key bytes. */
+void nfsec_msg_free(struct nl_msg *msg)
+{
+	memset(nlmsg_hdr(msg), 0, nlmsg_hdr(msg)->nlmsg_len);
+	nlmsg_free(msg);
 }
 
 struct talk {
 	int (*cb)(struct nlattr **tb, void *arg);
 	void *arg;
 	int err;
+	bool done;	/* the ACK, the error or the end of the dump came */
 	char msg[512];
 };
 
@@ -105,6 +113,7 @@ static int error_cb(struct sockaddr_nl *nla __unused, struct nlmsgerr *err,
 	int off, rem;
 
 	t->err = err->error;
+	t->done = true;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return NL_STOP;
 	off = sizeof(*err);
@@ -117,12 +126,31 @@ static int error_cb(struct sockaddr_nl *nla __unused, struct nlmsgerr *err,
 		if (nla_type(a) == NLMSGERR_ATTR_MSG && nla_len(a) > 0)
 			snprintf(t->msg, sizeof(t->msg), "%.*s", nla_len(a),
 				 (char *)nla_data(a));
+		else if (nla_type(a) == NLMSGERR_ATTR_MISS_TYPE && !t->msg[0] &&
+			 nla_len(a) >= 4)
+			snprintf(t->msg, sizeof(t->msg), "missing attribute %u",
+				 nla_get_u32(a));
 	}
 	return NL_STOP;
 }
 
-static int ack_cb(struct nl_msg *msg __unused, void *arg __unused)
+static int ack_cb(struct nl_msg *msg __unused, void *arg)
 {
+	struct talk *t = arg;
+
+	t->done = true;
+	return NL_STOP;
+}
+
+/* NLMSG_DONE ends a dump; a dump that failed part way carries -errno. */
+static int finish_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct talk *t = arg;
+
+	t->done = true;
+	if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) && *(int *)nlmsg_data(nlh) < 0)
+		t->err = *(int *)nlmsg_data(nlh);
 	return NL_STOP;
 }
 
@@ -136,23 +164,38 @@ int nfsec_talk(struct nl_msg *msg, const char *what,
 
 	if (dry_run) {
 		dump_request(msg);
-		nlmsg_free(msg);
+		nfsec_msg_free(msg);
 		return 0;
 	}
+	if (nfsec_nl_open(false)) {
+		nfsec_msg_free(msg);
+		return -ENOENT;
+	}
+	nlmsg_hdr(msg)->nlmsg_type = family;
 	nlcb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!nlcb)
 		die("out of memory");
 	nl_cb_set(nlcb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &t);
 	nl_cb_set(nlcb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &t);
+	nl_cb_set(nlcb, NL_CB_FINISH, NL_CB_CUSTOM, finish_cb, &t);
 	nl_cb_err(nlcb, NL_CB_CUSTOM, error_cb, &t);
 	ret = nl_send_auto(sock, msg);
-	nlmsg_free(msg);
-	if (ret >= 0)
+	nfsec_msg_free(msg);
+	/*
+	 * nl_recvmsgs() returns after a reply that is not part of a dump,
+	 * before the ACK that follows it: read on until the ACK, the error or
+	 * NLMSG_DONE, or the next request of a batch would take this one's.
+	 */
+	while (ret >= 0 && !t.done)
 		ret = nl_recvmsgs(sock, nlcb);
 	nl_cb_put(nlcb);
-	/* A dump that spanned a change: the caller may ask again. */
-	if (ret == -NLE_DUMP_INTR)
-		return -EAGAIN;
+	/* As ip: a dump that spanned a change is still printed. */
+	if (ret == -NLE_DUMP_INTR && !t.err) {
+		fflush(stdout);
+		fprintf(stderr, "nfsec: %s: dump was interrupted and may be inconsistent\n",
+			what);
+		return 0;
+	}
 	if (ret < 0 && !t.err) {
 		parse_fail("%s: %s", what, nl_geterror(ret));
 		return -EIO;

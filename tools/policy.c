@@ -11,14 +11,21 @@ void usage_policy(FILE *f)
 {
 	fputs("Usage: nfsec policy add SELECTOR dir DIR [ priority PRIORITY ]\n"
 	      "        [ action ACTION ] [ ptype main ] [ tmpl TMPL ]\n"
-	      "       nfsec policy { del | get } { SELECTOR dir DIR | index INDEX dir DIR }\n"
-	      "       nfsec [ -s ] [ -j ] policy { show | list }\n"
+	      "       nfsec policy { del | delete | get } { SELECTOR | index INDEX } dir DIR\n"
+	      "        [ ptype main ]\n"
+	      "       nfsec [ -s ] [ -j ] policy { show | list } [ dir DIR ] [ index INDEX ]\n"
 	      "       nfsec policy flush [ ptype main ]\n"
-	      "SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ proto PROTO [ sport PORT ] [ dport PORT ] ]\n"
+	      "       nfsec policy count\n"
+	      "SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ UPSPEC ]\n"
+	      "UPSPEC := proto { PROTO | { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] }\n"
 	      "DIR := in | out | fwd\n"
 	      "ACTION := allow | block\n"
 	      "TMPL := [ src ADDR ] [ dst ADDR ] [ proto XFRM-PROTO ] [ spi SPI ]\n"
-	      "        [ mode MODE ] [ reqid REQID ] [ level { required | use } ]\n", f);
+	      "        [ mode MODE ] [ reqid REQID ] [ level LEVEL ]\n"
+	      "XFRM-PROTO := esp | ah\n"
+	      "MODE := transport | tunnel\n"
+	      "LEVEL := required | use\n"
+	      "Only one tmpl; no policy update, limit, flag, mark, ctx, if_id, index on add.\n", f);
 }
 
 static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
@@ -27,11 +34,19 @@ static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 	uint32_t v32;
 	uint8_t v8;
 
+	static const char *const words[] = {
+		"src", "dst", "proto", "spi", "mode", "reqid", "level",
+	};
+
+	/* The template's words, up to the first that is not one of them. */
 	for ((*i)++; *i < argc; *i += 2) {
 		const char *w = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+		size_t k;
 
-		if (!strcmp(w, "tmpl"))
-			return parse_fail("only one template is supported by nfsec");
+		for (k = 0; k < ARRAY_SIZE(words) && strcmp(w, words[k]); k++)
+			;
+		if (k == ARRAY_SIZE(words))
+			break;
 		if (!v)
 			return parse_fail("\"%s\" needs an argument", w);
 		if (!strcmp(w, "src") || !strcmp(w, "dst")) {
@@ -63,8 +78,6 @@ static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 			else
 				return parse_fail("unknown level \"%s\" (required, use)", v);
 			nla_put_u8(m, NFSEC_TMPL_A_LEVEL, v8);
-		} else {
-			return parse_fail("unsupported template word \"%s\"", w);
 		}
 	}
 	nla_nest_end(m, nest);
@@ -75,7 +88,8 @@ static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 static int parse_policy(int argc, char **argv, struct nl_msg *m, bool add)
 {
 	struct sel sel = {};
-	bool have_dir = false;
+	bool have_dir = false, have_sel = false, have_index = false;
+	bool have_tmpl = false;
 	uint32_t v32;
 	uint8_t v8;
 	int i, err;
@@ -83,12 +97,24 @@ static int parse_policy(int argc, char **argv, struct nl_msg *m, bool add)
 	for (i = 0; i < argc;) {
 		const char *w = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		/* The template took src, dst and proto; the selector is done. */
+		if (have_tmpl && (!strcmp(w, "sport") || !strcmp(w, "dport")))
+			return parse_fail("selector word \"%s\" after tmpl: the SELECTOR comes first", w);
 		err = parse_sel_word(&i, argc, argv, &sel);
 		if (err <= 0) {
 			if (err)
 				return err;
+			have_sel = true;
 			continue;
 		}
+		if (add && !strcmp(w, "index"))
+			return parse_fail("unsupported word \"index\" with add: nfsec assigns the index");
+		if (add && !strcmp(w, "limit"))
+			return parse_fail("unsupported word \"limit\": policy lifetimes are not supported by nfsec");
+		if (strcmp(w, "dir") && strcmp(w, "index") && strcmp(w, "ptype") &&
+		    (!add || (strcmp(w, "priority") && strcmp(w, "action") &&
+			      strcmp(w, "tmpl"))))
+			return parse_fail("unsupported word \"%s\"", w);
 		if (!v)
 			return parse_fail("\"%s\" needs an argument", w);
 		if (!strcmp(w, "dir")) {
@@ -100,6 +126,7 @@ static int parse_policy(int argc, char **argv, struct nl_msg *m, bool add)
 			if (get_u32(v, &v32))
 				return -EINVAL;
 			nla_put_u32(m, NFSEC_POL_A_INDEX, v32);
+			have_index = true;
 		} else if (!strcmp(w, "ptype")) {
 			if (strcmp(v, "main"))
 				return parse_fail("ptype %s is not supported by nfsec (main)", v);
@@ -116,26 +143,69 @@ static int parse_policy(int argc, char **argv, struct nl_msg *m, bool add)
 				return parse_fail("unknown action \"%s\" (allow, block)", v);
 			nla_put_u8(m, NFSEC_POL_A_ACTION, v8);
 		} else if (!strcmp(w, "tmpl") && add) {
-			/* The template takes the rest of the line. */
+			if (have_tmpl)
+				return parse_fail("only one template supported by nfsec (a second \"tmpl\")");
+			have_tmpl = true;
 			err = parse_tmpl(&i, argc, argv, m);
 			if (err)
 				return err;
-			break;
+			continue;
 		} else {
 			return parse_fail("unsupported word \"%s\"", w);
 		}
 		i += 2;
 	}
-	put_sel(m, NFSEC_POL_A_SEL, &sel);
+	if (have_index && have_sel)
+		return parse_fail("a policy is named by SELECTOR or by index, not both");
+	if (!have_index)
+		put_sel(m, NFSEC_POL_A_SEL, &sel);
 	return have_dir ? 0 : parse_fail("a policy needs dir in, out or fwd");
 }
 
 static const char *const dirs[] = { "in", "out", "fwd" };
 
+static void print_tmpl(struct nlattr *nest)
+{
+	struct nlattr *tt[NFSEC_TMPL_A_MAX + 1] = {};
+	uint32_t src = 0, dst = 0, spi = 0, reqid = 0;
+	uint8_t proto = 0, mode = 0, level = 0;
+
+	nla_parse_nested(tt, NFSEC_TMPL_A_MAX, nest, NULL);
+	if (tt[NFSEC_TMPL_A_SRC])
+		src = nla_get_u32(tt[NFSEC_TMPL_A_SRC]);
+	if (tt[NFSEC_TMPL_A_DST])
+		dst = nla_get_u32(tt[NFSEC_TMPL_A_DST]);
+	if (tt[NFSEC_TMPL_A_SPI])
+		spi = ntohl(nla_get_u32(tt[NFSEC_TMPL_A_SPI]));
+	if (tt[NFSEC_TMPL_A_REQID])
+		reqid = nla_get_u32(tt[NFSEC_TMPL_A_REQID]);
+	if (tt[NFSEC_TMPL_A_PROTO])
+		proto = nla_get_u8(tt[NFSEC_TMPL_A_PROTO]);
+	if (tt[NFSEC_TMPL_A_MODE])
+		mode = nla_get_u8(tt[NFSEC_TMPL_A_MODE]);
+	if (tt[NFSEC_TMPL_A_LEVEL])
+		level = nla_get_u8(tt[NFSEC_TMPL_A_LEVEL]);
+	/* As ip xfrm policy: "level use" only when optional. */
+	printf(opt_json ?
+	       ",\"tmpl\":{\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\",\"spi\":\"0x%08x\","
+	       "\"reqid\":%u,\"mode\":\"%s\",\"level\":\"%s\"}" :
+	       "\ttmpl src %s dst %s\n\t\tproto %s spi 0x%08x reqid %u mode %s%s\n",
+	       ip_str(src), ip_str(dst), proto_name(proto), spi, reqid,
+	       mode == NFSEC_MODE_TUNNEL ? "tunnel" : "transport",
+	       opt_json ? (level ? "use" : "required") : (level ? " level use" : ""));
+}
+
+struct pol_filter {
+	bool have_dir, have_index;
+	uint8_t dir;
+	uint32_t index;
+};
+
 static int print_policy(struct nlattr **top, void *arg)
 {
-	struct nlattr *tb[NFSEC_POL_A_MAX + 1] = {}, *tt[NFSEC_TMPL_A_MAX + 1] = {};
-	uint8_t dir, action, mode = 0;
+	struct nlattr *tb[NFSEC_POL_A_MAX + 1] = {};
+	struct pol_filter *f = arg;
+	uint8_t dir, action;
 	uint32_t prio, index;
 
 	if (!top[NFSEC_A_POLICY] ||
@@ -145,37 +215,23 @@ static int print_policy(struct nlattr **top, void *arg)
 	action = tb[NFSEC_POL_A_ACTION] ? nla_get_u8(tb[NFSEC_POL_A_ACTION]) : 0;
 	prio = tb[NFSEC_POL_A_PRIORITY] ? nla_get_u32(tb[NFSEC_POL_A_PRIORITY]) : 0;
 	index = tb[NFSEC_POL_A_INDEX] ? nla_get_u32(tb[NFSEC_POL_A_INDEX]) : 0;
-	if (tb[NFSEC_POL_A_TMPL])
-		nla_parse_nested(tt, NFSEC_TMPL_A_MAX, tb[NFSEC_POL_A_TMPL], NULL);
-	if (tt[NFSEC_TMPL_A_MODE])
-		mode = nla_get_u8(tt[NFSEC_TMPL_A_MODE]);
+	if (f && ((f->have_dir && f->dir != dir) ||
+		  (f->have_index && f->index != index)))
+		return 0;
 
 	if (opt_json) {
 		json_sep();
 		printf("{\"sel\":");
-		print_sel(stdout, tb[NFSEC_POL_A_SEL], true);
+		print_sel(tb[NFSEC_POL_A_SEL], true);
 		printf(",\"dir\":\"%s\",\"priority\":%u,\"action\":\"%s\",\"index\":%u",
 		       dirs[dir % 3], prio, action ? "block" : "allow", index);
 	} else {
-		print_sel(stdout, tb[NFSEC_POL_A_SEL], false);
+		print_sel(tb[NFSEC_POL_A_SEL], false);
 		printf("\n\tdir %s priority %u action %s index %u\n", dirs[dir % 3], prio,
 		       action ? "block" : "allow", index);
 	}
-	if (tb[NFSEC_POL_A_TMPL]) {
-		uint32_t src = tt[NFSEC_TMPL_A_SRC] ? nla_get_u32(tt[NFSEC_TMPL_A_SRC]) : 0;
-		uint32_t dst = tt[NFSEC_TMPL_A_DST] ? nla_get_u32(tt[NFSEC_TMPL_A_DST]) : 0;
-		uint32_t spi = tt[NFSEC_TMPL_A_SPI] ? ntohl(nla_get_u32(tt[NFSEC_TMPL_A_SPI])) : 0;
-		uint32_t reqid = tt[NFSEC_TMPL_A_REQID] ? nla_get_u32(tt[NFSEC_TMPL_A_REQID]) : 0;
-		uint8_t proto = tt[NFSEC_TMPL_A_PROTO] ? nla_get_u8(tt[NFSEC_TMPL_A_PROTO]) : 0;
-		uint8_t level = tt[NFSEC_TMPL_A_LEVEL] ? nla_get_u8(tt[NFSEC_TMPL_A_LEVEL]) : 0;
-
-		printf(opt_json ?
-		       ",\"tmpl\":{\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\",\"spi\":\"0x%08x\","
-		       "\"reqid\":%u,\"mode\":\"%s\",\"level\":\"%s\"}" :
-		       "\ttmpl src %s dst %s\n\t\tproto %s spi 0x%08x reqid %u mode %s level %s\n",
-		       ip_str(src), ip_str(dst), proto_name(proto), spi, reqid,
-		       mode ? "tunnel" : "transport", level ? "use" : "required");
-	}
+	if (tb[NFSEC_POL_A_TMPL])
+		print_tmpl(tb[NFSEC_POL_A_TMPL]);
 	if (opt_stats && tb[NFSEC_POL_A_STATS]) {
 		struct nlattr *st[NFSEC_POL_STATS_A_PAD + 1] = {};
 		unsigned long long p = 0, b = 0;
@@ -186,7 +242,7 @@ static int print_policy(struct nlattr **top, void *arg)
 		if (st[NFSEC_POL_STAT_BYTES + 1])
 			b = nla_get_u64(st[NFSEC_POL_STAT_BYTES + 1]);
 		printf(opt_json ? ",\"stats\":{\"packets\":%llu,\"bytes\":%llu}" :
-		       "\tstats: %llu packets, %llu bytes\n", p, b);
+		       "\tstats:\n\t  %llu(packets), %llu(bytes)\n", p, b);
 	}
 	if (opt_json)
 		putchar('}');
@@ -202,7 +258,7 @@ static int policy_request(uint8_t cmd, int argc, char **argv, bool add,
 
 	err = parse_policy(argc, argv, m, add);
 	if (err) {
-		nlmsg_free(m);
+		nfsec_msg_free(m);
 		return err;
 	}
 	nla_nest_end(m, nest);
@@ -210,15 +266,51 @@ static int policy_request(uint8_t cmd, int argc, char **argv, bool add,
 }
 
 /* add replies with the policy (for its index); nothing to print. */
-static int ignore(struct nlattr **tb, void *arg)
+static int ignore(struct nlattr **tb __unused, void *arg __unused)
 {
 	return 0;
+}
+
+/* policy show [ dir DIR ] [ index INDEX ] [ ptype main ] */
+static int policy_show(int argc, char **argv)
+{
+	struct pol_filter f = {};
+	int i, err;
+
+	for (i = 0; i < argc; i += 2) {
+		const char *w = argv[i];
+
+		if (strcmp(w, "dir") && strcmp(w, "index") && strcmp(w, "ptype"))
+			return parse_fail("unsupported word \"%s\" (policy show [ dir DIR ] [ index INDEX ])",
+					  w);
+		if (i + 1 >= argc)
+			return parse_fail("\"%s\" needs an argument", w);
+		if (!strcmp(w, "dir")) {
+			if (get_dir(argv[i + 1], &f.dir))
+				return -EINVAL;
+			f.have_dir = true;
+		} else if (!strcmp(w, "index")) {
+			if (get_u32(argv[i + 1], &f.index))
+				return -EINVAL;
+			f.have_index = true;
+		} else if (strcmp(argv[i + 1], "main")) {
+			return parse_fail("ptype %s is not supported by nfsec (main)", argv[i + 1]);
+		}
+	}
+	if (opt_json)
+		json_begin_list();
+	err = nfsec_talk(nfsec_msg(NFSEC_CMD_POLICY_GET, NLM_F_DUMP), "policy show",
+			 print_policy, &f);
+	if (opt_json)
+		json_end_list();
+	return err;
 }
 
 int do_policy(int argc, char **argv)
 {
 	const char *cmd = argc ? argv[0] : "show";
-	int err, tries;
+	unsigned int sas, pols;
+	int err;
 
 	if (argc)
 		argc--, argv++;
@@ -237,28 +329,29 @@ int do_policy(int argc, char **argv)
 			json_end_list();
 		return err;
 	}
-	if (!strcmp(cmd, "show") || !strcmp(cmd, "list")) {
+	if (!strcmp(cmd, "show") || !strcmp(cmd, "list") || !strcmp(cmd, "lst"))
+		return policy_show(argc, argv);
+	if (!strcmp(cmd, "flush")) {
+		if (argc && strcmp(argv[0], "ptype"))
+			return parse_fail("unsupported word \"%s\" (policy flush [ ptype main ])",
+					  argv[0]);
+		if (argc == 2 && strcmp(argv[1], "main"))
+			return parse_fail("ptype %s is not supported by nfsec (main)", argv[1]);
+		if (argc && argc != 2)
+			return parse_fail("policy flush takes only [ ptype main ]");
+		return nfsec_talk(nfsec_msg(NFSEC_CMD_POLICY_FLUSH, 0), "policy flush",
+				  NULL, NULL);
+	}
+	if (!strcmp(cmd, "count")) {
 		if (argc)
-			return parse_fail("policy show takes no arguments");
-		for (tries = 0; tries < 5; tries++) {
-			if (opt_json)
-				json_begin_list();
-			err = nfsec_talk(nfsec_msg(NFSEC_CMD_POLICY_GET, NLM_F_DUMP), "policy show",
-				      print_policy, NULL);
-			if (opt_json)
-				json_end_list();
-			if (err != -EAGAIN)
-				break;
-		}
+			return parse_fail("unsupported word \"%s\" (policy count)", argv[0]);
+		err = get_counts(&sas, &pols);
+		if (!err && !dry_run)
+			printf(opt_json ? "{\"policy_count\":%u}\n" : "SPD count %u\n", pols);
 		return err;
 	}
-	if (!strcmp(cmd, "flush")) {
-		if (argc && !(argc == 2 && !strcmp(argv[0], "ptype") && !strcmp(argv[1], "main")))
-			return parse_fail("policy flush takes only [ ptype main ]");
-		return nfsec_talk(nfsec_msg(NFSEC_CMD_POLICY_FLUSH, 0), "policy flush", NULL, NULL);
-	}
 	if (!strcmp(cmd, "update"))
-		return parse_fail("policy update is not supported by nfsec: del, then add");
+		return parse_fail("unsupported command \"policy update\": nfsec has no policy update; del, then add");
 	if (!strcmp(cmd, "help")) {
 		usage_policy(stdout);
 		return 0;

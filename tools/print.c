@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <string.h>
+#include <time.h>
 #include "tool.h"
 
 static const char *const stat_names[__NFSEC_STAT_MAX] = {
@@ -162,4 +163,234 @@ void print_stats(struct nlattr *nest, bool json, const char *indent)
 	}
 	if (json)
 		putchar('}');
+}
+
+uint64_t u64_or(struct nlattr **tb, int type)
+{
+	return tb[type] ? nla_get_u64(tb[type]) : 0;
+}
+
+static void print_limit(const char *fmt, uint64_t v)
+{
+	if (v == UINT64_MAX)
+		printf(fmt, "(INF)");
+	else {
+		char buf[24];
+
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+		printf(fmt, buf);
+	}
+}
+
+static void print_time(const char *word, uint64_t t)
+{
+	char buf[32];
+	time_t tt = t;
+	struct tm tm;
+
+	if (t && localtime_r(&tt, &tm) &&
+	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm))
+		printf("%s %s", word, buf);
+	else
+		printf("%s -", word);
+}
+
+/* -s: the lifetime configuration and current use, as ip -s xfrm state. */
+void print_lifetime(struct nlattr *lft, struct nlattr *cur)
+{
+	static const char *const names[] = {
+		"byte_soft", "byte_hard", "packet_soft", "packet_hard",
+		"time_soft", "time_hard", "time_use_soft", "time_use_hard",
+	};
+	static const char *const fmts[] = {
+		"\t  limit: soft %s(bytes), ", "hard %s(bytes)\n",
+		"\t  limit: soft %s(packets), ", "hard %s(packets)\n",
+		"\t  expire add: soft %s(sec), ", "hard %s(sec)\n",
+		"\t  expire use: soft %s(sec), ", "hard %s(sec)\n",
+	};
+	struct nlattr *tb[NFSEC_LFT_A_MAX + 1] = {}, *ct[NFSEC_CUR_A_MAX + 1] = {};
+	int k;
+
+	if (lft)
+		nla_parse_nested(tb, NFSEC_LFT_A_MAX, lft, NULL);
+	if (cur)
+		nla_parse_nested(ct, NFSEC_CUR_A_MAX, cur, NULL);
+	if (opt_json) {
+		printf(",\"lifetime\":{");
+		for (k = 0; k < 8; k++) {
+			uint64_t v = tb[NFSEC_LFT_A_SOFT_BYTES + k] ?
+				     nla_get_u64(tb[NFSEC_LFT_A_SOFT_BYTES + k]) : UINT64_MAX;
+
+			printf("%s\"%s\":", k ? "," : "", names[k]);
+			if (v == UINT64_MAX)
+				printf("null");	/* infinite */
+			else
+				printf("%llu", (unsigned long long)v);
+		}
+		printf("},\"current\":{\"bytes\":%llu,\"packets\":%llu,\"add_time\":%llu,\"use_time\":%llu}",
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_BYTES),
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_PACKETS),
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_ADD_TIME),
+		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_USE_TIME));
+		return;
+	}
+	printf("\tlifetime config:\n");
+	for (k = 0; k < 8; k++)
+		print_limit(fmts[k], tb[NFSEC_LFT_A_SOFT_BYTES + k] ?
+			    nla_get_u64(tb[NFSEC_LFT_A_SOFT_BYTES + k]) : UINT64_MAX);
+	printf("\tlifetime current:\n\t  %llu(bytes), %llu(packets)\n\t  ",
+	       (unsigned long long)u64_or(ct, NFSEC_CUR_A_BYTES),
+	       (unsigned long long)u64_or(ct, NFSEC_CUR_A_PACKETS));
+	print_time("add", u64_or(ct, NFSEC_CUR_A_ADD_TIME));
+	putchar(' ');
+	print_time("use", u64_or(ct, NFSEC_CUR_A_USE_TIME));
+	putchar('\n');
+}
+
+/*
+ * NFSEC_DRY_RUN=1: the request as "PATH VALUE" lines, e.g.
+ * "SA.ALG_AEAD.ICV_LEN 128", for testing the parser without the module.
+ */
+struct attr_desc {
+	const char *name;
+	char kind;	/* a addr, 1/2/4/8 host uN, n be16, N be32, s string, b bytes */
+	const struct attr_desc *nest;
+	int max;
+};
+
+#define A(t, n, k) [t] = { n, k, NULL, 0 }
+#define N(t, n, c) [t] = { n, 0, c, ARRAY_SIZE(c) - 1 }
+
+static const struct attr_desc alg_d[NFSEC_ALG_A_MAX + 1] = {
+	A(NFSEC_ALG_A_NAME, "NAME", 's'), A(NFSEC_ALG_A_KEY, "KEY", 'b'),
+	A(NFSEC_ALG_A_ICV_LEN, "ICV_LEN", '4'),
+	A(NFSEC_ALG_A_KEY_LEN, "KEY_LEN", '4'),
+};
+static const struct attr_desc sel_d[NFSEC_SEL_A_MAX + 1] = {
+	A(NFSEC_SEL_A_SRC, "SRC", 'a'), A(NFSEC_SEL_A_SRC_PLEN, "SRC_PLEN", '1'),
+	A(NFSEC_SEL_A_DST, "DST", 'a'), A(NFSEC_SEL_A_DST_PLEN, "DST_PLEN", '1'),
+	A(NFSEC_SEL_A_PROTO, "PROTO", '1'), A(NFSEC_SEL_A_SPORT, "SPORT", 'n'),
+	A(NFSEC_SEL_A_DPORT, "DPORT", 'n'),
+};
+static const struct attr_desc encap_d[NFSEC_ENCAP_A_MAX + 1] = {
+	A(NFSEC_ENCAP_A_TYPE, "TYPE", '2'), A(NFSEC_ENCAP_A_SPORT, "SPORT", 'n'),
+	A(NFSEC_ENCAP_A_DPORT, "DPORT", 'n'), A(NFSEC_ENCAP_A_OADDR, "OADDR", 'a'),
+};
+static const struct attr_desc lft_d[NFSEC_LFT_A_MAX + 1] = {
+	A(NFSEC_LFT_A_SOFT_BYTES, "SOFT_BYTES", '8'),
+	A(NFSEC_LFT_A_HARD_BYTES, "HARD_BYTES", '8'),
+	A(NFSEC_LFT_A_SOFT_PACKETS, "SOFT_PACKETS", '8'),
+	A(NFSEC_LFT_A_HARD_PACKETS, "HARD_PACKETS", '8'),
+	A(NFSEC_LFT_A_SOFT_ADD_SECONDS, "SOFT_ADD_SECONDS", '8'),
+	A(NFSEC_LFT_A_HARD_ADD_SECONDS, "HARD_ADD_SECONDS", '8'),
+	A(NFSEC_LFT_A_SOFT_USE_SECONDS, "SOFT_USE_SECONDS", '8'),
+	A(NFSEC_LFT_A_HARD_USE_SECONDS, "HARD_USE_SECONDS", '8'),
+};
+static const struct attr_desc sa_d[NFSEC_SA_A_MAX + 1] = {
+	A(NFSEC_SA_A_SRC, "SRC", 'a'), A(NFSEC_SA_A_DST, "DST", 'a'),
+	A(NFSEC_SA_A_PROTO, "PROTO", '1'), A(NFSEC_SA_A_SPI, "SPI", 'N'),
+	A(NFSEC_SA_A_REQID, "REQID", '4'), A(NFSEC_SA_A_MODE, "MODE", '1'),
+	A(NFSEC_SA_A_FLAGS, "FLAGS", '4'),
+	A(NFSEC_SA_A_REPLAY_WINDOW, "REPLAY_WINDOW", '4'),
+	N(NFSEC_SA_A_ALG_AEAD, "ALG_AEAD", alg_d),
+	N(NFSEC_SA_A_ALG_ENC, "ALG_ENC", alg_d),
+	N(NFSEC_SA_A_ALG_AUTH, "ALG_AUTH", alg_d),
+	N(NFSEC_SA_A_SEL, "SEL", sel_d), N(NFSEC_SA_A_ENCAP, "ENCAP", encap_d),
+	N(NFSEC_SA_A_LIFETIME, "LIFETIME", lft_d),
+	A(NFSEC_SA_A_SEQ, "SEQ", '8'), A(NFSEC_SA_A_OSEQ, "OSEQ", '8'),
+	A(NFSEC_SA_A_MSS, "MSS", '2'),
+};
+static const struct attr_desc tmpl_d[NFSEC_TMPL_A_MAX + 1] = {
+	A(NFSEC_TMPL_A_SRC, "SRC", 'a'), A(NFSEC_TMPL_A_DST, "DST", 'a'),
+	A(NFSEC_TMPL_A_PROTO, "PROTO", '1'), A(NFSEC_TMPL_A_SPI, "SPI", 'N'),
+	A(NFSEC_TMPL_A_MODE, "MODE", '1'), A(NFSEC_TMPL_A_REQID, "REQID", '4'),
+	A(NFSEC_TMPL_A_LEVEL, "LEVEL", '1'),
+};
+static const struct attr_desc pol_d[NFSEC_POL_A_MAX + 1] = {
+	N(NFSEC_POL_A_SEL, "SEL", sel_d), A(NFSEC_POL_A_DIR, "DIR", '1'),
+	A(NFSEC_POL_A_PRIORITY, "PRIORITY", '4'),
+	A(NFSEC_POL_A_ACTION, "ACTION", '1'), A(NFSEC_POL_A_INDEX, "INDEX", '4'),
+	N(NFSEC_POL_A_TMPL, "TMPL", tmpl_d),
+};
+static const struct attr_desc top_d[NFSEC_A_MAX + 1] = {
+	N(NFSEC_A_SA, "SA", sa_d), N(NFSEC_A_POLICY, "POLICY", pol_d),
+};
+
+static void dump_attrs(const char *path, struct nlattr *head, int len,
+		       const struct attr_desc *d, int max)
+{
+	struct nlattr *a;
+	int rem, i;
+
+	nla_for_each_attr(a, head, len, rem) {
+		int t = nla_type(a);
+		const struct attr_desc *e = t <= max && d[t].name ? &d[t] : NULL;
+		char name[128];
+
+		snprintf(name, sizeof(name), "%s%s%s%s", path, *path ? "." : "",
+			 e ? e->name : "", e ? "" : "?");
+		if (!e) {
+			printf("%s%d len %d\n", name, t, nla_len(a));
+			continue;
+		}
+		if (e->nest) {
+			printf("%s%s\n", name, a->nla_type & NLA_F_NESTED ? "" : " (not NLA_F_NESTED)");
+			dump_attrs(name, nla_data(a), nla_len(a), e->nest, e->max);
+			continue;
+		}
+		printf("%s ", name);
+		switch (e->kind) {
+		case 'a':
+			printf("%s", ip_str(nla_get_u32(a)));
+			break;
+		case '1':
+			printf("%u", nla_get_u8(a));
+			break;
+		case '2':
+			printf("%u", nla_get_u16(a));
+			break;
+		case 'n':
+			printf("%u", ntohs(nla_get_u16(a)));
+			break;
+		case '4':
+			printf("%u", nla_get_u32(a));
+			break;
+		case 'N':
+			printf("0x%08x", ntohl(nla_get_u32(a)));
+			break;
+		case '8':
+			printf("%llu", (unsigned long long)nla_get_u64(a));
+			break;
+		case 's':
+			json_str(nla_get_string(a));
+			break;
+		default:
+			printf("(%d bytes) ", nla_len(a));
+			for (i = 0; i < nla_len(a); i++)
+				printf("%02x", ((uint8_t *)nla_data(a))[i]);
+		}
+		putchar('\n');
+	}
+}
+
+void dump_request(struct nl_msg *msg)
+{
+	static const char *const cmds[] = {
+		[NFSEC_CMD_SA_ADD] = "SA_ADD", [NFSEC_CMD_SA_UPDATE] = "SA_UPDATE",
+		[NFSEC_CMD_SA_DEL] = "SA_DEL", [NFSEC_CMD_SA_GET] = "SA_GET",
+		[NFSEC_CMD_SA_FLUSH] = "SA_FLUSH",
+		[NFSEC_CMD_POLICY_ADD] = "POLICY_ADD",
+		[NFSEC_CMD_POLICY_DEL] = "POLICY_DEL",
+		[NFSEC_CMD_POLICY_GET] = "POLICY_GET",
+		[NFSEC_CMD_POLICY_FLUSH] = "POLICY_FLUSH",
+		[NFSEC_CMD_STATS_GET] = "STATS_GET",
+		[NFSEC_CMD_VERSION_GET] = "VERSION_GET",
+	};
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct genlmsghdr *g = nlmsg_data(nlh);
+
+	printf("NFSEC_CMD_%s%s\n", g->cmd <= NFSEC_CMD_MAX && cmds[g->cmd] ?
+	       cmds[g->cmd] : "?", nlh->nlmsg_flags & NLM_F_DUMP ? " dump" : "");
+	dump_attrs("", genlmsg_attrdata(g, 0), genlmsg_attrlen(g, 0), top_d,
+		   NFSEC_A_MAX);
 }

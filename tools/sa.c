@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <arpa/inet.h>
 #include "tool.h"
 
@@ -15,8 +14,9 @@ void usage_sa(FILE *f)
 	      "        [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ] [ flag FLAG-LIST ]\n"
 	      "        [ sel SELECTOR ] [ LIMIT-LIST ] [ encap ENCAP ] [ mss { auto | off | N } ]\n"
 	      "       nfsec sa { del | get } ID\n"
-	      "       nfsec [ -s ] [ -j ] sa { show | list } [ ID ]\n"
+	      "       nfsec [ -s ] [ -j ] sa { show | list } [ ID ] [ nokeys ]\n"
 	      "       nfsec sa flush [ proto XFRM-PROTO ]\n"
+	      "       nfsec sa count\n"
 	      "ID := [ src ADDR ] [ dst ADDR ] [ proto XFRM-PROTO ] [ spi SPI ]\n"
 	      "XFRM-PROTO := esp | ah\n"
 	      "ALGO-LIST := [ ALGO-LIST ] ALGO\n"
@@ -51,6 +51,9 @@ static int put_alg(struct nl_msg *msg, int type, const char *name,
 	uint32_t bits = 0;
 	int len, err;
 
+	if (!*name || strlen(name) >= NFSEC_ALG_NAME_MAX)
+		return parse_fail("algorithm name \"%s\": 1 to %d characters",
+				  name, NFSEC_ALG_NAME_MAX - 1);
 	err = get_key(keystr, key, &len);
 	if (err)
 		return err;
@@ -59,7 +62,8 @@ static int put_alg(struct nl_msg *msg, int type, const char *name,
 	nest = nla_nest_start(msg, type | NLA_F_NESTED);
 	nla_put_string(msg, NFSEC_ALG_A_NAME, name);
 	nla_put(msg, NFSEC_ALG_A_KEY, len, key);
-	if (icv)
+	/* "auth" without a length: 0, the algorithm's default (as xfrm). */
+	if (type != NFSEC_SA_A_ALG_ENC)
 		nla_put_u32(msg, NFSEC_ALG_A_ICV_LEN, bits);
 	nla_nest_end(msg, nest);
 	memset(key, 0, sizeof(key));
@@ -92,6 +96,7 @@ static int id_word(struct sa_args *a, const char *w, const char *v)
 
 static const char *const unsupported_flags[] = {
 	"noecn", "decap-dscp", "nopmtudisc", "wildrecv", "icmp", "af-unspec",
+	"localok",
 };
 
 static int parse_flags(int *i, int argc, char **argv, uint32_t *flags)
@@ -115,7 +120,11 @@ static int parse_flags(int *i, int argc, char **argv, uint32_t *flags)
 		(*i)++;
 		n++;
 	}
-	return n ? 0 : parse_fail("\"flag\" needs esn or align4");
+	if (!n)
+		return *i + 1 < argc ?
+		       parse_fail("unknown flag \"%s\" (esn, align4)", argv[*i + 1]) :
+		       parse_fail("\"flag\" needs esn or align4");
+	return 0;
 }
 
 struct limits {
@@ -162,8 +171,40 @@ static void put_limits(struct nl_msg *m, const struct limits *l)
 	nla_nest_end(m, nest);
 }
 
+/* One algorithm of each kind; auth and auth-trunc are the same kind. */
+static int seen_alg(unsigned int *seen, const char *w)
+{
+	unsigned int bit = !strcmp(w, "aead") ? 1 : !strcmp(w, "enc") ? 2 : 4;
+
+	if (*seen & bit)
+		return parse_fail("\"%s\": only one %s algorithm", w,
+				  bit == 4 ? "auth" : w);
+	*seen |= bit;
+	return 0;
+}
+
+/* How many arguments word @w of an SA takes; 0 if not an SA word here. */
+static int word_args(const char *w, bool full)
+{
+	/* The first four are the ID, the only words of del and get. */
+	static const struct { const char *w; int n; } t[] = {
+		{ "src", 1 }, { "dst", 1 }, { "proto", 1 }, { "spi", 1 },
+		{ "mode", 1 }, { "reqid", 1 }, { "replay-window", 1 },
+		{ "replay-seq", 1 }, { "replay-oseq", 1 }, { "replay-seq-hi", 1 },
+		{ "replay-oseq-hi", 1 }, { "flag", 1 }, { "sel", 1 },
+		{ "limit", 2 }, { "encap", 4 }, { "mss", 1 }, { "enc", 2 },
+		{ "auth", 2 }, { "auth-trunc", 3 }, { "aead", 3 },
+	};
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(t); k++)
+		if (!strcmp(w, t[k].w))
+			return full || k < 4 ? t[k].n : 0;
+	return 0;
+}
+
 #define NEED(n) do { if (i + (n) >= argc) \
-	return parse_fail("\"%s\" needs %d argument%s", w, n, (n) > 1 ? "s" : ""); } while (0)
+	return parse_fail("\"%s\" needs %d argument%s", w, (n), (n) > 1 ? "s" : ""); } while (0)
 
 /* The words after "add"/"update" into an SA nest of @a->msg. */
 static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
@@ -176,12 +217,16 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 	uint8_t mode;
 	uint16_t p1, p2;
 	uint32_t oaddr;
-	int i, err;
+	unsigned int algs = 0;
+	int i, n, err;
 
 	for (i = 0; i < argc; i++) {
 		const char *w = argv[i];
 
-		NEED(1);
+		n = word_args(w, full);
+		if (!n)
+			return parse_fail("unsupported word \"%s\"", w);
+		NEED(n);
 		err = id_word(a, w, argv[i + 1]);
 		if (err <= 0) {
 			if (err)
@@ -189,8 +234,6 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 			i++;
 			continue;
 		}
-		if (!full)
-			return parse_fail("unsupported word \"%s\" here", w);
 		if (!strcmp(w, "mode")) {
 			if (get_mode(argv[++i], &mode))
 				return -EINVAL;
@@ -263,6 +306,8 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 			nla_put_u16(m, NFSEC_SA_A_MSS, v32);
 		} else if (!strcmp(w, "enc") || !strcmp(w, "auth")) {
 			NEED(2);
+			if (seen_alg(&algs, w))
+				return -EINVAL;
 			err = put_alg(m, !strcmp(w, "enc") ? NFSEC_SA_A_ALG_ENC :
 				      NFSEC_SA_A_ALG_AUTH, argv[i + 1], argv[i + 2], NULL);
 			if (err)
@@ -270,6 +315,8 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 			i += 2;
 		} else if (!strcmp(w, "auth-trunc") || !strcmp(w, "aead")) {
 			NEED(3);
+			if (seen_alg(&algs, w))
+				return -EINVAL;
 			err = put_alg(m, !strcmp(w, "aead") ? NFSEC_SA_A_ALG_AEAD :
 				      NFSEC_SA_A_ALG_AUTH, argv[i + 1], argv[i + 2],
 				      argv[i + 3]);
@@ -316,90 +363,89 @@ static int sa_request(uint8_t cmd, int argc, char **argv, bool full,
 	nest = nla_nest_start(a.msg, NFSEC_A_SA | NLA_F_NESTED);
 	err = parse_sa(argc, argv, &a, full);
 	if (err) {
-		nlmsg_free(a.msg);
+		nfsec_msg_free(a.msg);
 		return err;
+	}
+	if (!a.have_dst || !a.have_proto || !a.have_spi) {
+		nfsec_msg_free(a.msg);
+		return parse_fail("%s: an SA is identified by dst, proto and spi (missing %s)",
+				  what, !a.have_dst ? "dst" : !a.have_proto ? "proto" : "spi");
 	}
 	put_id(&a);
 	nla_nest_end(a.msg, nest);
 	return nfsec_talk(a.msg, what, cb, NULL);
 }
 
-static void print_alg(const char *word, struct nlattr *nest, bool trunc)
+static void print_alg(const char *word, struct nlattr *nest)
 {
 	struct nlattr *tb[NFSEC_ALG_A_MAX + 1] = {};
+	const char *name = "?";
 	uint32_t key = 0, icv = 0;
 
 	if (!nest)
 		return;
 	nla_parse_nested(tb, NFSEC_ALG_A_MAX, nest, NULL);
+	if (tb[NFSEC_ALG_A_NAME])
+		name = nla_get_string(tb[NFSEC_ALG_A_NAME]);
 	if (tb[NFSEC_ALG_A_KEY_LEN])
 		key = nla_get_u32(tb[NFSEC_ALG_A_KEY_LEN]);
 	if (tb[NFSEC_ALG_A_ICV_LEN])
 		icv = nla_get_u32(tb[NFSEC_ALG_A_ICV_LEN]);
 	if (opt_json) {
-		printf(",\"%s\":{\"name\":\"%s\",\"key_len\":%u,\"icv_len\":%u}", word,
-		       tb[NFSEC_ALG_A_NAME] ? nla_get_string(tb[NFSEC_ALG_A_NAME]) : "",
-		       key, icv);
+		printf(",\"%s\":{\"name\":", word);
+		json_str(name);
+		printf(",\"key_len\":%u,\"icv_len\":%u}", key, icv);
 		return;
 	}
-	if (!strcmp(word, "auth") && trunc)
+	/* Keys never come back: their length in bits stands in for them. */
+	if (!strcmp(word, "auth") && icv)
 		word = "auth-trunc";
-	printf("\t%s %s (%u bits)", word,
-	       tb[NFSEC_ALG_A_NAME] ? nla_get_string(tb[NFSEC_ALG_A_NAME]) : "?", key);
-	if (trunc)
+	printf("\t%s %s (%u bits)", word, name, key);
+	if (icv && strcmp(word, "enc"))
 		printf(" %u", icv);
 	putchar('\n');
 }
 
-static uint64_t u64_or(struct nlattr **tb, int type)
+static void print_flags(uint32_t flags)
 {
-	return tb[type] ? nla_get_u64(tb[type]) : 0;
-}
+	const char *sep = "";
 
-static void print_lifetime(struct nlattr *lft, struct nlattr *cur)
-{
-	static const char *const names[] = {
-		"byte_soft", "byte_hard", "packet_soft", "packet_hard",
-		"time_soft", "time_hard", "time_use_soft", "time_use_hard",
-	};
-	struct nlattr *tb[NFSEC_LFT_A_MAX + 1] = {}, *ct[NFSEC_CUR_A_MAX + 1] = {};
-	int k;
-
-	if (lft)
-		nla_parse_nested(tb, NFSEC_LFT_A_MAX, lft, NULL);
-	if (cur)
-		nla_parse_nested(ct, NFSEC_CUR_A_MAX, cur, NULL);
 	if (opt_json) {
-		printf(",\"lifetime\":{");
-		for (k = 0; k < 8; k++) {
-			uint64_t v = u64_or(tb, NFSEC_LFT_A_SOFT_BYTES + k);
-
-			printf("%s\"%s\":", k ? "," : "", names[k]);
-			if (v == UINT64_MAX)
-				printf("null");
-			else
-				printf("%llu", (unsigned long long)v);
-		}
-		printf("},\"current\":{\"bytes\":%llu,\"packets\":%llu,\"add_time\":%llu,\"use_time\":%llu}",
-		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_BYTES),
-		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_PACKETS),
-		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_ADD_TIME),
-		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_USE_TIME));
+		printf(",\"flags\":[");
+		if (flags & NFSEC_SA_F_ESN)
+			printf("\"esn\""), sep = ",";
+		if (flags & NFSEC_SA_F_ALIGN4)
+			printf("%s\"align4\"", sep);
+		putchar(']');
 		return;
 	}
-	printf("\tlifetime config:\n\t  ");
-	for (k = 0; k < 8; k++) {
-		uint64_t v = u64_or(tb, NFSEC_LFT_A_SOFT_BYTES + k);
+	if (flags)
+		printf(" flag");
+	if (flags & NFSEC_SA_F_ESN)
+		printf(" esn");
+	if (flags & NFSEC_SA_F_ALIGN4)
+		printf(" align4");
+}
 
-		if (v == UINT64_MAX)
-			printf("%s (INF)%s", names[k], k % 2 ? "\n\t  " : ", ");
-		else
-			printf("%s %llu%s", names[k], (unsigned long long)v,
-			       k % 2 ? "\n\t  " : ", ");
-	}
-	printf("\r\tlifetime current:\n\t  %llu(bytes), %llu(packets)\n",
-	       (unsigned long long)u64_or(ct, NFSEC_CUR_A_BYTES),
-	       (unsigned long long)u64_or(ct, NFSEC_CUR_A_PACKETS));
+static void print_encap(struct nlattr *nest)
+{
+	struct nlattr *et[NFSEC_ENCAP_A_MAX + 1] = {};
+	unsigned int sport = 0, dport = 0;
+	uint32_t oaddr = 0;
+
+	if (!nest)
+		return;
+	nla_parse_nested(et, NFSEC_ENCAP_A_MAX, nest, NULL);
+	if (et[NFSEC_ENCAP_A_SPORT])
+		sport = ntohs(nla_get_u16(et[NFSEC_ENCAP_A_SPORT]));
+	if (et[NFSEC_ENCAP_A_DPORT])
+		dport = ntohs(nla_get_u16(et[NFSEC_ENCAP_A_DPORT]));
+	if (et[NFSEC_ENCAP_A_OADDR])
+		oaddr = nla_get_u32(et[NFSEC_ENCAP_A_OADDR]);
+	printf(opt_json ?
+	       ",\"encap\":{\"type\":\"espinudp\",\"sport\":%u,\"dport\":%u,\"oaddr\":\"%s\"}" :
+	       "\tencap type espinudp sport %u dport %u addr %s\n",
+	       sport, dport, ip_str(oaddr));
 }
 
 struct filter {
@@ -410,7 +456,8 @@ static int print_sa(struct nlattr **top, void *arg)
 {
 	struct nlattr *tb[NFSEC_SA_A_MAX + 1] = {};
 	struct filter *f = arg;
-	uint32_t src, dst, spi, flags, window;
+	uint32_t src, dst, spi, flags, window, reqid;
+	uint64_t seq, oseq;
 	uint8_t proto, mode;
 	uint16_t mss;
 	const char *modestr;
@@ -422,9 +469,12 @@ static int print_sa(struct nlattr **top, void *arg)
 	spi = tb[NFSEC_SA_A_SPI] ? ntohl(nla_get_u32(tb[NFSEC_SA_A_SPI])) : 0;
 	proto = tb[NFSEC_SA_A_PROTO] ? nla_get_u8(tb[NFSEC_SA_A_PROTO]) : 0;
 	mode = tb[NFSEC_SA_A_MODE] ? nla_get_u8(tb[NFSEC_SA_A_MODE]) : 0;
+	reqid = tb[NFSEC_SA_A_REQID] ? nla_get_u32(tb[NFSEC_SA_A_REQID]) : 0;
 	flags = tb[NFSEC_SA_A_FLAGS] ? nla_get_u32(tb[NFSEC_SA_A_FLAGS]) : 0;
 	window = tb[NFSEC_SA_A_REPLAY_WINDOW] ? nla_get_u32(tb[NFSEC_SA_A_REPLAY_WINDOW]) : 0;
 	mss = tb[NFSEC_SA_A_MSS] ? nla_get_u16(tb[NFSEC_SA_A_MSS]) : 0;
+	seq = u64_or(tb, NFSEC_SA_A_SEQ);
+	oseq = u64_or(tb, NFSEC_SA_A_OSEQ);
 	modestr = mode == NFSEC_MODE_TUNNEL ? "tunnel" : "transport";
 
 	if (f && ((f->id.have_src && f->id.src != src) ||
@@ -436,33 +486,22 @@ static int print_sa(struct nlattr **top, void *arg)
 	if (opt_json) {
 		json_sep();
 		printf("{\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\",\"spi\":\"0x%08x\","
-		       "\"reqid\":%u,\"mode\":\"%s\",\"replay_window\":%u,\"flags\":[%s%s%s]",
-		       ip_str(src), ip_str(dst), proto_name(proto), spi,
-		       tb[NFSEC_SA_A_REQID] ? nla_get_u32(tb[NFSEC_SA_A_REQID]) : 0,
-		       modestr, window, flags & NFSEC_SA_F_ESN ? "\"esn\"" : "",
-		       (flags & NFSEC_SA_F_ESN) && (flags & NFSEC_SA_F_ALIGN4) ? "," : "",
-		       flags & NFSEC_SA_F_ALIGN4 ? "\"align4\"" : "");
+		       "\"reqid\":%u,\"mode\":\"%s\",\"replay_window\":%u",
+		       ip_str(src), ip_str(dst), proto_name(proto), spi, reqid,
+		       modestr, window);
+		print_flags(flags);
 	} else {
 		printf("src %s dst %s\n", ip_str(src), ip_str(dst));
 		printf("\tproto %s spi 0x%08x reqid %u mode %s\n", proto_name(proto), spi,
-		       tb[NFSEC_SA_A_REQID] ? nla_get_u32(tb[NFSEC_SA_A_REQID]) : 0, modestr);
-		printf("\treplay-window %u%s%s%s\n", window, flags ? " flag" : "",
-		       flags & NFSEC_SA_F_ESN ? " esn" : "",
-		       flags & NFSEC_SA_F_ALIGN4 ? " align4" : "");
+		       reqid, modestr);
+		printf("\treplay-window %u", window);
+		print_flags(flags);
+		putchar('\n');
 	}
-	print_alg("aead", tb[NFSEC_SA_A_ALG_AEAD], true);
-	print_alg("enc", tb[NFSEC_SA_A_ALG_ENC], false);
-	print_alg("auth", tb[NFSEC_SA_A_ALG_AUTH], true);
-	if (tb[NFSEC_SA_A_ENCAP]) {
-		struct nlattr *et[NFSEC_ENCAP_A_MAX + 1] = {};
-
-		nla_parse_nested(et, NFSEC_ENCAP_A_MAX, tb[NFSEC_SA_A_ENCAP], NULL);
-		printf(opt_json ? ",\"encap\":{\"type\":\"espinudp\",\"sport\":%u,\"dport\":%u,\"oaddr\":\"%s\"}" :
-		       "\tencap type espinudp sport %u dport %u addr %s\n",
-		       et[NFSEC_ENCAP_A_SPORT] ? ntohs(nla_get_u16(et[NFSEC_ENCAP_A_SPORT])) : 0,
-		       et[NFSEC_ENCAP_A_DPORT] ? ntohs(nla_get_u16(et[NFSEC_ENCAP_A_DPORT])) : 0,
-		       ip_str(et[NFSEC_ENCAP_A_OADDR] ? nla_get_u32(et[NFSEC_ENCAP_A_OADDR]) : 0));
-	}
+	print_alg("aead", tb[NFSEC_SA_A_ALG_AEAD]);
+	print_alg("enc", tb[NFSEC_SA_A_ALG_ENC]);
+	print_alg("auth", tb[NFSEC_SA_A_ALG_AUTH]);
+	print_encap(tb[NFSEC_SA_A_ENCAP]);
 	if (opt_json) {
 		if (mss == 0)
 			printf(",\"mss\":\"auto\"");
@@ -471,28 +510,32 @@ static int print_sa(struct nlattr **top, void *arg)
 		else
 			printf(",\"mss\":%u", mss);
 		printf(",\"seq\":%llu,\"oseq\":%llu,\"sel\":",
-		       (unsigned long long)u64_or(tb, NFSEC_SA_A_SEQ),
-		       (unsigned long long)u64_or(tb, NFSEC_SA_A_OSEQ));
-		print_sel(stdout, tb[NFSEC_SA_A_SEL], true);
+		       (unsigned long long)seq, (unsigned long long)oseq);
+		print_sel(tb[NFSEC_SA_A_SEL], true);
 	} else {
 		if (mss == NFSEC_MSS_OFF)
 			printf("\tmss off\n");
 		else if (mss)
 			printf("\tmss %u\n", mss);
 		printf("\tsel ");
-		print_sel(stdout, tb[NFSEC_SA_A_SEL], false);
+		print_sel(tb[NFSEC_SA_A_SEL], false);
 		putchar('\n');
 	}
 	if (opt_stats) {
-		if (!opt_json)
-			printf("\tseq 0x%llx oseq 0x%llx\n",
-			       (unsigned long long)u64_or(tb, NFSEC_SA_A_SEQ),
-			       (unsigned long long)u64_or(tb, NFSEC_SA_A_OSEQ));
-		print_lifetime(tb[NFSEC_SA_A_LIFETIME], tb[NFSEC_SA_A_CUR]);
-		if (opt_json)
+		if (opt_json) {
+			print_lifetime(tb[NFSEC_SA_A_LIFETIME], tb[NFSEC_SA_A_CUR]);
 			printf(",\"stats\":");
-		else
+		} else {
+			if (flags & NFSEC_SA_F_ESN)
+				printf("\tanti-replay esn context:\n\t seq-hi 0x%x, seq 0x%x, oseq-hi 0x%x, oseq 0x%x\n",
+				       (uint32_t)(seq >> 32), (uint32_t)seq,
+				       (uint32_t)(oseq >> 32), (uint32_t)oseq);
+			else
+				printf("\tanti-replay context: seq 0x%x, oseq 0x%x\n",
+				       (uint32_t)seq, (uint32_t)oseq);
+			print_lifetime(tb[NFSEC_SA_A_LIFETIME], tb[NFSEC_SA_A_CUR]);
 			printf("\tstats:\n");
+		}
 		print_stats(tb[NFSEC_SA_A_STATS], opt_json, "\t  ");
 	}
 	if (opt_json)
@@ -503,40 +546,56 @@ static int print_sa(struct nlattr **top, void *arg)
 static int sa_show(int argc, char **argv)
 {
 	struct filter f = {};
-	int i, err, tries;
+	int i, err;
 
 	for (i = 0; i < argc; i += 2) {
-		if (i + 1 >= argc)
-			return parse_fail("\"%s\" needs an argument", argv[i]);
-		err = id_word(&f.id, argv[i], argv[i + 1]);
+		if (!strcmp(argv[i], "nokeys")) {	/* keys never come back */
+			i--;
+			continue;
+		}
+		err = id_word(&f.id, argv[i], i + 1 < argc ? argv[i + 1] : "");
 		if (err > 0)
 			return parse_fail("unsupported word \"%s\"", argv[i]);
+		if (i + 1 >= argc)
+			return parse_fail("\"%s\" needs an argument", argv[i]);
 		if (err)
 			return err;
 	}
-	for (tries = 0; tries < 5; tries++) {
-		if (opt_json)
-			json_begin_list();
-		err = nfsec_talk(nfsec_msg(NFSEC_CMD_SA_GET, NLM_F_DUMP), "sa show", print_sa, &f);
-		if (opt_json)
-			json_end_list();
-		if (err != -EAGAIN)
-			return err;
-		fprintf(stderr, "nfsec: sa show: the SAs changed during the dump, again\n");
-	}
+	if (opt_json)
+		json_begin_list();
+	err = nfsec_talk(nfsec_msg(NFSEC_CMD_SA_GET, NLM_F_DUMP), "sa show", print_sa, &f);
+	if (opt_json)
+		json_end_list();
 	return err;
 }
 
-static int sa_get(struct nlattr **tb, void *arg)
+static int sa_flush(int argc, char **argv)
 {
-	if (opt_json)
-		json_sep();
-	return print_sa(tb, NULL);
+	struct nl_msg *msg;
+	struct nlattr *nest;
+	uint8_t proto;
+
+	if (!argc)
+		return nfsec_talk(nfsec_msg(NFSEC_CMD_SA_FLUSH, 0), "sa flush", NULL, NULL);
+	if (strcmp(argv[0], "proto"))
+		return parse_fail("unsupported word \"%s\" (sa flush [ proto XFRM-PROTO ])",
+				  argv[0]);
+	if (argc != 2)
+		return parse_fail("sa flush takes only [ proto XFRM-PROTO ]");
+	if (get_xfrm_proto(argv[1], &proto))
+		return -EINVAL;
+	msg = nfsec_msg(NFSEC_CMD_SA_FLUSH, 0);
+	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
+	nla_put_u8(msg, NFSEC_SA_A_PROTO, proto);
+	nla_nest_end(msg, nest);
+	return nfsec_talk(msg, "sa flush", NULL, NULL);
 }
 
 int do_sa(int argc, char **argv)
 {
 	const char *cmd = argc ? argv[0] : "show";
+	unsigned int sas, pols;
+	int err;
 
 	if (argc)
 		argc--, argv++;
@@ -547,36 +606,24 @@ int do_sa(int argc, char **argv)
 	if (!strcmp(cmd, "del") || !strcmp(cmd, "delete"))
 		return sa_request(NFSEC_CMD_SA_DEL, argc, argv, false, "sa del", NULL);
 	if (!strcmp(cmd, "get")) {
-		int err;
-
 		if (opt_json)
 			json_begin_list();
-		err = sa_request(NFSEC_CMD_SA_GET, argc, argv, false, "sa get", sa_get);
+		err = sa_request(NFSEC_CMD_SA_GET, argc, argv, false, "sa get", print_sa);
 		if (opt_json)
 			json_end_list();
 		return err;
 	}
-	if (!strcmp(cmd, "show") || !strcmp(cmd, "list"))
+	if (!strcmp(cmd, "show") || !strcmp(cmd, "list") || !strcmp(cmd, "lst"))
 		return sa_show(argc, argv);
-	if (!strcmp(cmd, "flush")) {
-		struct nl_msg *msg = nfsec_msg(NFSEC_CMD_SA_FLUSH, 0);
-		uint8_t proto;
-
-		if (argc == 2 && !strcmp(argv[0], "proto")) {
-			struct nlattr *nest;
-
-			if (get_xfrm_proto(argv[1], &proto)) {
-				nlmsg_free(msg);
-				return -EINVAL;
-			}
-			nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-			nla_put_u8(msg, NFSEC_SA_A_PROTO, proto);
-			nla_nest_end(msg, nest);
-		} else if (argc) {
-			nlmsg_free(msg);
-			return parse_fail("sa flush takes only [ proto XFRM-PROTO ]");
-		}
-		return nfsec_talk(msg, "sa flush", NULL, NULL);
+	if (!strcmp(cmd, "flush"))
+		return sa_flush(argc, argv);
+	if (!strcmp(cmd, "count")) {
+		if (argc)
+			return parse_fail("unsupported word \"%s\" (sa count)", argv[0]);
+		err = get_counts(&sas, &pols);
+		if (!err && !dry_run)
+			printf(opt_json ? "{\"sa_count\":%u}\n" : "SAD count %u\n", sas);
+		return err;
 	}
 	if (!strcmp(cmd, "help")) {
 		usage_sa(stdout);

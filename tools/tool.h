@@ -28,14 +28,18 @@ extern int batch_line;
 
 /* netlink.c: one socket for the whole run (a batch reuses it). */
 struct nl_msg *nfsec_msg(uint8_t cmd, int flags);
+void nfsec_msg_free(struct nl_msg *msg);
 /*
  * Send @msg (freed), call @cb on each reply, wait for the ACK or the end
  * of a dump. Prints the kernel's message on error; returns 0 or -errno.
  */
 int nfsec_talk(struct nl_msg *msg, const char *what,
 	       int (*cb)(struct nlattr **tb, void *arg), void *arg);
-/* 0 if the module's family is there, else prints why and returns < 0. */
-int nfsec_nl_open(void);
+/*
+ * 0 if the module's family is there, else prints why (unless @quiet and
+ * the family is just absent) and returns < 0.
+ */
+int nfsec_nl_open(bool quiet);
 void nfsec_nl_close(void);
 
 /* parse.c: errors are "nfsec: [line N: ]message" on stderr. */
@@ -67,6 +71,8 @@ const char *proto_name(uint8_t proto);
 void json_str(const char *s);
 void print_sel(struct nlattr *nest, bool json);
 void print_stats(struct nlattr *nest, bool json, const char *indent);
+uint64_t u64_or(struct nlattr **tb, int type);
+void print_lifetime(struct nlattr *lft, struct nlattr *cur);
 void json_begin_list(void);
 void json_end_list(void);
 void json_sep(void);

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The tool's parser, without the module: NFSEC_DRY_RUN=1 prints the attributes a
+# command would send. `make -C tools check`.
+cd "$(dirname "$0")" || exit 1
+export NFSEC_DRY_RUN=1
+fails=0 n=0
+GCM=0x0123456789abcdef0123456789abcdef0badc0de
+ID="src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1000"
+
+# ok "ARGS" LINE... : succeeds, and prints every LINE
+ok()
+{
+	local args=$1 out line
+	shift
+	((n++))
+	if ! out=$(eval "./nfsec $args" 2>&1); then
+		echo "not ok $n - nfsec $args: $out"; ((fails++)); return
+	fi
+	for line in "$@"; do
+		if ! grep -qxF -- "$line" <<<"$out"; then
+			echo "not ok $n - nfsec $args: no '$line' in:"; sed 's/^/#   /' <<<"$out"
+			((fails++)); return
+		fi
+	done
+	echo "ok $n - nfsec $args"
+}
+
+# bad "ARGS" "MESSAGE" : fails with MESSAGE on stderr
+bad()
+{
+	local args=$1 msg=$2 out
+	((n++))
+	if out=$(eval "./nfsec $args" 2>&1); then
+		echo "not ok $n - nfsec $args: accepted"; ((fails++)); return
+	fi
+	if ! grep -qF -- "$msg" <<<"$out"; then
+		echo "not ok $n - nfsec $args: want '$msg', got: $out"; ((fails++)); return
+	fi
+	echo "ok $n - nfsec $args: $out"
+}
+
+ok "sa add $ID reqid 7 mode tunnel replay-window 64 flag esn aead 'rfc4106(gcm(aes))' $GCM 128 sel src 10.1.0.0/24 dst 10.2.0.0/24" \
+	NFSEC_CMD_SA_ADD "SA.SPI 0x00001000" "SA.PROTO 50" "SA.MODE 1" "SA.REQID 7" "SA.FLAGS 1" \
+	"SA.REPLAY_WINDOW 64" 'SA.ALG_AEAD.NAME "rfc4106(gcm(aes))"' "SA.ALG_AEAD.ICV_LEN 128" \
+	"SA.ALG_AEAD.KEY (20 bytes) ${GCM#0x}" "SA.SEL.SRC 10.1.0.0" "SA.SEL.SRC_PLEN 24"
+ok "sa add $ID enc 'ecb(cipher_null)' '' auth digest_null ''" \
+	"SA.ALG_ENC.KEY (0 bytes) " "SA.ALG_AUTH.ICV_LEN 0"
+ok "sa add $ID auth 'hmac(sha256)' abc" "SA.ALG_AUTH.KEY (3 bytes) 616263" "SA.ALG_AUTH.ICV_LEN 0"
+ok "sa add $ID auth-trunc 'hmac(sha256)' 0x0011 128 flag esn align4" "SA.ALG_AUTH.ICV_LEN 128" "SA.FLAGS 3"
+ok "sa update $ID replay-seq 5 replay-seq-hi 1 replay-oseq 0x10 replay-oseq-hi 2" \
+	NFSEC_CMD_SA_UPDATE "SA.SEQ 4294967301" "SA.OSEQ 8589934608"
+ok "sa add $ID limit time-soft 60 limit time-hard 120 limit time-use-soft 1 limit time-use-hard 2 limit byte-soft 3 limit byte-hard 4 limit packet-soft 5 limit packet-hard 6" \
+	"SA.LIFETIME.SOFT_ADD_SECONDS 60" "SA.LIFETIME.HARD_ADD_SECONDS 120" \
+	"SA.LIFETIME.SOFT_USE_SECONDS 1" "SA.LIFETIME.HARD_USE_SECONDS 2" "SA.LIFETIME.SOFT_BYTES 3" \
+	"SA.LIFETIME.HARD_BYTES 4" "SA.LIFETIME.SOFT_PACKETS 5" "SA.LIFETIME.HARD_PACKETS 6"
+ok "sa add $ID encap espinudp 4500 4501 10.9.9.9 mss off" \
+	"SA.ENCAP.TYPE 2" "SA.ENCAP.SPORT 4500" "SA.ENCAP.DPORT 4501" "SA.ENCAP.OADDR 10.9.9.9" "SA.MSS 65535"
+ok "sa add $ID mss auto sel proto udp sport 53" "SA.MSS 0" "SA.SEL.PROTO 17" "SA.SEL.SPORT 53"
+ok "sa add $ID mss 1300 sel proto 132" "SA.MSS 1300" "SA.SEL.PROTO 132"
+ok "state add src 10.0.0.1 dst 10.0.0.2 proto ah spi 4096" "SA.PROTO 51" "SA.SPI 0x00001000"
+ok "sa del dst 10.0.0.2 proto esp spi 0x1000" NFSEC_CMD_SA_DEL "SA.DST 10.0.0.2"
+ok "sa get $ID" NFSEC_CMD_SA_GET "SA.SRC 10.0.0.1"
+ok "sa show" "NFSEC_CMD_SA_GET dump"
+ok "-s -j sa list spi 0x1000 nokeys" "[NFSEC_CMD_SA_GET dump"
+ok "sa flush" NFSEC_CMD_SA_FLUSH
+ok "sa flush proto ah" "SA.PROTO 51"
+ok "policy add src 10.1.0.0/24 dst 10.2.0.0/24 proto tcp dport 22 dir out priority 100 action block ptype main" \
+	NFSEC_CMD_POLICY_ADD "POLICY.DIR 1" "POLICY.PRIORITY 100" "POLICY.ACTION 1" "POLICY.SEL.DPORT 22"
+ok "policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir fwd tmpl src 10.0.0.1 dst 10.0.0.2 proto ah spi 7 mode tunnel reqid 1 level use priority 3" \
+	"POLICY.DIR 2" "POLICY.TMPL.SRC 10.0.0.1" "POLICY.TMPL.PROTO 51" "POLICY.TMPL.SPI 0x00000007" \
+	"POLICY.TMPL.MODE 1" "POLICY.TMPL.REQID 1" "POLICY.TMPL.LEVEL 1" "POLICY.PRIORITY 3"
+ok "policy del index 7 dir in" NFSEC_CMD_POLICY_DEL "POLICY.INDEX 7" "POLICY.DIR 0"
+ok "policy get src 10.1.0.0/24 dir out" NFSEC_CMD_POLICY_GET "POLICY.SEL.SRC_PLEN 24"
+ok "policy flush ptype main" NFSEC_CMD_POLICY_FLUSH
+ok "-s stats" NFSEC_CMD_STATS_GET
+ok "version" NFSEC_CMD_VERSION_GET
+ok "-batch - <<<\$'# c\n\nsa flush\npolicy flush \\\\\n ptype main'" NFSEC_CMD_SA_FLUSH NFSEC_CMD_POLICY_FLUSH
+
+for w in mark output-mark if_id ctx extra-flag coa offload tfcpad dir seq; do
+	bad "sa add $ID $w 1" "unsupported word \"$w\""
+done
+for f in noecn decap-dscp nopmtudisc wildrecv icmp af-unspec; do
+	bad "sa add $ID flag $f" "flag $f is not supported by nfsec"
+done
+bad "sa add $ID mode beet" "mode beet is not supported"
+bad "sa add $ID mode ro" "mode ro is not supported"
+bad "sa add src 10.0.0.1 dst 10.0.0.2 proto comp spi 1" "proto comp is not supported"
+bad "sa add src 10.0.0.1 dst 2001:db8::1 proto esp spi 1" "IPv6 is not supported"
+bad "sa add $ID sel dev eth0" "unsupported word \"dev\""
+bad "sa add $ID sel proto icmp type 8" "unsupported word \"type\""
+bad "sa add $ID encap espintcp 1 2 0.0.0.0" "encap espintcp is not supported"
+bad "sa add $ID encap espinudp-nonike 1 2 0.0.0.0" "encap espinudp-nonike is not supported"
+bad "sa add $ID replay-window 4097" "out of range"
+bad "sa add $ID sel src 10.0.0.0/33" "prefix length"
+bad "sa add $ID enc x 0x123" "odd number"
+bad "sa add $ID enc x 0xzz" "not hex"
+bad "sa add $ID aead x 0x00 128 aead y 0x00 128" "only one aead"
+bad "sa add $ID auth x 0x00 auth-trunc y 0x00 96" "only one auth"
+bad "sa add $ID limit" "needs 2 arguments"
+bad "sa add $ID limit byte-huge 1" "unknown limit"
+bad "sa add $ID mss fast" "mss is auto, off or a size"
+bad "sa add src 10.0.0.1 proto esp spi 1" "missing dst"
+bad "sa del dst 10.0.0.2 proto esp" "missing spi"
+bad "sa del $ID mode tunnel" "unsupported word \"mode\""
+bad "sa flush proto comp" "proto comp is not supported"
+bad "sa deleteall" "unknown sa command"
+bad "policy add src 10.1.0.0/24 dir out index 4" "unsupported word \"index\""
+bad "policy add src 10.1.0.0/24 dir out limit time-hard 4" "unsupported word \"limit\""
+bad "policy add src 10.1.0.0/24 dir out flag localok" "unsupported word \"flag\""
+bad "policy add src 10.1.0.0/24 dir out mark 1" "unsupported word \"mark\""
+bad "policy add src 10.1.0.0/24 dir out ptype sub" "ptype sub is not supported"
+bad "policy add src 10.1.0.0/24 dir out tmpl proto esp tmpl proto ah" "only one template supported"
+bad "policy add src 10.1.0.0/24 dir sideways" "unknown dir"
+bad "policy add src 10.1.0.0/24" "needs dir"
+bad "policy update src 10.1.0.0/24 dir out" "policy update"
+bad "policy del index 1 src 10.0.0.0/8 dir in" "not both"
+bad "policy add dir out tmpl proto esp mode beet" "mode beet is not supported"
+bad "frobnicate" "unknown object"
+bad "-batch - <<<\$'sa flush\n\nsa add $ID ctx x\nsa flush'" "line 3: unsupported word \"ctx\""
+bad "-batch - <<<\$'sa flush \"open'" "line 1: unbalanced quotes"
+
+echo "1..$n"
+((fails == 0)) && echo "# all $n passed" || echo "# $fails of $n failed"
+((fails == 0))
