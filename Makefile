@@ -55,6 +55,7 @@ distclean: clean
 # On a machine whose running kernel is KDIR's and can load modules, test right here (as root);
 # otherwise boot KDIR's kernel in QEMU.
 check: all debug-ko
+	$(MAKE) -C tools check
 	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
 		TESTS="$(TESTS)" selftests/run_tests.sh; \
 	else \

@@ -56,6 +56,24 @@ dmesg_mark
 echo "# insmod $ko"
 out=$(insmod "$ko" 2>&1) || echo "# insmod failed: $out"
 
+# Instantiate the crypto templates once, up front: under emulation their self-tests can take
+# long enough that the first `ip xfrm state add` gives up ("Requested AEAD algorithm not found").
+warm=nfsec-warmup-$$
+if ip netns add "$warm" 2>/dev/null; then
+	for alg in "aead rfc4106(gcm(aes)) 0x0000000000000000000000000000000000000000 128" \
+		   "aead rfc7539esp(chacha20,poly1305) 0x$(printf '%072d' 0) 128" \
+		   "enc cbc(aes) 0x$(printf '%032d' 0) auth-trunc hmac(sha256) 0x$(printf '%064d' 0) 128"; do
+		for try in 1 2 3; do
+			# shellcheck disable=SC2086
+			ip -n "$warm" xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 1 $alg \
+				2>/dev/null && break
+			sleep 2
+		done
+		ip -n "$warm" xfrm state flush
+	done
+	ip netns del "$warm"
+fi
+
 for t in "${tests[@]}"; do
 	t=${t##*/}
 	[[ $t == *.sh ]] || t+=.sh

@@ -1,0 +1,229 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for the datapath tests (esp_*.sh), sourced after lib.sh.
+#
+# Each test configures two sides, LEFT and RIGHT, each with either implementation:
+#   nfsec   `nfsec sa ...` / `nfsec policy ...`
+#   xfrm    `ip xfrm state ...` / `ip xfrm policy ...`
+# with the SAME words. A test calls
+#
+#	run_combos "nfsec/nfsec nfsec/xfrm xfrm/nfsec"
+#
+# first: without LEFT and RIGHT in the environment it runs itself once per combination (each
+# run with its own namespaces) and exits with the worst result; with them it returns and the
+# test body runs for that one combination. COMBOS="xfrm/xfrm" (or LEFT=xfrm RIGHT=xfrm)
+# overrides the list: xfrm on both sides validates the test itself, where nfsec's counter
+# checks are skipped. Where traffic flows both ways through the same roles, a test lists only
+# nfsec/xfrm and nfsec/nfsec (xfrm/nfsec would repeat nfsec/xfrm); COMBOS adds it back.
+# selftests/vm/run.sh passes COMBOS, LEFT and RIGHT into the guest.
+#
+#   sa NS IMPL WORDS...        nfsec sa WORDS / ip xfrm state WORDS in NS
+#   pol NS IMPL WORDS...       nfsec policy WORDS / ip xfrm policy WORDS in NS
+#   nstat NS NAME              nfsec netns counter NAME (`nfsec stats`); fails if absent
+#   nstats NS                  all of them, "name value" lines
+#   sastat NS SPI NAME         per-SA counter NAME of the nfsec SA with SPI (`nfsec -s -j sa show`)
+#   sa_field NS SPI KEY...     a field of that SA's JSON object (first KEY found, searched
+#                              recursively), e.g. oseq
+#   xstat NS NAME              /proc/net/xfrm_stat counter NAME in NS (native xfrm)
+#   xsa_packets NS SPI         packets through the xfrm SA with SPI ("lifetime current")
+#   cap_start NS IF FILE [FILTER]  tcpdump -w FILE in the background until cap_stop; CAP_SNAPLEN=N
+#                              captures only the first N bytes of each frame
+#   cap_stop                   stop every capture started, wait until the files are complete
+#   cap_count FILE FILTER      packets in FILE matching the pcap FILTER
+#   xfer NSSRC NSDST DSTADDR PORT BYTES
+#                              send BYTES random bytes over TCP, fail unless sha256 matches
+
+IMPLS_OK="nfsec xfrm"
+
+run_combos()
+{
+	local combos=${COMBOS:-$1} c rc worst=0 any_pass=0 script
+	if [[ -n ${LEFT:-} || -n ${RIGHT:-} ]]; then
+		LEFT=${LEFT:-nfsec} RIGHT=${RIGHT:-nfsec}
+		[[ " $IMPLS_OK " == *" $LEFT "* && " $IMPLS_OK " == *" $RIGHT "* ]] ||
+			fail "LEFT/RIGHT must be nfsec or xfrm: '$LEFT'/'$RIGHT'"
+		echo "# combination: left=$LEFT right=$RIGHT"
+		if [[ $LEFT == nfsec || $RIGHT == nfsec ]]; then
+			need_module
+			command -v nfsec >/dev/null || fail "the nfsec tool is not built (tools/nfsec)"
+		fi
+		return 0
+	fi
+	script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+	trap - EXIT
+	for c in $combos; do
+		echo "# ---- ${c%/*}/${c#*/}"
+		set +e
+		LEFT=${c%/*} RIGHT=${c#*/} bash "$script"
+		rc=$?
+		set -e
+		echo "# ---- ${c%/*}/${c#*/}: exit $rc"
+		case $rc in
+		0) any_pass=1 ;;
+		4) ((worst == 1)) || worst=4 ;;
+		*) worst=1 ;;
+		esac
+	done
+	((worst == 4 && any_pass)) && worst=0
+	exit $worst
+}
+
+is_nfsec() { [[ $1 == nfsec ]]; }
+
+sa()
+{
+	local ns=$1 impl=$2
+	shift 2
+	if is_nfsec "$impl"; then
+		ip netns exec "$ns" nfsec sa "$@"
+	else
+		ip -n "$ns" xfrm state "$@"
+	fi
+}
+
+pol()
+{
+	local ns=$1 impl=$2
+	shift 2
+	if is_nfsec "$impl"; then
+		ip netns exec "$ns" nfsec policy "$@"
+	else
+		ip -n "$ns" xfrm policy "$@"
+	fi
+}
+
+nstats()
+{
+	ip netns exec "$1" nfsec stats
+}
+
+nstat()
+{
+	local out v
+	out=$(ip netns exec "$1" nfsec stats 2>&1) || fail "nfsec stats: $out"
+	v=$(awk -v n="$2" '$1 == n || $1 == n":" { print $2; exit }' <<<"$out")
+	[[ -n $v ]] || fail "nfsec stats has no counter $2"
+	echo "$v"
+}
+
+_sa_json_py='
+import json, sys
+spi = int(sys.argv[1], 0)
+keys = sys.argv[2:]
+sas = json.load(sys.stdin)
+if isinstance(sas, dict):
+    sas = sas.get("sas") or sas.get("sa") or list(sas.values())
+def find(o, k):
+    if isinstance(o, dict):
+        if k in o:
+            return o[k]
+        for v in o.values():
+            r = find(v, k)
+            if r is not None:
+                return r
+    elif isinstance(o, list):
+        for v in o:
+            r = find(v, k)
+            if r is not None:
+                return r
+    return None
+for s in sas:
+    if int(str(s.get("spi")), 0) != spi:
+        continue
+    for k in keys:
+        v = find(s, k)
+        if v is not None:
+            if isinstance(v, str):
+                try:
+                    v = int(v, 0)
+                except ValueError:
+                    pass
+            print(v)
+            sys.exit(0)
+    print("")
+    sys.exit(0)
+sys.exit("no SA with spi %#x" % spi)
+'
+
+sa_field()
+{
+	local ns=$1 spi=$2
+	shift 2
+	ip netns exec "$ns" nfsec -s -j sa show | python3 -c "$_sa_json_py" "$spi" "$@"
+}
+
+sastat()
+{
+	local v
+	v=$(sa_field "$1" "$2" "$3") || fail "nfsec -s -j sa show: $v"
+	[[ -n $v ]] || fail "SA $2 has no counter $3"
+	echo "$v"
+}
+
+xstat()
+{
+	ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/xfrm_stat
+}
+
+xsa_packets()
+{
+	# ip -s xfrm state: "lifetime current:" then "  N(bytes), M(packets)"
+	ip -n "$1" -s xfrm state list spi "$2" |
+		awk '/lifetime current:/ { getline; gsub(/[(),]/, " "); print $3; exit }'
+}
+
+_CAPS=()
+cap_start()
+{
+	local ns=$1 dev=$2 file=$3 filter=${4:-} log
+	log=$file.log
+	ip netns exec "$ns" tcpdump -i "$dev" -U -n -s "${CAP_SNAPLEN:-0}" -w "$file" $filter >"$log" 2>&1 &
+	_CAPS+=("$!")
+	defer "kill ${!} 2>/dev/null"
+	wait_for 10 grep -q "listening on" "$log"
+}
+
+cap_stop()
+{
+	local p i
+	sleep 0.3
+	for p in "${_CAPS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${_CAPS[@]}"; do
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$p" 2>/dev/null && { echo "# tcpdump $p still running: $(ps -o pid,stat,wchan:20,args -p "$p" | tail -n 1)"; kill -KILL "$p"; }
+		wait "$p" 2>/dev/null || true
+	done
+	_CAPS=()
+}
+
+cap_count()
+{
+	tcpdump -r "$1" -n -q -t "$2" 2>/dev/null | wc -l
+}
+
+_listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
+
+xfer()
+{
+	local src=$1 dst=$2 addr=$3 port=$4 bytes=$5 dir out in got want
+	dir=$(mktemp -d)
+	defer "rm -rf $dir"
+	in=$dir/in out=$dir/out
+	head -c "$bytes" /dev/urandom >"$in"
+	ip netns exec "$dst" timeout 90 socat -u "TCP-LISTEN:$port,reuseaddr" "OPEN:$out,creat,trunc" &
+	local lpid=$!
+	wait_for 10 _listening "$dst" "$port"
+	ip netns exec "$src" timeout 90 socat -u "OPEN:$in" "TCP:$addr:$port" ||
+		fail "TCP transfer to $addr:$port: sender failed"
+	wait "$lpid" || fail "TCP transfer to $addr:$port: receiver failed"
+	want=$(sha256sum <"$in" | cut -d' ' -f1)
+	got=$(sha256sum <"$out" | cut -d' ' -f1)
+	[[ $got == "$want" ]] || fail "TCP transfer to $addr:$port: sha256 mismatch ($(stat -c %s "$out") of $bytes bytes)"
+	pass "$bytes bytes over TCP to $addr:$port, sha256 matches"
+}
