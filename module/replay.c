@@ -90,13 +90,15 @@ int nfsec_replay_advance(struct nfsec_replay *r, u64 seq)
 		return 0;
 	}
 	if (seq > r->top) {
-		/* Clear the blocks the window slides onto. */
+		/* Clear the blocks the window slides onto, if it leaves its block. */
 		from = r->top / BLOCK_BITS + 1;
 		to = seq / BLOCK_BITS;
-		if (to - from >= r->nblocks)
-			from = to - r->nblocks + 1;
-		for (b = from; b <= to && to >= from; b++)
-			r->bmp[b & (r->nblocks - 1)] = 0;
+		if (to >= from) {
+			if (to - from >= r->nblocks)
+				from = to - r->nblocks + 1;
+			for (b = from; b <= to; b++)
+				r->bmp[b & (r->nblocks - 1)] = 0;
+		}
 		r->top = seq;
 	}
 	*block(r, seq) |= BIT_ULL(seq % BLOCK_BITS);
@@ -151,6 +153,13 @@ bool __init nfsec_replay_selftest(void)
 		{ 4905, 4905, 0 }, { 4904, 4904, OLD }, { 8000, 8000, 0 },
 		{ 8000, 8000, DUP },
 	};
+	/* Far from 0, where a slide within one block once cleared it all. */
+	static const struct replay_step high[] = {
+		{ 0x7ffffff1, 0x7ffffff1, 0 }, { 0x7ffffff2, 0x7ffffff2, 0 },
+		{ 0x7ffffff1, 0x7ffffff1, DUP }, { 0x80000005, 0x80000005, 0 },
+		{ 0x7ffffff2, 0x7ffffff2, DUP }, { 0x7ffffff3, 0x7ffffff3, 0 },
+		{ 0x7fffffe5, 0x7fffffe5, OLD },
+	};
 	static const struct replay_step off[] = {
 		{ 5, 5, 0 }, { 5, 5, 0 }, { 1, 1, 0 },
 	};
@@ -159,7 +168,8 @@ bool __init nfsec_replay_selftest(void)
 		{ 0xfffffff1, 0xfffffff1ULL, 0 }, { 0xfffffffe, 0xfffffffeULL, 0 },
 		{ 0x00000002, 0x100000002ULL, 0 }, { 0xffffffff, 0xffffffffULL, 0 },
 		{ 0xffffffff, 0xffffffffULL, DUP }, { 0x00000001, 0x100000001ULL, 0 },
-		{ 0x00000001, 0x100000001ULL, DUP }, { 0x00000100, 0x100000100ULL, 0 },
+		{ 0x00000001, 0x100000001ULL, DUP }, { 0xfffffff1, 0xfffffff1ULL, DUP },
+		{ 0x00000002, 0x100000002ULL, DUP }, { 0x00000100, 0x100000100ULL, 0 },
 		{ 0xfffffff0, 0x1fffffff0ULL, 0 },
 	};
 	bool ok = true;
@@ -167,6 +177,7 @@ bool __init nfsec_replay_selftest(void)
 
 	RUN(32, 0, false, inorder);
 	RUN(4096, 0, false, big);
+	RUN(32, 0x7ffffff0, false, high);
 	RUN(0, 0, false, off);
 	RUN(64, 0, true, esn);
 	if (ok)
