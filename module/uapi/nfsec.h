@@ -135,7 +135,8 @@ enum nfsec_alg_attr {
 	NFSEC_ALG_A_UNSPEC,
 	NFSEC_ALG_A_NAME,	/* string: crypto API name as ip-xfrm(8) */
 	NFSEC_ALG_A_KEY,	/* binary, request only, never replied */
-	NFSEC_ALG_A_ICV_LEN,	/* u32 bits: AEAD ICV or auth-trunc length */
+	NFSEC_ALG_A_ICV_LEN,	/* u32 bits: AEAD ICV or auth-trunc length;
+				 * 0 or absent: the algorithm's default */
 	NFSEC_ALG_A_KEY_LEN,	/* u32 bits, reply only */
 	__NFSEC_ALG_A_MAX
 };
@@ -165,6 +166,7 @@ enum nfsec_encap_attr {
 };
 #define NFSEC_ENCAP_A_MAX (__NFSEC_ENCAP_A_MAX - 1)
 
+/* Lifetimes: an absent limit, or U64_MAX, is no limit. */
 enum nfsec_lft_attr {
 	NFSEC_LFT_A_UNSPEC,
 	NFSEC_LFT_A_SOFT_BYTES,		/* u64 */
