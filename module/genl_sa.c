@@ -105,6 +105,9 @@ static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 		NL_SET_ERR_MSG_ATTR(extack, nest, "encap is for ESP only");
 		return -EINVAL;
 	}
+	/* Refused rather than accepted and silently sent as plain ESP. */
+	NL_SET_ERR_MSG_ATTR(extack, nest, "ESP in UDP is not implemented yet");
+	return -EOPNOTSUPP;
 	if (!tb[NFSEC_ENCAP_A_TYPE] || !tb[NFSEC_ENCAP_A_SPORT] ||
 	    !tb[NFSEC_ENCAP_A_DPORT] || !nla_get_be16(tb[NFSEC_ENCAP_A_SPORT]) ||
 	    !nla_get_be16(tb[NFSEC_ENCAP_A_DPORT])) {
@@ -157,10 +160,10 @@ static int check_config(struct nlattr **tb, const struct nlattr *nest,
 				    "selector ports need proto tcp, udp, sctp, dccp or udplite");
 		return -EINVAL;
 	}
-	if (sa->mss && sa->mss != NFSEC_MSS_OFF && sa->mss < 88) {
+	if (sa->mss && sa->mss != NFSEC_MSS_OFF) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_MSS],
-				    "mss is auto (0), off, or at least 88");
-		return -EINVAL;
+				    "a fixed mss is not implemented yet (auto or off)");
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }

@@ -82,6 +82,12 @@ expect_err "ESN without a replay window" "replay-window" \
 expect_err "unsupported word" "ctx|unsupported|unknown" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
 	ctx foo
+expect_err "ESP in UDP (not implemented)" "not implemented" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
+	encap espinudp 4500 4500 0.0.0.0
+expect_err "a fixed MSS (not implemented)" "not implemented" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
+	mss 1300
 expect_err "update of a missing SA" "no such SA" \
 	sa update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2fff aead 'rfc4106(gcm(aes))' $GCM 128
 
