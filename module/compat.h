@@ -5,6 +5,7 @@
 #ifndef _NFSEC_COMPAT_H
 #define _NFSEC_COMPAT_H
 
+#include <linux/netfilter_bridge.h>
 #include <net/ip.h>
 
 /*
@@ -15,5 +16,32 @@
  */
 #define NFSEC_IPSKB_DECAP	BIT(15)
 static_assert(NFSEC_IPSKB_DECAP > IPSKB_MULTIPATH);
+
+/*
+ * ip_finish_output() measures a local packet against the path MTU of its
+ * route, which nfsec's own frag-needed lowered to what fits inside ESP
+ * when the inner destination is the peer (transport mode): the ESP packet
+ * would never fit. nfsec has judged DF against the right MTU already, so
+ * have the ESP packet measured as forwarded ones are, against the route's
+ * own MTU (ip_dst_mtu_maybe_forward()).
+ */
+static inline void nfsec_skb_route_mtu(struct sk_buff *skb)
+{
+	IPCB(skb)->flags |= IPSKB_FORWARDED;
+}
+
+/*
+ * br_netfilter runs the IPv4 FORWARD and POST_ROUTING hooks on bridged
+ * frames too, with its own okfn and its own use of skb->cb; xfrm never
+ * sees those frames, and neither should nfsec.
+ */
+static inline bool nfsec_skb_bridged(const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_BRIDGE_NETFILTER)
+	return nf_bridge_info_exists(skb);
+#else
+	return false;
+#endif
+}
 
 #endif /* _NFSEC_COMPAT_H */

@@ -85,7 +85,8 @@ static int build_sg(struct esp_ctx *c, int nfrags, unsigned int off,
 
 	sg_init_table(sg, nfrags + 1);
 	sg_set_buf(sg, c->aad, aad_len(c->sa));
-	n = skb_to_sgvec_nomark(c->skb, sg + 1, off, len);
+	/* Marks the end, which may come before nfrags + 1 entries. */
+	n = skb_to_sgvec(c->skb, sg + 1, off, len);
 	return n < 0 ? n : 0;
 }
 

@@ -2,12 +2,20 @@
 /*
  * nfsec: the netfilter hooks of one netns.
  *
- * LOCAL_IN, after the filter table: ESP/AH to an SA of ours is taken
- * (reassembled already: ip_local_deliver defragments before this hook);
- * cleartext that an in policy requires protected is dropped.
+ * LOCAL_IN, last: ESP/AH to an SA of ours is taken (reassembled already:
+ * ip_local_deliver defragments before this hook); cleartext that an in
+ * policy requires protected is dropped.
  * FORWARD, after the filter table: the same check with fwd policies.
- * POST_ROUTING, after source NAT: out policies, for locally generated and
- * forwarded packets alike; what nfsec produced is marked and skipped.
+ * POST_ROUTING, last: out policies, for locally generated and forwarded
+ * packets alike; what nfsec produced is marked and skipped.
+ *
+ * Last, because xfrm transforms after every hook has seen the packet:
+ * the filter tables judge the ESP and the cleartext packet, NAT has
+ * translated the addresses the policies then match (as xfrm re-looks up
+ * its policy after NAT), and conntrack's confirmation, which shares the
+ * last priority, runs first when conntrack comes to the netns after us
+ * (equal priorities run newest first), which is the usual order: a
+ * module loaded at boot, conntrack on demand with the first rule.
  */
 #include <linux/ip.h>
 #include <linux/netfilter.h>
@@ -85,6 +93,8 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 static unsigned int fwd_hook(void *priv, struct sk_buff *skb,
 			     const struct nf_hook_state *state)
 {
+	if (nfsec_skb_bridged(skb))
+		return NF_ACCEPT;
 	return check_clear(nfsec_pernet(state->net), skb, NFSEC_DIR_FWD);
 }
 
@@ -96,7 +106,8 @@ static unsigned int out_hook(void *priv, struct sk_buff *skb,
 	struct nfsec_flow fl;
 	struct nfsec_sa *sa;
 
-	if (IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED ||
+	if (nfsec_skb_bridged(skb) ||
+	    IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED ||
 	    list_empty(&nn->policies[NFSEC_DIR_OUT]))
 		return NF_ACCEPT;
 	nfsec_flow_from_skb(skb, &fl);
@@ -124,7 +135,7 @@ static const struct nf_hook_ops nfsec_hook_ops[] = {
 		.hook = in_hook,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_LOCAL_IN,
-		.priority = NF_IP_PRI_FILTER + 10,
+		.priority = NF_IP_PRI_LAST,
 	},
 	{
 		.hook = fwd_hook,
@@ -136,7 +147,7 @@ static const struct nf_hook_ops nfsec_hook_ops[] = {
 		.hook = out_hook,
 		.pf = NFPROTO_IPV4,
 		.hooknum = NF_INET_POST_ROUTING,
-		.priority = NF_IP_PRI_NAT_SRC + 10,
+		.priority = NF_IP_PRI_LAST,
 	},
 };
 

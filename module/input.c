@@ -74,6 +74,10 @@ static int decap_tunnel(struct sk_buff *skb, u8 nexthdr)
 	if (iph->version != 4 || iph->ihl < 5 || ntohs(iph->tot_len) > skb->len ||
 	    ntohs(iph->tot_len) < iph->ihl * 4 || !pskb_may_pull(skb, iph->ihl * 4))
 		return NFSEC_STAT_RX_TOO_SHORT;
+	/* ip_rcv() would have checked it; the inner packet skips ip_rcv(). */
+	iph = ip_hdr(skb);
+	if (ip_fast_csum(iph, iph->ihl))
+		return NFSEC_STAT_RX_TOO_SHORT;
 	if (pskb_trim(skb, ntohs(ip_hdr(skb)->tot_len)))
 		return NFSEC_STAT_RX_NO_MEM;
 	/* RFC 6040: congestion seen outside stays seen inside. */
@@ -105,29 +109,47 @@ static int policy_ok(struct nfsec_net *nn, struct nfsec_sa *sa,
 	return 0;
 }
 
-static int deliver(struct nfsec_sa *sa, struct sk_buff *skb)
+/* After PRE_ROUTING: route the inner packet if it has no route yet. */
+static int deliver_finish(struct net *net, struct sock *sk,
+			  struct sk_buff *skb)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	int err;
+
+	if (!skb_dst(skb) &&
+	    ip_route_input_noref(skb, iph->daddr, iph->saddr, iph->tos,
+				 skb->dev)) {
+		nfsec_count(nfsec_pernet(net), NULL,
+			    NFSEC_STAT_RX_POLICY_MISMATCH, 1);
+		kfree_skb(skb);
+		return NET_RX_DROP;
+	}
+	return dst_input(skb);
+}
+
+/*
+ * Re-enter the stack as xfrm4_transport_finish() does: PRE_ROUTING runs
+ * again, so conntrack and DNAT see the inner packet, then the route
+ * (transport mode keeps its local one unless DNAT dropped it) decides
+ * between the local stack and forwarding.
+ */
+static void deliver(struct nfsec_sa *sa, struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
 
 	nf_reset_ct(skb);
 	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
 	IPCB(skb)->flags |= NFSEC_IPSKB_DECAP;
 	skb->ip_summed = CHECKSUM_NONE;
-	if (sa->mode == NFSEC_MODE_TUNNEL) {
+	if (sa->mode == NFSEC_MODE_TUNNEL)
 		skb_dst_drop(skb);
-		err = ip_route_input_noref(skb, iph->daddr, iph->saddr,
-					   iph->tos, skb->dev);
-		if (err)
-			return NFSEC_STAT_RX_POLICY_MISMATCH;
-	}
-	dst_input(skb);
-	return 0;
+	NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb,
+		dev, NULL, deliver_finish);
 }
 
 static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 		       void *arg, int err)
 {
+	struct net_device *dev = skb->dev;
 	struct nfsec_net *nn = sa->nn;
 	u8 nexthdr;
 	int drop;
@@ -163,12 +185,13 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	if (drop)
 		goto drop;
 
+	/* The completion may run in cryptd's process context. */
 	rcu_read_lock_bh();
 	drop = policy_ok(nn, sa, skb);
 	if (!drop) {
 		nfsec_count(nn, sa, NFSEC_STAT_RX_PACKETS, 1);
 		nfsec_count(nn, sa, NFSEC_STAT_RX_BYTES, skb->len);
-		drop = deliver(sa, skb);
+		deliver(sa, skb);
 	}
 	rcu_read_unlock_bh();
 	if (!drop)
@@ -177,6 +200,7 @@ drop:
 	nfsec_count(nn, sa, drop, 1);
 	kfree_skb(skb);
 out:
+	dev_put(dev);
 	nfsec_sa_put(sa);
 }
 
@@ -202,15 +226,17 @@ static int precheck(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq)
 void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	struct nfsec_net *nn = sa->nn;
-	unsigned int ihl = ip_hdrlen(skb), min;
+	unsigned int ihl = ip_hdrlen(skb), hdr, min;
 	bool esn = sa->flags & NFSEC_SA_F_ESN;
 	__be32 seq_lo;
 	u64 seq;
 	int err;
 
-	min = sa->proto == IPPROTO_AH ? sizeof(struct ip_auth_hdr) :
-	      sizeof(struct ip_esp_hdr) + sa->ivlen + sa->icvlen + 2;
-	if (skb->len < ihl + min || !pskb_may_pull(skb, ihl + 12)) {
+	/* The headers must be linear: the IPv4 header moves over them. */
+	hdr = sa->proto == IPPROTO_AH ? sizeof(struct ip_auth_hdr) :
+	      sizeof(struct ip_esp_hdr) + sa->ivlen;
+	min = sa->proto == IPPROTO_AH ? hdr : hdr + sa->icvlen + 2;
+	if (skb->len < ihl + min || !pskb_may_pull(skb, ihl + hdr)) {
 		err = NFSEC_STAT_RX_TOO_SHORT;
 		goto drop;
 	}
@@ -227,16 +253,26 @@ void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb)
 	err = precheck(sa, skb, seq);
 	if (err)
 		goto drop;
+	/*
+	 * The route may be a noref one, valid only in this RCU section, and
+	 * the device must outlive an asynchronous transform.
+	 */
+	if (!skb_dst_force(skb)) {
+		err = NFSEC_STAT_RX_POLICY_MISMATCH;
+		goto drop;
+	}
 	if (!nfsec_sa_hold(sa)) {
 		err = NFSEC_STAT_RX_EXPIRED;
 		goto drop;
 	}
+	dev_hold(skb->dev);
 	if (sa->proto == IPPROTO_AH)
 		err = nfsec_ah_input(sa, skb, seq, input_done, NULL);
 	else
 		err = nfsec_esp_input(sa, skb, seq, input_done, NULL);
 	if (err >= 0 || err == -EINPROGRESS)
 		return;
+	dev_put(skb->dev);
 	nfsec_sa_put(sa);
 	err = err == -ENOMEM ? NFSEC_STAT_RX_NO_MEM : NFSEC_STAT_RX_TOO_SHORT;
 drop:

@@ -15,6 +15,7 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/netfilter/nf_conntrack.h>
+#include "compat.h"
 #include "nfsec.h"
 
 typedef int (*okfn_t)(struct net *net, struct sock *sk, struct sk_buff *skb);
@@ -32,6 +33,7 @@ static void output_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	}
 	/* Never transform this packet again, nor its outer header. */
 	IPCB(skb)->flags |= IPSKB_XFRM_TRANSFORMED;
+	nfsec_skb_route_mtu(skb);
 	rcu_read_lock_bh();
 	if (okfn)
 		((okfn_t)okfn)(net, skb->sk, skb);
@@ -89,6 +91,18 @@ static unsigned int inner_mtu(const struct nfsec_sa *sa, unsigned int mtu)
 	return mss + sizeof(struct tcphdr) + sizeof(struct iphdr);
 }
 
+/*
+ * The MTU of the path to the peer. The frag-needed we send lowers the
+ * PMTU of the inner destination's route; where that is the peer's route
+ * too (transport mode, or a tunnel between the same two addresses), its
+ * PMTU is of our making and would shrink the packets again and again:
+ * take the route's own MTU there.
+ */
+static unsigned int peer_mtu(const struct dst_entry *dst, bool shared)
+{
+	return shared ? ip_dst_mtu_maybe_forward(dst, true) : dst_mtu(dst);
+}
+
 /* Too big with DF set: tell the sender the MTU that fits, and drop. */
 static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
 		    unsigned int mtu)
@@ -115,7 +129,7 @@ static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_NO_ROUTE, 1);
 		return -EHOSTUNREACH;
 	}
-	if (too_big(sa, skb, dst_mtu(&rt->dst))) {
+	if (too_big(sa, skb, peer_mtu(&rt->dst, inner->daddr == sa->daddr))) {
 		ip_rt_put(rt);
 		return -EMSGSIZE;
 	}
@@ -168,8 +182,12 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 		if (tunnel_encap(net, sa, skb))
 			goto drop_counted;
 		okfn = NULL;
-	} else if (too_big(sa, skb, dst_mtu(skb_dst(skb)))) {
+	} else if (too_big(sa, skb, peer_mtu(skb_dst(skb), true))) {
 		goto drop_counted;
+	} else if (!skb_dst_force(skb)) {
+		/* TCP's noref route is valid in this RCU section only. */
+		err = NFSEC_STAT_TX_NO_ROUTE;
+		goto drop;
 	}
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_PACKETS, 1);
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_BYTES, len);
