@@ -144,7 +144,7 @@ sa_packets() # NS IMPL SPI DIR(tx|rx)
 
 run_case()
 {
-	local alg=${1%/*} mode=${1#*/} ns wire_ab wire_ba ip_all n
+	local alg=${1%/*} mode=${1#*/} ns wire_ab wire_ba ip_all n sent got
 	echo "# ---- $alg, $mode mode"
 	configure "$alg" "$mode"
 	# the first ping resolves ARP and proves the SAs work before anything is counted
@@ -189,17 +189,24 @@ run_case()
 		"$(($(cap_count "$tmp/b.pcap" "esp and ip[2:2] > 1400") > 500))" 1
 
 	for ns in $(nfsec_sides); do
-		if [[ $ns == "$a" ]]; then
-			check_eq "a (nfsec) tx_packets = its ESP on the wire" "$(delta "$ns" tx_packets)" "$wire_ab"
-			check_eq "a (nfsec) rx_packets = b's ESP on the wire" "$(delta "$ns" rx_packets)" "$wire_ba"
-		else
-			check_eq "b (nfsec) tx_packets = its ESP on the wire" "$(delta "$ns" tx_packets)" "$wire_ba"
-			check_eq "b (nfsec) rx_packets = a's ESP on the wire" "$(delta "$ns" rx_packets)" "$wire_ab"
-		fi
 		for n in $NAMES; do
 			[[ $n == tx_packets || $n == rx_packets ]] && continue
 			check_eq "$(side "$ns") $n" "$(delta "$ns" "$n")" 0
 		done
+		if [[ $ns == "$a" ]]; then
+			sent=$wire_ab got=$wire_ba
+		else
+			sent=$wire_ba got=$wire_ab
+		fi
+		if (($(delta "$ns" tx_packets) != sent || $(delta "$ns" rx_packets) != got)); then
+			{
+				nstats "$ns" | grep -v " 0$"
+				ip netns exec "$ns" nstat -az | grep -E "IpOut|IpFrag|TcpRetrans|IcmpOutDest"
+				ip -n "$ns" -s link show eth0
+			} | sed 's/^/#   /'
+		fi
+		check_eq "$(side "$ns") tx_packets = its ESP on the wire" "$(delta "$ns" tx_packets)" "$sent"
+		check_eq "$(side "$ns") rx_packets = the peer's ESP on the wire" "$(delta "$ns" rx_packets)" "$got"
 	done
 	# the receiver's SA accepted every packet the sender's SA sent, whoever implements which
 	check_eq "packets of SA $SPI_AB, a sent / b received" \

@@ -178,7 +178,7 @@ cap_start()
 {
 	local ns=$1 dev=$2 file=$3 filter=${4:-} log
 	log=$file.log
-	ip netns exec "$ns" tcpdump -i "$dev" -U -n -s "${CAP_SNAPLEN:-0}" -w "$file" $filter >"$log" 2>&1 &
+	ip netns exec "$ns" tcpdump -i "$dev" --immediate-mode -U -n -s "${CAP_SNAPLEN:-0}" -w "$file" $filter >"$log" 2>&1 &
 	_CAPS+=("$!")
 	defer "kill ${!} 2>/dev/null"
 	wait_for 10 grep -q "listening on" "$log"

@@ -75,7 +75,7 @@ tshark_esp()
 # case NAME MODE ALG_AB ALG_BA UAT_AB UAT_BA
 run_case()
 {
-	local name=$1 mode=$2 uab=$5 uba=$6 dst pcap=$tmp/$1.pcap id n esp_ab esp_ba out
+	local name=$1 mode=$2 uab=$5 uba=$6 dst pcap=$tmp/$1.pcap id n esp_ab esp_ba out rx
 	configure "$mode" "$3" "$4"
 	dst=10.0.0.2
 	[[ $mode == tunnel ]] && dst=10.2.0.1
@@ -90,11 +90,14 @@ run_case()
 	cap_start "$a" eth0 "$pcap.a" "-Q out ip"
 	cap_start "$b" eth0 "$pcap.b" "-Q out ip"
 	out=$(na ping -c 5 -i 0.2 -W 5 $dst) || fail "$name: ping a -> b: $(tail -n 2 <<<"$out")"
-	nb timeout 30 socat -u UDP-RECV:40123 OPEN:"$tmp/$name.rx",creat,trunc &
-	wait_for 10 _udp_bound "$b" 40123
-	na socat -u - UDP-SENDTO:$dst:40123 <<<"NFSEC-MARKER-$name"
-	wait_for 10 grep -q "NFSEC-MARKER-$name" "$tmp/$name.rx"
-	kill $! 2>/dev/null || true
+	# a port of its own per case: the previous case's receiver may still be exiting
+	port=$((port + 1))
+	ip netns exec "$b" timeout 30 socat -u UDP-RECV:$port OPEN:"$tmp/$name.rx",creat,trunc &
+	rx=$!
+	wait_for 10 _udp_bound "$b" $port
+	na socat -u - UDP-SENDTO:$dst:$port <<<"NFSEC-MARKER-$name"
+	wait_for 10 grep -qs "NFSEC-MARKER-$name" "$tmp/$name.rx"
+	kill $rx 2>/dev/null || true
 	cap_stop
 	mergecap -F pcap -w "$pcap" "$pcap.a" "$pcap.b"
 
@@ -167,6 +170,7 @@ EOF
 }
 
 GCM_UAT='"AES-GCM with 16 octet ICV [RFC4106]"'
+port=40122
 run_case cbc-hmac-transport transport \
 	"enc 'cbc(aes)' $CBC_AB auth-trunc 'hmac(sha256)' $MAC_AB 128" \
 	"enc 'cbc(aes)' $CBC_BA auth-trunc 'hmac(sha256)' $MAC_BA 128" \
