@@ -6,6 +6,7 @@
 #include <linux/string.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include "genl.h"
 
 struct sa_keys {
@@ -160,10 +161,10 @@ static int check_config(struct nlattr **tb, const struct nlattr *nest,
 				    "selector ports need proto tcp, udp, sctp, dccp or udplite");
 		return -EINVAL;
 	}
-	if (sa->mss && sa->mss != NFSEC_MSS_OFF) {
+	if (sa->mss && sa->mss != NFSEC_MSS_OFF && sa->mss < TCP_MIN_MSS) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_MSS],
-				    "a fixed mss is not implemented yet (auto or off)");
-		return -EOPNOTSUPP;
+				    "mss below TCP's minimum of 88");
+		return -EINVAL;
 	}
 	return 0;
 }

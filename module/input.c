@@ -146,6 +146,26 @@ static void deliver(struct nfsec_sa *sa, struct sk_buff *skb)
 		dev, NULL, deliver_finish);
 }
 
+/*
+ * A SYN that came through @sa: its MSS tells our side what to send back
+ * through the reverse SA, so clamp it to what fits the path to the peer.
+ */
+static void clamp_syn(struct nfsec_sa *sa, struct sk_buff *skb)
+{
+	unsigned int thoff = nfsec_mss_syn(sa, skb);
+	unsigned int mtu = skb->dev->mtu;
+	struct rtable *rt;
+
+	if (!thoff)
+		return;
+	rt = ip_route_output(dev_net(skb->dev), sa->saddr, sa->daddr, 0, 0);
+	if (!IS_ERR(rt)) {
+		mtu = dst_mtu(&rt->dst);
+		ip_rt_put(rt);
+	}
+	nfsec_mss_sa(sa, skb, thoff, mtu);
+}
+
 static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 		       void *arg, int err)
 {
@@ -191,6 +211,7 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	if (!drop) {
 		nfsec_count(nn, sa, NFSEC_STAT_RX_PACKETS, 1);
 		nfsec_count(nn, sa, NFSEC_STAT_RX_BYTES, skb->len);
+		clamp_syn(sa, skb);
 		deliver(sa, skb);
 	}
 	rcu_read_unlock_bh();

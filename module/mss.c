@@ -93,6 +93,37 @@ bool nfsec_mss_clamp(struct sk_buff *skb, unsigned int thoff, u16 mss)
 	return false;
 }
 
+/*
+ * The offset of the TCP header of @skb (IPv4 header at skb->data) when it
+ * is a SYN whose MSS @sa clamps, else 0. Cheap, for every packet.
+ */
+unsigned int nfsec_mss_syn(const struct nfsec_sa *sa, const struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+	struct tcphdr _th;
+	const struct tcphdr *th;
+
+	if (sa->mss == NFSEC_MSS_OFF || iph->protocol != IPPROTO_TCP ||
+	    ip_is_fragment(iph))
+		return 0;
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	return th && th->syn ? thoff : 0;
+}
+
+/*
+ * Lower the SYN's MSS (TCP header at @thoff) to what @sa allows over a
+ * path of @mtu to the peer, or to the SA's fixed value, and count it.
+ */
+void nfsec_mss_sa(struct nfsec_sa *sa, struct sk_buff *skb,
+		  unsigned int thoff, unsigned int mtu)
+{
+	unsigned int mss = sa->mss ?: nfsec_mss_for(sa, mtu);
+
+	if (mss && nfsec_mss_clamp(skb, thoff, mss))
+		nfsec_count(sa->nn, sa, NFSEC_STAT_MSS_CLAMPED, 1);
+}
+
 #ifdef DEBUG
 bool __init nfsec_mss_selftest(void)
 {

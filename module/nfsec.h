@@ -302,6 +302,9 @@ int nfsec_ah_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 /* mss.c */
 unsigned int nfsec_mss_for(const struct nfsec_sa *sa, unsigned int mtu);
 bool nfsec_mss_clamp(struct sk_buff *skb, unsigned int thoff, u16 mss);
+unsigned int nfsec_mss_syn(const struct nfsec_sa *sa, const struct sk_buff *skb);
+void nfsec_mss_sa(struct nfsec_sa *sa, struct sk_buff *skb,
+		  unsigned int thoff, unsigned int mtu);
 bool nfsec_mss_selftest(void);
 
 /* hooks.c: netfilter hooks of one netns. */

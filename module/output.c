@@ -117,6 +117,16 @@ static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
 	return true;
 }
 
+/* Clamp a SYN to the MSS that fits @mtu, then judge the packet by it. */
+static bool fits(struct nfsec_sa *sa, struct sk_buff *skb, unsigned int mtu)
+{
+	unsigned int thoff = nfsec_mss_syn(sa, skb);
+
+	if (thoff)
+		nfsec_mss_sa(sa, skb, thoff, mtu);
+	return !too_big(sa, skb, mtu);
+}
+
 static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 			struct sk_buff *skb)
 {
@@ -129,7 +139,7 @@ static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_NO_ROUTE, 1);
 		return -EHOSTUNREACH;
 	}
-	if (too_big(sa, skb, peer_mtu(&rt->dst, inner->daddr == sa->daddr))) {
+	if (!fits(sa, skb, peer_mtu(&rt->dst, inner->daddr == sa->daddr))) {
 		ip_rt_put(rt);
 		return -EMSGSIZE;
 	}
@@ -182,7 +192,7 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 		if (tunnel_encap(net, sa, skb))
 			goto drop_counted;
 		okfn = NULL;
-	} else if (too_big(sa, skb, peer_mtu(skb_dst(skb), true))) {
+	} else if (!fits(sa, skb, peer_mtu(skb_dst(skb), true))) {
 		goto drop_counted;
 	} else if (!skb_dst_force(skb)) {
 		/* TCP's noref route is valid in this RCU section only. */

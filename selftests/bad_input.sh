@@ -85,9 +85,9 @@ expect_err "unsupported word" "ctx|unsupported|unknown" \
 expect_err "ESP in UDP (not implemented)" "not implemented" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
 	encap espinudp 4500 4500 0.0.0.0
-expect_err "a fixed MSS (not implemented)" "not implemented" \
+expect_err "a fixed MSS below TCP's minimum" "below TCP's minimum" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
-	mss 1300
+	mss 87
 expect_err "update of a missing SA" "no such SA" \
 	sa update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2fff aead 'rfc4106(gcm(aes))' $GCM 128
 
