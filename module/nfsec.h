@@ -22,6 +22,7 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
+#include <net/dst_cache.h>
 #include <net/netlink.h>
 #include "uapi/nfsec.h"
 
@@ -136,6 +137,8 @@ struct nfsec_sa {
 	unsigned int ivlen;		/* bytes on the wire */
 	unsigned int icvlen;		/* bytes */
 	unsigned int blksize;		/* ESP padding alignment, >= 4 */
+
+	struct dst_cache dst_cache;	/* tunnel mode: the route to the peer */
 
 	/* Per-packet state under @lock. */
 	spinlock_t lock;

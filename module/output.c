@@ -71,6 +71,7 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 	return ret;
 }
 
+/* The route to the peer, from the SA's per-CPU cache when still valid. */
 static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 {
 	struct flowi4 fl = {
@@ -78,9 +79,17 @@ static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 		.saddr = sa->saddr,
 		.flowi4_proto = sa->proto,
 	};
-	struct rtable *rt = ip_route_output_key(net, &fl);
+	struct rtable *rt;
+	__be32 saddr;
 
-	return IS_ERR(rt) ? NULL : rt;
+	rt = dst_cache_get_ip4(&sa->dst_cache, &saddr);
+	if (rt)
+		return rt;
+	rt = ip_route_output_key(net, &fl);
+	if (IS_ERR(rt))
+		return NULL;
+	dst_cache_set_ip4(&sa->dst_cache, &rt->dst, fl.saddr);
+	return rt;
 }
 
 /* The largest inner packet that fits @mtu once encapsulated. */

@@ -82,11 +82,16 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 	spin_lock_init(&sa->lock);
 	sa->add_time = ktime_get_real_seconds();
 	sa->stats = nfsec_stats_alloc();
-	if (!sa->stats) {
-		kmem_cache_free(sa_cache, sa);
-		return NULL;
-	}
+	if (!sa->stats)
+		goto free;
+	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL))
+		goto free_stats;
 	return sa;
+free_stats:
+	nfsec_stats_free(sa->stats);
+free:
+	kmem_cache_free(sa_cache, sa);
+	return NULL;
 }
 
 static void sa_free(struct nfsec_sa *sa)
@@ -98,6 +103,7 @@ static void sa_free(struct nfsec_sa *sa)
 	nfsec_crypto_free(sa);
 	nfsec_replay_free(&sa->replay);
 	nfsec_stats_free(sa->stats);
+	dst_cache_destroy(&sa->dst_cache);
 	kmem_cache_free(sa_cache, sa);
 }
 

@@ -211,7 +211,7 @@ _listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
 
 xfer()
 {
-	local src=$1 dst=$2 addr=$3 port=$4 bytes=$5 dir out in got want
+	local src=$1 dst=$2 addr=$3 port=$4 bytes=$5 dir out in got want t0=$SECONDS
 	dir=$(mktemp -d)
 	defer "rm -rf $dir"
 	in=$dir/in out=$dir/out
@@ -225,5 +225,5 @@ xfer()
 	want=$(sha256sum <"$in" | cut -d' ' -f1)
 	got=$(sha256sum <"$out" | cut -d' ' -f1)
 	[[ $got == "$want" ]] || fail "TCP transfer to $addr:$port: sha256 mismatch ($(stat -c %s "$out") of $bytes bytes)"
-	pass "$bytes bytes over TCP to $addr:$port, sha256 matches"
+	pass "$bytes bytes over TCP to $addr:$port, sha256 matches ($((SECONDS - t0)) s)"
 }
