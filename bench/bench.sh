@@ -15,7 +15,7 @@ SECS=${SECS:-5}
 ko=${NFSEC_KO:-$PWD/module/nfsec.ko}
 GCM="aead 'rfc4106(gcm(aes))' 0x0123456789abcdef0123456789abcdef0badc0de 128"
 CBC="enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef auth-trunc 'hmac(sha256)' 0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 128"
-NULLALG="enc ecb(cipher_null) '' auth digest_null ''"
+NULLALG="enc 'ecb(cipher_null)' '' auth digest_null ''"
 
 # NULL+NULL ESP is refused unless the module is loaded for benchmarks.
 rmmod nfsec 2>/dev/null || true
@@ -131,6 +131,7 @@ for case in "${CASES[@]}"; do
 			[[ $case == plaintext && $impl == xfrm ]] && continue
 			v=$(measure "$case" "$impl" 2>/tmp/bench.err) || v=nan
 			[[ -n $v ]] || v=nan
+			[[ $v != nan ]] || sed -n '1,3s/^/# error: /p' /tmp/bench.err
 			res[$case,$impl]+="$v "
 			echo "# $case $impl round $r: $v"
 		done
