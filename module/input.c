@@ -137,7 +137,6 @@ static void deliver(struct nfsec_sa *sa, struct sk_buff *skb)
 	struct net_device *dev = skb->dev;
 
 	nf_reset_ct(skb);
-	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
 	IPCB(skb)->flags |= NFSEC_IPSKB_DECAP;
 	skb->ip_summed = CHECKSUM_NONE;
 	if (sa->mode == NFSEC_MODE_TUNNEL)
@@ -164,6 +163,26 @@ static void clamp_syn(struct nfsec_sa *sa, struct sk_buff *skb)
 		ip_rt_put(rt);
 	}
 	nfsec_mss_sa(sa, skb, thoff, mtu);
+}
+
+/*
+ * ip_rcv() parses the options of what it receives, and ICMP echoes them
+ * from there; the packet we deliver did not come through ip_rcv(). The
+ * route is still the one the packet arrived on: record-route needs it.
+ */
+static int parse_options(struct sk_buff *skb)
+{
+	struct ip_options *opt = &IPCB(skb)->opt;
+
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	if (ip_hdr(skb)->ihl == 5)
+		return 0;
+	if (skb_cow(skb, skb_headroom(skb)))
+		return NFSEC_STAT_RX_NO_MEM;
+	opt->optlen = ip_hdrlen(skb) - sizeof(struct iphdr);
+	if (ip_options_compile(dev_net(skb->dev), opt, skb))
+		return NFSEC_STAT_RX_TOO_SHORT;
+	return 0;
 }
 
 static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
@@ -207,7 +226,7 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 
 	/* The completion may run in cryptd's process context. */
 	rcu_read_lock_bh();
-	drop = policy_ok(nn, sa, skb);
+	drop = policy_ok(nn, sa, skb) ?: parse_options(skb);
 	if (!drop) {
 		nfsec_count(nn, sa, NFSEC_STAT_RX_PACKETS, 1);
 		nfsec_count(nn, sa, NFSEC_STAT_RX_BYTES, skb->len);

@@ -70,6 +70,9 @@ expect_err "tunnel template without endpoints" "endpoints" \
 expect_err "AH with encryption" "AH takes no encryption" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto ah spi 0x2001 \
 	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef auth-trunc 'hmac(sha256)' $MAC 128
+expect_err "AH with a 128-bit hmac(sha256) key" "auth key length" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto ah spi 0x2001 \
+	auth-trunc 'hmac(sha256)' 0x0123456789abcdef0123456789abcdef 128
 expect_err "ESP with NULL+NULL" "allow_null" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
 	enc 'ecb(cipher_null)' '' auth digest_null ''

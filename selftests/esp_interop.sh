@@ -12,6 +12,8 @@
 #   cbc              enc cbc(aes) 128 + auth-trunc hmac(sha256) 128
 #   chacha           aead rfc7539esp(chacha20,poly1305), ICV 128
 #   null             enc ecb(cipher_null) + auth-trunc hmac(sha256) 128
+#   ah, ah4          AH with auth-trunc hmac(sha256) 128, padded to 8 bytes (xfrm's default) or,
+#                    with flag align4, to 4 (selftests/ah_interop.sh runs these)
 # each in transport mode (10.0.0.1 <-> 10.0.0.2) and tunnel mode (10.1.0.1 <-> 10.2.0.1 inside
 # 10.0.0.1 <-> 10.0.0.2). Per case:
 #   1. pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a: all answered; nfsec's
@@ -58,6 +60,8 @@ algo()
 	cbc)	ALGO=(enc 'cbc(aes)' "$(hexkey 16)" auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128) ;;
 	chacha)	ALGO=(aead 'rfc7539esp(chacha20,poly1305)' "$(hexkey 36)" 128) ;;
 	null)	ALGO=(enc 'ecb(cipher_null)' '' auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128) ;;
+	ah)	ALGO=(auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128) ;;
+	ah4)	ALGO=(auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128 flag align4) ;;
 	*)	fail "unknown algorithm case '$1'" ;;
 	esac
 }
@@ -78,19 +82,19 @@ configure()
 		[[ $ns == "$b" ]] && impl=$RIGHT
 		sa "$ns" "$impl" flush
 		pol "$ns" "$impl" flush
-		sa "$ns" "$impl" add src 10.0.0.1 dst 10.0.0.2 proto esp spi $SPI_AB reqid 1 \
+		sa "$ns" "$impl" add src 10.0.0.1 dst 10.0.0.2 proto $P spi $SPI_AB reqid 1 \
 			mode "$mode" "${ab[@]}"
-		sa "$ns" "$impl" add src 10.0.0.2 dst 10.0.0.1 proto esp spi $SPI_BA reqid 2 \
+		sa "$ns" "$impl" add src 10.0.0.2 dst 10.0.0.1 proto $P spi $SPI_BA reqid 2 \
 			mode "$mode" "${ba[@]}"
 	done
 	pol "$a" "$LEFT" add src $sel_a dst $sel_b dir out \
-		tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 1 mode "$mode"
+		tmpl src 10.0.0.1 dst 10.0.0.2 proto $P reqid 1 mode "$mode"
 	pol "$a" "$LEFT" add src $sel_b dst $sel_a dir in \
-		tmpl src 10.0.0.2 dst 10.0.0.1 proto esp reqid 2 mode "$mode"
+		tmpl src 10.0.0.2 dst 10.0.0.1 proto $P reqid 2 mode "$mode"
 	pol "$b" "$RIGHT" add src $sel_b dst $sel_a dir out \
-		tmpl src 10.0.0.2 dst 10.0.0.1 proto esp reqid 2 mode "$mode"
+		tmpl src 10.0.0.2 dst 10.0.0.1 proto $P reqid 2 mode "$mode"
 	pol "$b" "$RIGHT" add src $sel_a dst $sel_b dir in \
-		tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 1 mode "$mode"
+		tmpl src 10.0.0.1 dst 10.0.0.2 proto $P reqid 1 mode "$mode"
 	TO_B=$sel_b TO_A=$sel_a
 }
 
@@ -148,6 +152,9 @@ run_case()
 {
 	local alg=${1%/*} mode=${1#*/} ns wire_ab wire_ba ip_all n sent got t0=$SECONDS
 	echo "# ---- $alg, $mode mode"
+	# the protocol, and where its SPI is in an IPv4 packet without options
+	P=esp SPIAT=20
+	[[ $alg == ah* ]] && P=ah SPIAT=24
 	configure "$alg" "$mode"
 	# the first ping resolves ARP and proves the SAs work before anything is counted
 	ip netns exec "$a" ping -c 1 -W 5 "$TO_B" >/dev/null 2>&1 || true
@@ -170,25 +177,25 @@ run_case()
 		grep -q "^0 packets dropped by kernel" "$tmp/$ns.pcap.log" ||
 			fail "tcpdump on $ns dropped packets: $(cat "$tmp/$ns.pcap.log")"
 	done
-	wire_ab=$(cap_count "$tmp/a.pcap" "esp and src 10.0.0.1 and dst 10.0.0.2 and ip[20:4] = $SPI_AB")
-	wire_ba=$(cap_count "$tmp/b.pcap" "esp and src 10.0.0.2 and dst 10.0.0.1 and ip[20:4] = $SPI_BA")
+	wire_ab=$(cap_count "$tmp/a.pcap" "$P and src 10.0.0.1 and dst 10.0.0.2 and ip[$SPIAT:4] = $SPI_AB")
+	wire_ba=$(cap_count "$tmp/b.pcap" "$P and src 10.0.0.2 and dst 10.0.0.1 and ip[$SPIAT:4] = $SPI_BA")
 	ip_all=$(($(cap_count "$tmp/a.pcap" ip) + $(cap_count "$tmp/b.pcap" ip)))
-	((wire_ab > 500 && wire_ba > 500)) || fail "too little ESP on the wire: $wire_ab a->b, $wire_ba b->a"
+	((wire_ab > 500 && wire_ba > 500)) || fail "too little $P on the wire: $wire_ab a->b, $wire_ba b->a"
 	if ((ip_all != wire_ab + wire_ba)); then
 		for ns in a b; do
-			echo "# $ns sent, not ESP of its SA:"
-			tcpdump -r "$tmp/$ns.pcap" -n 2>/dev/null | grep -v "ESP(spi=0x00000[12]00" |
+			echo "# $ns sent, not $P of its SA:"
+			tcpdump -r "$tmp/$ns.pcap" -n 2>/dev/null | grep -vi "$P(spi=0x00000[12]00" |
 				head -n 6 | sed 's/^/#   /'
 		done
 	fi
-	check_eq "IPv4 packets on the link that are not ESP with the SAs' SPIs" \
+	check_eq "IPv4 packets on the link that are not $P with the SAs' SPIs" \
 		"$((ip_all - wire_ab - wire_ba))" 0
-	pass "wire: only ESP during the transfers, $wire_ab a->b and $wire_ba b->a"
+	pass "wire: only $P during the transfers, $wire_ab a->b and $wire_ba b->a"
 	# TCP found the MTU left inside ESP: full-size packets, not ever smaller ones
-	check_eq "ESP packets of more than 1400 bytes a->b" \
-		"$(($(cap_count "$tmp/a.pcap" "esp and ip[2:2] > 1400") > 500))" 1
-	check_eq "ESP packets of more than 1400 bytes b->a" \
-		"$(($(cap_count "$tmp/b.pcap" "esp and ip[2:2] > 1400") > 500))" 1
+	check_eq "$P packets of more than 1400 bytes a->b" \
+		"$(($(cap_count "$tmp/a.pcap" "$P and ip[2:2] > 1400") > 500))" 1
+	check_eq "$P packets of more than 1400 bytes b->a" \
+		"$(($(cap_count "$tmp/b.pcap" "$P and ip[2:2] > 1400") > 500))" 1
 
 	for ns in $(nfsec_sides); do
 		for n in $NAMES; do
@@ -207,8 +214,8 @@ run_case()
 				ip -n "$ns" -s link show eth0
 			} | sed 's/^/#   /'
 		fi
-		check_eq "$(side "$ns") tx_packets = its ESP on the wire" "$(delta "$ns" tx_packets)" "$sent"
-		check_eq "$(side "$ns") rx_packets = the peer's ESP on the wire" "$(delta "$ns" rx_packets)" "$got"
+		check_eq "$(side "$ns") tx_packets = its $P on the wire" "$(delta "$ns" tx_packets)" "$sent"
+		check_eq "$(side "$ns") rx_packets = the peer's $P on the wire" "$(delta "$ns" rx_packets)" "$got"
 	done
 	# the receiver's SA accepted every packet the sender's SA sent, whoever implements which
 	check_eq "packets of SA $SPI_AB, a sent / b received" \

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""ESP frames for the datapath tests, from tcpdump captures (Ethernet pcap).
+"""ESP and AH frames for the datapath tests, from tcpdump captures (Ethernet pcap).
 
-  esp_pkt.py list PCAP                        "index spi seq len" per ESP frame
+  esp_pkt.py list PCAP                        "index spi seq len" per ESP or AH frame
   esp_pkt.py pick PCAP SPI SEQ OUT [FLIP]     write the frame with that SPI and sequence number
                                               to OUT; FLIP: xor 0x01 into the byte at offset FLIP
-                                              of the ESP payload after SPI and sequence number
+                                              after the sequence number (ESP: of the payload;
+                                              AH: of the ICV and what follows)
+  esp_pkt.py mangle IN OUT WHAT               copy a frame, changing its IPv4 header, checksum
+                                              fixed: WHAT saddr (last byte of the source address
+                                              xor 0x01) or ttl-tos (TTL - 7, DSCP AF41, ECN kept)
   esp_pkt.py send IFNAME FILE [COUNT]         send FILE's frame out of IFNAME (AF_PACKET), COUNT times
   esp_pkt.py serve IFNAME                     the same for each line "FILE [COUNT]" of stdin,
                                               answering "sent" once done
@@ -37,15 +41,39 @@ def frames(path):
 
 
 def esp(frame):
-    """(spi, seq, offset of the SPI) of an IPv4 ESP frame, else None"""
+    """(spi, seq, offset of the sequence number's end) of an IPv4 ESP or AH frame, else None"""
     if len(frame) < 34 or frame[12:14] != b"\x08\x00":
         return None
     ihl = (frame[14] & 0x0F) * 4
-    if frame[14 + 9] != 50:
-        return None
     o = 14 + ihl
+    if frame[14 + 9] == 51:  # AH: next header, length, reserved, then SPI and sequence
+        o += 4
+    elif frame[14 + 9] != 50:
+        return None
     spi, seq = struct.unpack(">II", frame[o:o + 8])
-    return spi, seq, o
+    return spi, seq, o + 8
+
+
+def ip_checksum(hdr):
+    s = sum(struct.unpack(">%dH" % (len(hdr) // 2), hdr))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def mangle(fr, what):
+    fr = bytearray(fr)
+    ihl = (fr[14] & 0x0F) * 4
+    if what == "saddr":
+        fr[14 + 15] ^= 0x01
+    elif what == "ttl-tos":
+        fr[14 + 8] -= 7
+        fr[14 + 1] = (34 << 2) | (fr[14 + 1] & 3)
+    else:
+        sys.exit("mangle: saddr or ttl-tos, not %s" % what)
+    fr[14 + 10:14 + 12] = b"\0\0"
+    fr[14 + 10:14 + 12] = struct.pack(">H", ip_checksum(bytes(fr[14:14 + ihl])))
+    return fr
 
 
 def main():
@@ -63,11 +91,16 @@ def main():
             if r and r[0] == spi and r[1] == seq:
                 fr = bytearray(fr)
                 if flip is not None:
-                    fr[r[2] + 8 + flip] ^= 0x01
+                    fr[r[2] + flip] ^= 0x01
                 with open(out, "wb") as f:
                     f.write(fr)
                 return
         sys.exit("no ESP frame with spi %#x seq %d in %s" % (spi, seq, path))
+    elif cmd == "mangle":
+        with open(sys.argv[2], "rb") as f:
+            fr = mangle(f.read(), sys.argv[4])
+        with open(sys.argv[3], "wb") as f:
+            f.write(fr)
     elif cmd == "send":
         ifname, path = sys.argv[2], sys.argv[3]
         count = int(sys.argv[4]) if len(sys.argv) > 4 else 1
