@@ -2,7 +2,8 @@
 /*
  * nfsec: ESP (RFC 4303) on an IPv4 packet whose header is at skb->data.
  * In tunnel mode the caller has already built the outer header, so both
- * modes look the same here: ESP goes right after the IPv4 header.
+ * modes look the same here: ESP goes right after the IPv4 header, or
+ * after a UDP header for NAT-T (natt.c).
  *
  * The AEAD sees: AAD = SPI || [seq_hi ||] seq_lo from a buffer of ours,
  * then the explicit IV, the payload and the ICV, in place in the packet.
@@ -13,6 +14,7 @@
 #include <linux/ip.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
+#include <linux/udp.h>
 #include <crypto/aead.h>
 #include <asm/unaligned.h>
 #include <net/esp.h>
@@ -105,13 +107,6 @@ static void output_done(struct crypto_async_request *base, int err)
 	done(skb, sa, seq, arg, err);
 }
 
-/* Bytes ESP adds to a packet of @len bytes after the IPv4 header. */
-unsigned int nfsec_esp_overhead(const struct nfsec_sa *sa, unsigned int len)
-{
-	return sizeof(struct ip_esp_hdr) + sa->ivlen +
-	       ALIGN(len + 2, sa->blksize) - len + sa->icvlen;
-}
-
 /*
  * Encrypt the IPv4 packet at skb->data with @seq. Returns -EINPROGRESS if
  * the AEAD completes later; otherwise @done has been called (0), or not
@@ -121,6 +116,7 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		     nfsec_done_t done, void *arg)
 {
 	unsigned int ihl = ip_hdrlen(skb), hdrlen, plen, clen, padlen, i;
+	unsigned int encap;
 	struct aead_request *req;
 	struct ip_esp_hdr *esph;
 	struct sk_buff *trailer;
@@ -129,12 +125,13 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	int nfrags, err;
 	u8 proto, *tail;
 
+	encap = sa->encap.type ? sizeof(struct udphdr) : 0;
 	hdrlen = sizeof(*esph) + sa->ivlen;
 	plen = skb->len - ihl;
 	clen = ALIGN(plen + 2, sa->blksize);
 	padlen = clen - plen - 2;
 
-	err = skb_cow_head(skb, hdrlen);
+	err = skb_cow_head(skb, encap + hdrlen);
 	if (err)
 		return err;
 	nfrags = skb_cow_data(skb, padlen + 2 + sa->icvlen, &trailer);
@@ -152,15 +149,17 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	tail[padlen] = padlen;
 	tail[padlen + 1] = proto;
 
-	skb_push(skb, hdrlen);
-	memmove(skb->data, skb->data + hdrlen, ihl);
+	skb_push(skb, encap + hdrlen);
+	memmove(skb->data, skb->data + encap + hdrlen, ihl);
 	skb_reset_network_header(skb);
 	skb_set_transport_header(skb, ihl);
 	iph = ip_hdr(skb);
-	esph = (void *)(skb->data + ihl);
+	iph->protocol = IPPROTO_ESP;
+	if (encap)
+		nfsec_natt_encap(sa, skb, ihl);
+	esph = (void *)(skb->data + ihl + encap);
 	esph->spi = sa->spi;
 	esph->seq_no = htonl(lower_32_bits(seq));
-	iph->protocol = IPPROTO_ESP;
 	iph->tot_len = htons(skb->len);
 	ip_send_check(iph);
 
@@ -175,7 +174,7 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	}
 	memcpy(esph + 1, c->iv, sa->ivlen);
 
-	err = build_sg(c, nfrags, ihl + sizeof(*esph),
+	err = build_sg(c, nfrags, ihl + encap + sizeof(*esph),
 		       sa->ivlen + clen + sa->icvlen);
 	if (err) {
 		kfree(c);

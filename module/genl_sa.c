@@ -106,9 +106,6 @@ static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 		NL_SET_ERR_MSG_ATTR(extack, nest, "encap is for ESP only");
 		return -EINVAL;
 	}
-	/* Refused rather than accepted and silently sent as plain ESP. */
-	NL_SET_ERR_MSG_ATTR(extack, nest, "ESP in UDP is not implemented yet");
-	return -EOPNOTSUPP;
 	if (!tb[NFSEC_ENCAP_A_TYPE] || !tb[NFSEC_ENCAP_A_SPORT] ||
 	    !tb[NFSEC_ENCAP_A_DPORT] || !nla_get_be16(tb[NFSEC_ENCAP_A_SPORT]) ||
 	    !nla_get_be16(tb[NFSEC_ENCAP_A_DPORT])) {

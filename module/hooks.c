@@ -3,8 +3,9 @@
  * nfsec: the netfilter hooks of one netns.
  *
  * LOCAL_IN, last: ESP/AH to an SA of ours is taken (reassembled already:
- * ip_local_deliver defragments before this hook); cleartext that an in
- * policy requires protected is dropped.
+ * ip_local_deliver defragments before this hook), and so is ESP in UDP
+ * to the port of an encap SA (natt.c); cleartext that an in policy
+ * requires protected is dropped.
  * FORWARD, after the filter table: the same check with fwd policies.
  * POST_ROUTING, last: out policies, for locally generated and forwarded
  * packets alike; what nfsec produced is marked and skipped.
@@ -76,17 +77,26 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 	u8 proto = ip_hdr(skb)->protocol;
 	struct nfsec_sa *sa;
 
-	if ((proto == IPPROTO_ESP || proto == IPPROTO_AH) &&
-	    !(IPCB(skb)->flags & NFSEC_IPSKB_DECAP)) {
+	if (IPCB(skb)->flags & NFSEC_IPSKB_DECAP)
+		return check_clear(nn, skb, NFSEC_DIR_IN);
+	if (proto == IPPROTO_ESP || proto == IPPROTO_AH) {
 		sa = inbound_sa(nn, skb);
-		if (sa) {
-			nfsec_input(sa, skb);
-			return NF_STOLEN;
+		if (!sa) {
+			/* Maybe native xfrm's: let it through, but count it. */
+			nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_SA, 1);
+			return NF_ACCEPT;
 		}
-		/* Maybe native xfrm's: let it through, but count it. */
-		nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_SA, 1);
-		return NF_ACCEPT;
+		if (sa->encap.type) {
+			/* Its peer sends ESP in UDP, never bare. */
+			nfsec_count(nn, sa, NFSEC_STAT_RX_POLICY_MISMATCH, 1);
+			return NF_DROP;
+		}
+		NFSEC_CB(skb)->encap = false;
+		nfsec_input(sa, skb);
+		return NF_STOLEN;
 	}
+	if (proto == IPPROTO_UDP && nfsec_natt_rcv(nn, skb) == NF_STOLEN)
+		return NF_STOLEN;
 	return check_clear(nn, skb, NFSEC_DIR_IN);
 }
 

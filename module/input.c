@@ -138,7 +138,6 @@ static void deliver(struct nfsec_sa *sa, struct sk_buff *skb)
 
 	nf_reset_ct(skb);
 	IPCB(skb)->flags |= NFSEC_IPSKB_DECAP;
-	skb->ip_summed = CHECKSUM_NONE;
 	if (sa->mode == NFSEC_MODE_TUNNEL)
 		skb_dst_drop(skb);
 	NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb,
@@ -210,6 +209,10 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	spin_unlock_bh(&sa->lock);
 	if (drop)
 		goto drop;
+	/* What the device summed was the ciphertext. */
+	skb->ip_summed = CHECKSUM_NONE;
+	if (NFSEC_CB(skb)->encap)
+		nfsec_natt_check_src(sa, skb);
 	if (sa->proto == IPPROTO_ESP) {
 		drop = esp_trailer(sa, skb, &nexthdr);
 		if (drop)
@@ -217,12 +220,17 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	} else {
 		nexthdr = ip_hdr(skb)->protocol;
 	}
-	if (sa->mode == NFSEC_MODE_TUNNEL)
+	if (sa->mode == NFSEC_MODE_TUNNEL) {
 		drop = decap_tunnel(skb, nexthdr);
-	else
+		if (drop)
+			goto drop;
+	} else {
 		fix_header(skb, nexthdr);
-	if (drop)
-		goto drop;
+		if (NFSEC_CB(skb)->encap && !nfsec_natt_fix_csum(skb)) {
+			drop = NFSEC_STAT_RX_NO_MEM;
+			goto drop;
+		}
+	}
 
 	/* The completion may run in cryptd's process context. */
 	rcu_read_lock_bh();

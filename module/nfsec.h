@@ -23,6 +23,7 @@
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 #include <net/dst_cache.h>
+#include <net/ip.h>
 #include <net/netlink.h>
 #include "uapi/nfsec.h"
 
@@ -183,6 +184,7 @@ struct nfsec_policy {
 };
 
 #define NFSEC_HASH_BITS 12
+#define NFSEC_NATT_BITS 6
 
 struct nfsec_net {
 	struct net *net;
@@ -197,8 +199,23 @@ struct nfsec_net {
 	u32 genid;			/* bumped on every change; dumps */
 	u32 hash_seed;
 	struct nfsec_stats __percpu *stats;
+	/* natt.c: (address, port) pairs that encap SAs receive on */
+	struct hlist_head natt_ports[1 << NFSEC_NATT_BITS];
+	unsigned int natt_ports_used;
 	bool hooks_registered;
 };
+
+/*
+ * The control block of a packet on nfsec's receive path: IPCB() first,
+ * as the stack keeps using it, then whether the ESP came in UDP.
+ */
+struct nfsec_skb_cb {
+	struct inet_skb_parm ip;
+	bool encap;
+	__be16 encap_sport;
+};
+#define NFSEC_CB(skb) ((struct nfsec_skb_cb *)(skb)->cb)
+static_assert(sizeof(struct nfsec_skb_cb) <= sizeof_field(struct sk_buff, cb));
 
 extern unsigned int nfsec_net_id;
 extern struct workqueue_struct *nfsec_wq;
@@ -283,7 +300,6 @@ typedef void (*nfsec_done_t)(struct sk_buff *skb, struct nfsec_sa *sa,
 			     u64 seq, void *arg, int err);
 
 /* esp.c */
-unsigned int nfsec_esp_overhead(const struct nfsec_sa *sa, unsigned int len);
 int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		     nfsec_done_t done, void *arg);
 int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
@@ -301,6 +317,15 @@ int nfsec_ah_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		    nfsec_done_t done, void *arg);
 int nfsec_ah_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		   nfsec_done_t done, void *arg);
+
+/* natt.c: under nn->lock, but nfsec_natt_rcv() (RCU). */
+int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa);
+void nfsec_natt_port_put(struct nfsec_net *nn, const struct nfsec_sa *sa);
+void nfsec_natt_encap(const struct nfsec_sa *sa, struct sk_buff *skb,
+		      unsigned int off);
+unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb);
+void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb);
+bool nfsec_natt_fix_csum(struct sk_buff *skb);
 
 /* mss.c */
 unsigned int nfsec_mss_for(const struct nfsec_sa *sa, unsigned int mtu);

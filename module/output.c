@@ -77,7 +77,9 @@ static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 	struct flowi4 fl = {
 		.daddr = sa->daddr,
 		.saddr = sa->saddr,
-		.flowi4_proto = sa->proto,
+		.flowi4_proto = sa->encap.type ? IPPROTO_UDP : sa->proto,
+		.fl4_sport = sa->encap.sport,
+		.fl4_dport = sa->encap.dport,
 	};
 	struct rtable *rt;
 	__be32 saddr;

@@ -183,6 +183,8 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 		NL_SET_ERR_MSG_MOD(extack, "an SA with this dst, spi and proto exists");
 		return -EEXIST;
 	}
+	if (nfsec_natt_port_get(nn, sa))
+		return -ENOMEM;
 	sa->nn = nn;
 	atomic_inc(&nn->sa_alive);
 	hlist_add_head_rcu(&sa->spi_node,
@@ -199,6 +201,7 @@ void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa)
 	lockdep_assert_held(&nn->lock);
 	hlist_del_rcu(&sa->spi_node);
 	hlist_del_rcu(&sa->dst_node);
+	nfsec_natt_port_put(nn, sa);
 	WRITE_ONCE(sa->dead, true);
 	nn->sa_count--;
 	nn->genid++;
@@ -220,6 +223,9 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 		NL_SET_ERR_MSG_MOD(extack, "replay-window cannot change on update");
 		return -EINVAL;
 	}
+	if (nfsec_natt_port_get(nn, new))
+		return -ENOMEM;
+	nfsec_natt_port_put(nn, old);
 	nfsec_stats_sum(old->stats, v);
 	for (i = 0; i < __NFSEC_STAT_MAX; i++)
 		nfsec_stats_add(new->stats, i, v[i]);
