@@ -4,7 +4,8 @@
 # Bad input is refused with a message that says why, and changes nothing:
 # unknown algorithms, wrong key and ICV sizes, SPI 0, duplicates, replay
 # windows out of range, bad prefixes, tunnel mode without endpoints, AH
-# with encryption; then malformed netlink built by hand (nl_raw.py).
+# with encryption or in UDP, ESP in UDP to port 0; then malformed netlink
+# built by hand (nl_raw.py).
 source "$(dirname "$0")/lib.sh"
 need_module
 need_cmd python3
@@ -85,9 +86,15 @@ expect_err "ESN without a replay window" "replay-window" \
 expect_err "unsupported word" "ctx|unsupported|unknown" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
 	ctx foo
-expect_err "ESP in UDP (not implemented)" "not implemented" \
-	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
+expect_err "AH in UDP" "encap is for ESP only" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto ah spi 0x2001 auth-trunc 'hmac(sha256)' $MAC 128 \
 	encap espinudp 4500 4500 0.0.0.0
+expect_err "ESP in UDP to port 0" "non-zero ports" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
+	encap espinudp 4500 0 0.0.0.0
+expect_err "ESP in UDP other than espinudp" "espinudp" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
+	encap espinudp-nonike 4500 4500 0.0.0.0
 expect_err "a fixed MSS below TCP's minimum" "below TCP's minimum" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
 	mss 87

@@ -33,6 +33,10 @@
 #   cap_count FILE FILTER      packets in FILE matching the pcap FILTER
 #   xfer NSSRC NSDST DSTADDR PORT BYTES
 #                              send BYTES random bytes over TCP, fail unless sha256 matches
+#   encap_socket NS [PORT]     a UDP socket on PORT (4500) with UDP_ENCAP_ESPINUDP, held until
+#                              the test exits: native xfrm receives ESP in UDP only through one;
+#                              with bypass socket policies both ways, as IKE daemons set them,
+#                              since xfrm checks the datagram against the in policies first
 
 IMPLS_OK="nfsec xfrm"
 
@@ -226,4 +230,28 @@ xfer()
 	got=$(sha256sum <"$out" | cut -d' ' -f1)
 	[[ $got == "$want" ]] || fail "TCP transfer to $addr:$port: sha256 mismatch ($(stat -c %s "$out") of $bytes bytes)"
 	pass "$bytes bytes over TCP to $addr:$port, sha256 matches ($((SECONDS - t0)) s)"
+}
+
+encap_socket()
+{
+	local ns=$1 port=${2:-4500} log
+	log=$(mktemp)
+	defer "rm -f $log"
+	# UDP_ENCAP is 100, UDP_ENCAP_ESPINUDP 2 (linux/udp.h); IP_XFRM_POLICY 17 takes a
+	# struct xfrm_userpolicy_info: selector (family AF_INET, all else 0), lifetimes without
+	# limits, priority, index, dir (0 in, 1 out), action 0 (allow), flags, share
+	ip netns exec "$ns" python3 -c '
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_UDP, 100, 2)
+sel = bytes(40) + struct.pack("=H3x3xiI", socket.AF_INET, 0, 0)
+inf = struct.pack("=4Q", *[2**64 - 1] * 4) + bytes(32)
+for d in (0, 1):
+    pol = sel + inf + bytes(32) + struct.pack("=IIBBBB", 0, 0, d, 0, 0, 0)
+    s.setsockopt(socket.IPPROTO_IP, 17, pol + bytes(-len(pol) % 8))
+print("ready", flush=True)
+time.sleep(3600)' "$port" >"$log" 2>&1 &
+	defer "kill ${!} 2>/dev/null"
+	wait_for 10 grep -q ready "$log"
 }

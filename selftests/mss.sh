@@ -16,7 +16,10 @@
 #      fragmentation-needed on either host's link, tx_frag_needed unchanged, no outer packet
 #      over 1500 bytes and no fragment between the gateways;
 #   3. `mss 1300` on nfsec's SAs: the far host sees 1300; `mss off`: it sees 1460 and
-#      mss_clamped does not move.
+#      mss_clamped does not move;
+#   4. the same SAs with `encap espinudp 4500 4500` (ESP in UDP, the xfrm gateway holding a
+#      UDP_ENCAP socket): 8 bytes less, so 1398; as 1 and 2, the full-size packets between the
+#      gateways being UDP 4500 of exactly 1500 bytes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
 run_combos "nfsec/xfrm"
@@ -33,7 +36,7 @@ ip -n "$gwB" route add 10.1.0.0/24 via 10.0.0.1
 for ns in "$gwA" "$gwB"; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
 done
-TUNNEL_MSS=1406
+TUNNEL_MSS=1406 TUNNEL_MSS_UDP=1398
 
 KEY_AB=0x1111111111111111111111111111111122222222
 KEY_BA=0x3333333333333333333333333333333344444444
@@ -46,10 +49,11 @@ sas()
 	impl=$(impl_of "$ns")
 	is_nfsec "$impl" && extra=${3:-}
 	sa "$ns" "$impl" "$cmd" src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1001 reqid 1 mode tunnel \
-		aead 'rfc4106(gcm(aes))' $KEY_AB 128 $extra
+		aead 'rfc4106(gcm(aes))' $KEY_AB 128 $extra $ENCAP
 	sa "$ns" "$impl" "$cmd" src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x2002 reqid 2 mode tunnel \
-		aead 'rfc4106(gcm(aes))' $KEY_BA 128 $extra
+		aead 'rfc4106(gcm(aes))' $KEY_BA 128 $extra $ENCAP
 }
+ENCAP=
 
 gateway()
 {
@@ -117,19 +121,26 @@ connections()
 		"$(syn_mss "$tmp/h1.pcap" "(tcp-syn|tcp-ack) and src port 5001")" "$want"
 }
 
-# 1 and 2: automatic
-c0=$(counter mss_clamped) f0=$(counter tx_frag_needed)
-connections $TUNNEL_MSS 2097152
-check_eq "mss_clamped of the nfsec gateways, 2 connections" "$(($(counter mss_clamped) - c0))" 4
-check_eq "ICMP need-to-frag on the hosts' links" \
-	"$(($(cap_count "$tmp/h1.pcap" "icmp[icmptype] = 3 and icmp[icmpcode] = 4") +
-	    $(cap_count "$tmp/h2.pcap" "icmp[icmptype] = 3 and icmp[icmpcode] = 4")))" 0
-check_eq "tx_frag_needed of the nfsec gateways" "$(($(counter tx_frag_needed) - f0))" 0
-check_eq "outer packets over 1500 bytes or fragments between the gateways" \
-	"$(cap_count "$tmp/wan.pcap" "ip[2:2] > 1500 or ip[6:2] & 0x3fff != 0")" 0
-full=$(cap_count "$tmp/wan.pcap" "esp and ip[2:2] = 1500")
-((full > 500)) || fail "only $full ESP packets of exactly 1500 bytes: the clamped MSS does not fill the link"
-pass "2 MB each way at MSS $TUNNEL_MSS: $full ESP packets of exactly 1500 bytes, no fragmentation"
+# automatic MSS WANT, 2 MB each way; WIRE: the pcap filter of the outer packets
+automatic()
+{
+	local want=$1 wire=$2 c0 f0 full
+	c0=$(counter mss_clamped) f0=$(counter tx_frag_needed)
+	connections "$want" 2097152
+	check_eq "mss_clamped of the nfsec gateways, 2 connections" "$(($(counter mss_clamped) - c0))" 4
+	check_eq "ICMP need-to-frag on the hosts' links" \
+		"$(($(cap_count "$tmp/h1.pcap" "icmp[icmptype] = 3 and icmp[icmpcode] = 4") +
+		    $(cap_count "$tmp/h2.pcap" "icmp[icmptype] = 3 and icmp[icmpcode] = 4")))" 0
+	check_eq "tx_frag_needed of the nfsec gateways" "$(($(counter tx_frag_needed) - f0))" 0
+	check_eq "outer packets over 1500 bytes or fragments between the gateways" \
+		"$(cap_count "$tmp/wan.pcap" "ip[2:2] > 1500 or ip[6:2] & 0x3fff != 0")" 0
+	full=$(cap_count "$tmp/wan.pcap" "$wire and ip[2:2] = 1500")
+	((full > 500)) || fail "only $full packets ($wire) of exactly 1500 bytes: the clamped MSS does not fill the link"
+	pass "2 MB each way at MSS $want: $full packets ($wire) of exactly 1500 bytes, no fragmentation"
+}
+
+# 1 and 2
+automatic $TUNNEL_MSS esp
 
 # 3: a fixed value, then off, on nfsec's side only
 for ns in "$gwA" "$gwB"; do
@@ -144,4 +155,14 @@ c0=$(counter mss_clamped)
 connections 1460 65536
 check_eq "mss_clamped with mss off" "$(($(counter mss_clamped) - c0))" 0
 pass "mss off: the hosts' own 1460 passes untouched"
+
+# 4: ESP in UDP
+ENCAP="encap espinudp 4500 4500 0.0.0.0"
+for ns in "$gwA" "$gwB"; do
+	is_nfsec "$(impl_of "$ns")" || encap_socket "$ns" 4500
+	sa "$ns" "$(impl_of "$ns")" flush
+	sas "$ns" add
+done
+ip netns exec "$h1" ping -c 1 -W 5 10.2.0.2 >/dev/null || fail "ping h1 -> h2 through ESP in UDP"
+automatic $TUNNEL_MSS_UDP "udp port 4500 and ip[28:4] != 0"
 exit 0
