@@ -172,7 +172,9 @@ struct nfsec_pol_stats {
 
 struct nfsec_policy {
 	struct list_head node;		/* nn->policies[dir], by priority */
+	struct hlist_node hnode;	/* nn->pol_hash, by priority */
 	struct rcu_head rcu;
+	u64 seq;			/* insertion order: older wins a tie */
 	struct nfsec_sel sel;
 	u8 dir;				/* enum nfsec_dir */
 	u8 action;			/* enum nfsec_action */
@@ -184,6 +186,7 @@ struct nfsec_policy {
 };
 
 #define NFSEC_HASH_BITS 12
+#define NFSEC_HASH_SIZE (1U << NFSEC_HASH_BITS)
 #define NFSEC_NATT_BITS 6
 
 struct nfsec_net {
@@ -194,6 +197,10 @@ struct nfsec_net {
 	unsigned int sa_count;
 	atomic_t sa_alive;		/* inserted SAs not yet freed */
 	struct list_head policies[3];	/* enum nfsec_dir */
+	/* policy.c: the packet path's view of the same policies */
+	struct hlist_head *pol_hash;
+	struct list_head pol_classes[3];
+	u64 pol_seq;
 	unsigned int pol_count;
 	u32 pol_next_index;
 	u32 genid;			/* bumped on every change; dumps */

@@ -2,11 +2,19 @@
 /*
  * nfsec: selectors and the policy database of one netns.
  *
- * One list per direction, kept in priority order (lower first, then in
- * insertion order), so the first selector that matches wins.
+ * The policy that applies to a packet is the first whose selector
+ * matches, in priority order (lower first, then the older). The control
+ * plane keeps one list per direction in that order, for dumps. The packet
+ * path must not walk 10,000 policies: each policy is also hashed by its
+ * direction, its two prefix lengths and its addresses masked to them,
+ * each chain kept in priority order, and the prefix-length pairs that a
+ * direction uses form its "classes". A lookup hashes the packet once per
+ * class (a handful: /32 hosts, /24 subnets, /0 catch-alls) and keeps the
+ * best first match.
  */
 #include <linux/inetdevice.h>
 #include <linux/ip.h>
+#include <linux/jhash.h>
 #include <linux/slab.h>
 #include <net/ip.h>
 #include "nfsec.h"
@@ -67,12 +75,27 @@ void nfsec_policy_cache_exit(void)
 	kmem_cache_destroy(policy_cache);
 }
 
+/* A pair of prefix lengths that policies of one direction use. */
+struct nfsec_pol_class {
+	struct list_head node;		/* nn->pol_classes[dir] */
+	struct rcu_head rcu;
+	u8 splen;
+	u8 dplen;
+	unsigned int refs;		/* policies, under nn->lock */
+};
+
 int nfsec_policy_init(struct nfsec_net *nn)
 {
 	int dir;
 
-	for (dir = 0; dir < ARRAY_SIZE(nn->policies); dir++)
+	nn->pol_hash = kvcalloc(NFSEC_HASH_SIZE, sizeof(*nn->pol_hash),
+				GFP_KERNEL);
+	if (!nn->pol_hash)
+		return -ENOMEM;
+	for (dir = 0; dir < ARRAY_SIZE(nn->policies); dir++) {
 		INIT_LIST_HEAD(&nn->policies[dir]);
+		INIT_LIST_HEAD(&nn->pol_classes[dir]);
+	}
 	return 0;
 }
 
@@ -80,18 +103,48 @@ int nfsec_policy_init(struct nfsec_net *nn)
 void nfsec_policy_exit(struct nfsec_net *nn)
 {
 	nfsec_policy_flush(nn, -1);
+	kvfree(nn->pol_hash);
+}
+
+static struct hlist_head *pol_head(struct nfsec_net *nn, u8 dir, u8 splen,
+				   u8 dplen, __be32 saddr, __be32 daddr)
+{
+	u32 h = jhash_3words((__force u32)(saddr & inet_make_mask(splen)),
+			     (__force u32)(daddr & inet_make_mask(dplen)),
+			     dir << 16 | splen << 8 | dplen, nn->hash_seed);
+
+	return &nn->pol_hash[hash_32(h, NFSEC_HASH_BITS)];
+}
+
+static bool pol_before(const struct nfsec_policy *a,
+		       const struct nfsec_policy *b)
+{
+	return a->priority < b->priority ||
+	       (a->priority == b->priority && a->seq < b->seq);
 }
 
 struct nfsec_policy *nfsec_policy_lookup(struct nfsec_net *nn, u8 dir,
 					 const struct nfsec_flow *fl)
 {
-	struct nfsec_policy *pol;
+	struct nfsec_policy *pol, *best = NULL;
+	struct nfsec_pol_class *c;
+	struct hlist_head *head;
 
-	list_for_each_entry_rcu(pol, &nn->policies[dir], node) {
-		if (nfsec_sel_match(&pol->sel, fl))
-			return pol;
+	list_for_each_entry_rcu(c, &nn->pol_classes[dir], node) {
+		head = pol_head(nn, dir, c->splen, c->dplen, fl->saddr, fl->daddr);
+		hlist_for_each_entry_rcu(pol, head, hnode) {
+			/* The chain is in priority order too. */
+			if (best && !pol_before(pol, best))
+				break;
+			if (pol->dir == dir && pol->sel.splen == c->splen &&
+			    pol->sel.dplen == c->dplen &&
+			    nfsec_sel_match(&pol->sel, fl)) {
+				best = pol;
+				break;
+			}
+		}
 	}
-	return NULL;
+	return best;
 }
 
 void nfsec_policy_count(struct nfsec_policy *pol, unsigned int len)
@@ -148,8 +201,9 @@ struct nfsec_policy *nfsec_policy_find(struct nfsec_net *nn, u8 dir,
 	struct nfsec_policy *pol;
 
 	lockdep_assert_held(&nn->lock);
-	list_for_each_entry(pol, &nn->policies[dir], node) {
-		if (sel_equal(&pol->sel, sel))
+	hlist_for_each_entry(pol, pol_head(nn, dir, sel->splen, sel->dplen,
+					   sel->saddr, sel->daddr), hnode) {
+		if (pol->dir == dir && sel_equal(&pol->sel, sel))
 			return pol;
 	}
 	return NULL;
@@ -170,6 +224,67 @@ struct nfsec_policy *nfsec_policy_find_index(struct nfsec_net *nn, u32 index)
 	return NULL;
 }
 
+static struct nfsec_pol_class *class_find(struct nfsec_net *nn,
+					  const struct nfsec_policy *pol)
+{
+	struct nfsec_pol_class *c;
+
+	list_for_each_entry(c, &nn->pol_classes[pol->dir], node)
+		if (c->splen == pol->sel.splen && c->dplen == pol->sel.dplen)
+			return c;
+	return NULL;
+}
+
+static int class_get(struct nfsec_net *nn, const struct nfsec_policy *pol)
+{
+	struct nfsec_pol_class *c = class_find(nn, pol);
+
+	if (c) {
+		c->refs++;
+		return 0;
+	}
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	c->splen = pol->sel.splen;
+	c->dplen = pol->sel.dplen;
+	c->refs = 1;
+	list_add_tail_rcu(&c->node, &nn->pol_classes[pol->dir]);
+	return 0;
+}
+
+static void class_put(struct nfsec_net *nn, const struct nfsec_policy *pol)
+{
+	struct nfsec_pol_class *c = class_find(nn, pol);
+
+	if (WARN_ON_ONCE(!c) || --c->refs)
+		return;
+	list_del_rcu(&c->node);
+	kfree_rcu(c, rcu);
+}
+
+/* Into its hash chain, in priority order. */
+static void chain_add(struct nfsec_net *nn, struct nfsec_policy *pol)
+{
+	const struct nfsec_sel *sel = &pol->sel;
+	struct nfsec_policy *pos, *last = NULL;
+	struct hlist_head *head;
+
+	head = pol_head(nn, pol->dir, sel->splen, sel->dplen, sel->saddr,
+			sel->daddr);
+	hlist_for_each_entry(pos, head, hnode) {
+		if (pol_before(pol, pos)) {
+			hlist_add_before_rcu(&pol->hnode, &pos->hnode);
+			return;
+		}
+		last = pos;
+	}
+	if (last)
+		hlist_add_behind_rcu(&pol->hnode, &last->hnode);
+	else
+		hlist_add_head_rcu(&pol->hnode, head);
+}
+
 int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 			struct netlink_ext_ack *extack)
 {
@@ -181,13 +296,18 @@ int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 		NL_SET_ERR_MSG_MOD(extack, "a policy with this selector and dir exists");
 		return -EEXIST;
 	}
+	if (class_get(nn, pol))
+		return -ENOMEM;
 	/* Like xfrm, the index carries the direction in its low 3 bits. */
 	pol->index = (++nn->pol_next_index << 3) | pol->dir;
-	list_for_each_entry(pos, head, node) {
-		if (pos->priority > pol->priority)
+	pol->seq = ++nn->pol_seq;
+	/* The newest of its priority: from the tail, after the last not above it. */
+	list_for_each_entry_reverse(pos, head, node) {
+		if (pos->priority <= pol->priority)
 			break;
 	}
-	list_add_tail_rcu(&pol->node, &pos->node);
+	list_add_rcu(&pol->node, &pos->node);
+	chain_add(nn, pol);
 	nn->pol_count++;
 	nn->genid++;
 	return 0;
@@ -197,6 +317,8 @@ void nfsec_policy_unlink(struct nfsec_net *nn, struct nfsec_policy *pol)
 {
 	lockdep_assert_held(&nn->lock);
 	list_del_rcu(&pol->node);
+	hlist_del_rcu(&pol->hnode);
+	class_put(nn, pol);
 	nn->pol_count--;
 	nn->genid++;
 	call_rcu(&pol->rcu, policy_free_rcu);

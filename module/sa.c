@@ -15,7 +15,6 @@
 #include <crypto/hash.h>
 #include "nfsec.h"
 
-#define NFSEC_HASH_SIZE (1U << NFSEC_HASH_BITS)
 
 /* A cache of its own makes SAs countable in /proc/slabinfo (tests). */
 static struct kmem_cache *sa_cache __read_mostly;
