@@ -20,7 +20,10 @@
 # Tunnel mode, on the nfsec side, datagrams from nat to its port 4500 where a plain UDP socket
 # listens: IKE behind the non-ESP marker arrives intact; a 0xff keep-alive is consumed and
 # natt_keepalive rises by one; ESP in UDP with an SPI nobody knows goes on to the socket
-# (rx_no_sa +1); the same keep-alive to port 4501, which no SA uses, reaches its socket.
+# (rx_no_sa +1); the same keep-alive to port 4501, which no SA uses, reaches its socket; ESP
+# in UDP with the SPI of the side's inbound SA, cut after the sequence number, is dropped
+# (rx_too_short +1) and, with 40 forged bytes after it, fails the ICV (rx_auth_fail +1): the
+# socket sees neither.
 # With nfsec on b, NAT rebinding: a moves to source port 4501, which the NAT maps to 14501;
 # pings still pass both ways and b counts natt_unexpected_src once per packet from the new
 # port; after `sa update` of b's inbound SA to 14501 the counter stands still.
@@ -140,11 +143,11 @@ pings()
 	pass "pings of 56, 1000 and 1400 bytes each way through the NAT, $n answered"
 }
 
-# probe ADDR: the datagrams of the header comment, from nat to ADDR; prints what the
+# probe NS ADDR SPI: the datagrams of the header comment, from nat to ADDR; prints what the
 # sockets on ADDR's side received, "port hex" sorted
 probe()
 {
-	local ns=$1 addr=$2
+	local ns=$1 addr=$2 spi=$3
 	ip netns exec "$ns" python3 -c '
 import select, socket, sys
 socks = {}
@@ -167,13 +170,16 @@ while True:
 	local lpid=$!
 	wait_for 10 grep -q ready "$tmp/probe"
 	ip netns exec "$nat" python3 -c '
-import socket, sys, time
-addr = sys.argv[1]
+import os, socket, sys, time
+addr, spi = sys.argv[1], int(sys.argv[2], 0).to_bytes(4, "big")
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for port, d in ((4500, b"\0\0\0\0IKE_SA_INIT from nat"), (4500, b"\xff"), (4501, b"\xff"),
-                (4500, bytes.fromhex("deadbeef00000001") + bytes(16)), (4500, b"\0\0\0\0STOP")):
+                (4500, bytes.fromhex("deadbeef00000001") + bytes(16)),
+                (4500, spi + bytes.fromhex("00000001")),
+                (4500, spi + bytes.fromhex("00000002") + os.urandom(40)),
+                (4500, b"\0\0\0\0STOP")):
     s.sendto(d, (addr, port))
-    time.sleep(0.1)' "$addr"
+    time.sleep(0.1)' "$addr" "$spi"
 	wait "$lpid" || fail "probe listener: $(cat "$tmp/probe")"
 	sed 1d "$tmp/probe"
 }
@@ -252,15 +258,18 @@ probe_want()
 
 probes()
 {
-	local ns addr
+	local ns addr spi
 	for ns in $(nfsec_sides); do
-		addr=192.168.1.2
-		[[ $ns == "$b" ]] && addr=10.0.0.2
+		addr=192.168.1.2 spi=$SPI_BA
+		[[ $ns == "$b" ]] && addr=10.0.0.2 spi=$SPI_AB
 		snap
 		check_eq "$(side "$ns") sockets on 4500 and 4501 received" \
-			"$(probe "$ns" $addr | tr '\n' ' ')" "$(probe_want | tr '\n' ' ')"
+			"$(probe "$ns" $addr $spi | tr '\n' ' ')" "$(probe_want | tr '\n' ' ')"
 		check_eq "$(side "$ns") natt_keepalive" "$(delta "$ns" natt_keepalive)" 1
 		check_eq "$(side "$ns") rx_no_sa (the unknown SPI)" "$(delta "$ns" rx_no_sa)" 1
+		check_eq "$(side "$ns") rx_too_short (SPI and sequence number only)" \
+			"$(delta "$ns" rx_too_short)" 1
+		check_eq "$(side "$ns") rx_auth_fail (40 forged bytes)" "$(delta "$ns" rx_auth_fail)" 1
 		check_eq "$(side "$ns") rx_packets" "$(delta "$ns" rx_packets)" 0
 	done
 }
