@@ -167,11 +167,10 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	 * GCM and ChaCha20 need a unique IV per key: the 64-bit sequence
 	 * number is one. CBC needs an unpredictable one.
 	 */
-	if (sa->esp_kind == NFSEC_ESP_AEAD) {
+	if (sa->esp_kind == NFSEC_ESP_AEAD)
 		put_unaligned_be64(seq, c->iv);
-	} else if (sa->ivlen) {
+	else if (sa->ivlen)
 		get_random_bytes(c->iv, sa->ivlen);
-	}
 	memcpy(esph + 1, c->iv, sa->ivlen);
 
 	err = build_sg(c, nfrags, ihl + encap + sizeof(*esph),
