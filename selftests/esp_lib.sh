@@ -33,6 +33,16 @@
 #   cap_count FILE FILTER      packets in FILE matching the pcap FILTER
 #   xfer NSSRC NSDST DSTADDR PORT BYTES
 #                              send BYTES random bytes over TCP, fail unless sha256 matches
+#
+# Two-sided tests (namespaces $a and $b configured by LEFT and RIGHT; the counters to watch in
+# NAMES, tx_packets and rx_packets among them):
+#   nfsec_sides                the namespaces where nfsec runs
+#   side NS                    "a (nfsec)" or "b (xfrm)", for messages
+#   snap / delta NS NAME       NAMES on every nfsec side before a step / the change since
+#   check_sides WHAT AB BA     on every nfsec side since snap: every counter of NAMES but
+#                              tx/rx_packets still, tx_packets and rx_packets moved by the WHAT
+#                              packets it sent and received (AB went a -> b, BA b -> a)
+#   check_xfrm_icv             XfrmInStateProtoError (ICV failures) is 0 on every xfrm side
 #   encap_socket NS [PORT]     a UDP socket on PORT (4500) with UDP_ENCAP_ESPINUDP, held until
 #                              the test exits: native xfrm receives ESP in UDP only through one;
 #                              with bypass socket policies both ways, as IKE daemons set them,
@@ -254,4 +264,64 @@ print("ready", flush=True)
 time.sleep(3600)' "$port" >"$log" 2>&1 &
 	defer "kill ${!} 2>/dev/null"
 	wait_for 10 grep -q ready "$log"
+}
+
+nfsec_sides()
+{
+	is_nfsec "$LEFT" && echo "$a"
+	is_nfsec "$RIGHT" && echo "$b"
+	return 0
+}
+
+side() { [[ $1 == "$a" ]] && echo "a ($LEFT)" || echo "b ($RIGHT)"; }
+
+declare -A before
+snap()
+{
+	local ns n out
+	for ns in $(nfsec_sides); do
+		out=$(nstats "$ns") || fail "nfsec stats: $out"
+		for n in $NAMES; do
+			before[$ns,$n]=$(awk -v n="$n" '$1 == n || $1 == n":" { print $2 }' <<<"$out")
+			[[ -n ${before[$ns,$n]} ]] || fail "nfsec stats has no counter $n"
+		done
+	done
+}
+
+delta() { echo $(($(nstat "$1" "$2") - before[$1,$2])); }
+
+check_sides()
+{
+	local what=$1 ab=$2 ba=$3 ns n sent got
+	for ns in $(nfsec_sides); do
+		for n in $NAMES; do
+			[[ $n == tx_packets || $n == rx_packets ]] && continue
+			check_eq "$(side "$ns") $n" "$(delta "$ns" "$n")" 0
+		done
+		if [[ $ns == "$a" ]]; then
+			sent=$ab got=$ba
+		else
+			sent=$ba got=$ab
+		fi
+		if (($(delta "$ns" tx_packets) != sent || $(delta "$ns" rx_packets) != got)); then
+			{
+				nstats "$ns" | grep -v " 0$"
+				ip netns exec "$ns" nstat -az | grep -E "IpOut|IpFrag|TcpRetrans|IcmpOutDest"
+				ip -n "$ns" -s link
+			} | sed 's/^/#   /'
+		fi
+		check_eq "$(side "$ns") tx_packets = its $what on the wire" "$(delta "$ns" tx_packets)" "$sent"
+		check_eq "$(side "$ns") rx_packets = the peer's $what on the wire" \
+			"$(delta "$ns" rx_packets)" "$got"
+	done
+}
+
+check_xfrm_icv()
+{
+	local ns
+	for ns in "$a" "$b"; do
+		[[ $ns == "$a" && $LEFT == xfrm || $ns == "$b" && $RIGHT == xfrm ]] || continue
+		check_eq "$(side "$ns") XfrmInStateProtoError (ICV failures)" \
+			"$(xstat "$ns" XfrmInStateProtoError)" 0
+	done
 }

@@ -53,20 +53,9 @@ gateway()
 gateway "$gwA" "$LEFT"
 gateway "$gwB" "$RIGHT"
 
-# counters: a snapshot of every nfsec gateway's netns counters
-declare -A before
-snap()
-{
-	local ns name
-	for ns in "$gwA" "$gwB"; do
-		is_nfsec "$(impl_of "$ns")" || continue
-		for name in tx_packets rx_packets; do
-			before[$ns,$name]=$(nstat "$ns" $name)
-		done
-	done
-}
+# counters of every nfsec gateway: esp_lib.sh's snap and delta, gwA and gwB its two sides
+a=$gwA b=$gwB NAMES="tx_packets rx_packets"
 impl_of() { [[ $1 == "$gwA" ]] && echo "$LEFT" || echo "$RIGHT"; }
-delta() { echo $(($(nstat "$1" "$2") - before[$1,$2])); }
 
 tmp=$(mktemp -d)
 CAP_SNAPLEN=128
