@@ -226,6 +226,40 @@ drop_counted:
 	nfsec_sa_put(sa);
 }
 
+/*
+ * Headroom for each segment: the device's link-layer header and what ESP
+ * or AH adds in front (outer IPv4, UDP, ESP header and IV: 52 at most),
+ * with room to spare. Less is still correct: skb_cow_head() grows it.
+ */
+#define SEG_HEADROOM 128
+
+/*
+ * skb_segment() copies each segment into a buffer with the GSO packet's
+ * headroom, for TCP MAX_TCP_HEADER: a full-sized segment then needs a
+ * little over 2 KB, so gets a 4 KB buffer, which the kernel zeroes before
+ * the copy when init_on_alloc is on (Debian's default). Give the GSO
+ * packet a head with the headroom we need instead: its header bytes are
+ * copied, its payload pages shared, and the socket's send accounting
+ * moves with it, as tcp_gso_segment() moves it to the segments.
+ */
+static struct sk_buff *fit_headroom(struct sk_buff *skb)
+{
+	struct sk_buff *nskb;
+
+	if (skb_headroom(skb) < SEG_HEADROOM + 64)
+		return skb;
+	nskb = __pskb_copy(skb, SEG_HEADROOM, GFP_ATOMIC);
+	if (!nskb)
+		return skb;
+	/* The header offsets count from the head: the copy's starts later. */
+	skb_headers_offset_update(nskb, SEG_HEADROOM - (int)skb_headroom(skb));
+	swap(nskb->sk, skb->sk);
+	swap(nskb->destructor, skb->destructor);
+	nskb->truesize = skb->truesize;
+	consume_skb(skb);
+	return nskb;
+}
+
 /* Protect @skb with @sa; always consumes @skb. */
 void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 		  okfn_t okfn)
@@ -240,6 +274,7 @@ void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 		return;
 	}
 	/* Encrypt segments, not super-packets. */
+	skb = fit_headroom(skb);
 	segs = skb_gso_segment(skb, 0);
 	if (IS_ERR_OR_NULL(segs)) {
 		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_ERROR, 1);
