@@ -26,6 +26,7 @@ struct ah_ctx {
 	struct sk_buff *skb;
 	struct nfsec_sa *sa;
 	u64 seq;
+	unsigned int size;
 	__be32 seqhi;
 	u8 tos;
 	u8 ttl;
@@ -66,10 +67,19 @@ static struct ah_ctx *ctx_alloc(struct nfsec_sa *sa, int nsg)
 {
 	size_t len = sizeof(struct ah_ctx) + req_len(sa) +
 		     nsg * sizeof(struct scatterlist);
+	struct ah_ctx *c;
 
 	/* The request must be aligned as the transform wants. */
 	BUILD_BUG_ON(sizeof(struct ah_ctx) % __alignof__(struct ahash_request));
-	return kmalloc(len, GFP_ATOMIC);
+	c = nfsec_req_alloc(len);
+	if (c)
+		c->size = len;
+	return c;
+}
+
+static void ctx_free(struct ah_ctx *c)
+{
+	nfsec_req_free(c, c->size);
 }
 
 /*
@@ -174,7 +184,7 @@ static void output_finish(struct ah_ctx *c, int err)
 	if (!err)
 		memcpy(ah->auth_data, c->icv, sa->icvlen);
 	restore(c, iph);
-	kfree(c);
+	ctx_free(c);
 	done(skb, sa, seq, arg, err);
 }
 
@@ -252,7 +262,7 @@ static void input_finish(struct ah_ctx *c, int err)
 	if (!err && crypto_memneq(c->icv, c->icv_in, sa->icvlen))
 		err = -EBADMSG;
 	restore(c, iph);
-	kfree(c);
+	ctx_free(c);
 	if (!err) {
 		/* Take AH out: the IPv4 header moves up over it. */
 		memmove(skb->data + ahlen, skb->data, ihl);

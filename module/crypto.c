@@ -6,6 +6,7 @@
  * authenc template pairing a cipher with a MAC, as the kernel's ESP does.
  * We allocate the plain (non-IV-generating) forms and make IVs ourselves.
  */
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/rtnetlink.h>
 #include <crypto/aead.h>
@@ -276,4 +277,45 @@ void nfsec_crypto_free(struct nfsec_sa *sa)
 		crypto_free_aead(sa->aead);
 	if (sa->ahash)
 		crypto_free_ahash(sa->ahash);
+}
+
+/*
+ * Per-packet crypto contexts (our state, the request, the scatterlist).
+ * Each lives for one transform, mostly within one call, so kmalloc()
+ * would do, but the kernel zeroes every allocation (init_on_alloc, on in
+ * Debian's kernels), which costs as much as a NULL transform. Each CPU
+ * keeps the last context it freed, if of the common size, and hands it
+ * out again: its user writes everything it reads. An asynchronous
+ * completion frees on whatever CPU it runs on; what a slot cannot take
+ * goes back to the allocator.
+ */
+#define REQ_CACHED_SIZE 1024
+
+static DEFINE_PER_CPU(void *, req_slot);
+
+void *nfsec_req_alloc(size_t len)
+{
+	void *p;
+
+	if (len > REQ_CACHED_SIZE)
+		return kmalloc(len, GFP_ATOMIC);
+	p = this_cpu_xchg(req_slot, NULL);
+	return p ?: kmalloc(REQ_CACHED_SIZE, GFP_ATOMIC);
+}
+
+/* @len as given to nfsec_req_alloc(). */
+void nfsec_req_free(void *p, size_t len)
+{
+	if (len <= REQ_CACHED_SIZE)
+		p = this_cpu_xchg(req_slot, p);
+	kfree(p);
+}
+
+/* Module exit, when no packet is in flight. */
+void nfsec_req_cache_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		kfree(per_cpu(req_slot, cpu));
 }

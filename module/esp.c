@@ -27,6 +27,7 @@ struct esp_ctx {
 	struct sk_buff *skb;
 	struct nfsec_sa *sa;
 	u64 seq;
+	unsigned int size;
 	__be32 aad[3];
 	u8 iv[16];
 	/* struct aead_request, then the scatterlist */
@@ -51,13 +52,15 @@ static struct scatterlist *ctx_sg(struct esp_ctx *c)
 static struct esp_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
 				 int nsg, u64 seq, nfsec_done_t done, void *arg)
 {
+	size_t size = sizeof(struct esp_ctx) + req_len(sa) +
+		      nsg * sizeof(struct scatterlist);
 	struct esp_ctx *c;
 
 	BUILD_BUG_ON(sizeof(struct esp_ctx) % __alignof__(struct aead_request));
-	c = kmalloc(sizeof(*c) + req_len(sa) + nsg * sizeof(struct scatterlist),
-		    GFP_ATOMIC);
+	c = nfsec_req_alloc(size);
 	if (!c)
 		return NULL;
+	c->size = size;
 	c->done = done;
 	c->arg = arg;
 	c->skb = skb;
@@ -71,6 +74,11 @@ static struct esp_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
 		c->aad[1] = htonl(lower_32_bits(seq));
 	}
 	return c;
+}
+
+static void ctx_free(struct esp_ctx *c)
+{
+	nfsec_req_free(c, c->size);
 }
 
 static unsigned int aad_len(const struct nfsec_sa *sa)
@@ -103,7 +111,7 @@ static void output_done(struct crypto_async_request *base, int err)
 
 	if (err == -EINPROGRESS)
 		return;
-	kfree(c);
+	ctx_free(c);
 	done(skb, sa, seq, arg, err);
 }
 
@@ -176,7 +184,7 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	err = build_sg(c, nfrags, ihl + encap + sizeof(*esph),
 		       sa->ivlen + clen + sa->icvlen);
 	if (err) {
-		kfree(c);
+		ctx_free(c);
 		return err;
 	}
 	req = ctx_req(c);
@@ -187,7 +195,7 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	err = crypto_aead_encrypt(req);
 	if (err == -EINPROGRESS || err == -EBUSY)
 		return -EINPROGRESS;
-	kfree(c);
+	ctx_free(c);
 	done(skb, sa, seq, arg, err);
 	return 0;
 }
@@ -223,7 +231,7 @@ int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	skb_copy_bits(skb, off, c->iv, sa->ivlen);
 	err = build_sg(c, nfrags, off, sa->ivlen + elen + sa->icvlen);
 	if (err) {
-		kfree(c);
+		ctx_free(c);
 		return err;
 	}
 	req = ctx_req(c);
@@ -234,7 +242,7 @@ int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	err = crypto_aead_decrypt(req);
 	if (err == -EINPROGRESS || err == -EBUSY)
 		return -EINPROGRESS;
-	kfree(c);
+	ctx_free(c);
 	done(skb, sa, seq, arg, err);
 	return 0;
 }

@@ -118,6 +118,7 @@ static void __exit nfsec_exit(void)
 	/* Every deferred free has run once the workqueue is drained. */
 	rcu_barrier();
 	destroy_workqueue(nfsec_wq);
+	nfsec_req_cache_exit();
 	nfsec_policy_cache_exit();
 	nfsec_sa_cache_exit();
 }

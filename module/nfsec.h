@@ -288,6 +288,9 @@ int nfsec_crypto_init(struct nfsec_sa *sa, const u8 *aead_key,
 		      const u8 *enc_key, const u8 *auth_key,
 		      struct netlink_ext_ack *extack);
 void nfsec_crypto_free(struct nfsec_sa *sa);
+void *nfsec_req_alloc(size_t len);
+void nfsec_req_free(void *p, size_t len);
+void nfsec_req_cache_exit(void);
 
 /* replay.c */
 int nfsec_replay_init(struct nfsec_replay *r, u32 size, u64 seq);
