@@ -7,6 +7,8 @@
 #
 #   bench/bench.sh [CASE...]     default: every case
 #   ROUNDS=3 SECS=5              rounds per case and implementation, iperf3 seconds
+#   PERF=1                       also sample every CPU (perf, cpu-clock: no PMU under TCG) during
+#                                each measurement and print the top kernel symbols
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$PWD/tools:$PATH:/usr/sbin:/sbin" LC_ALL=C
@@ -62,10 +64,25 @@ ipsec()
 
 target() { [[ $1 == tunnel ]] && echo 10.2.0.1 || echo 10.0.0.2; }
 
+# profiled CMD...: CMD, sampled by perf when PERF is set: each symbol's own share of all
+# CPUs' time (idle included), then the share of the datapath's entry points with their callees
+profiled()
+{
+	if [[ -z ${PERF:-} ]]; then "$@"; return; fi
+	perf record -q -g -e cpu-clock -F 2000 -a -o /tmp/perf.data -- "$@" 2>/dev/null
+	{
+	perf report -q -i /tmp/perf.data --no-children --sort sym --percent-limit 0.5 \
+		--stdio -g none 2>/dev/null | sed '/^$/d' | head -n 40
+	echo "with callees:"
+	perf report -q -i /tmp/perf.data --children --sort sym --stdio -g none 2>/dev/null |
+		grep -E '\] (out_hook|in_hook|nfsec_[a-z_]+|skb_segment|xfrm_output|xfrm_input|esp_[a-z_]+|tcp_sendmsg|tcp_recvmsg|tcp_v4_rcv|__alloc_skb|gro_cell_poll|napi_gro_receive|tcp4_gro_receive|tcp_ack|tcp_rcv_established)\s*$'
+	} >/tmp/bench.perf
+}
+
 # tcp HOST [iperf3 args]: Mbit/s received
 tcp()
 {
-	a iperf3 -c "$@" -t "$SECS" -J | python3 -c '
+	profiled ip netns exec "$A" iperf3 -c "$@" -t "$SECS" -J | python3 -c '
 import json, sys; print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
 }
 
@@ -143,6 +160,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			[[ $v != nan ]] || sed -n '1,3s/^/# error: /p' /tmp/bench.err
 			res[$case,$impl]+="$v "
 			echo "# $case $impl round $r: $v"
+			if [[ -n ${PERF:-} && -s /tmp/bench.perf ]]; then
+				sed "s/^/# perf $case $impl: /" /tmp/bench.perf
+				rm -f /tmp/bench.perf
+			fi
 		done
 	done
 done
