@@ -130,18 +130,24 @@ static int deliver_finish(struct net *net, struct sock *sk,
  * Re-enter the stack as xfrm4_transport_finish() does: PRE_ROUTING runs
  * again, so conntrack and DNAT see the inner packet, then the route
  * (transport mode keeps its local one unless DNAT dropped it) decides
- * between the local stack and forwarding.
+ * between the local stack and forwarding. From the queue's poll (rxq.c).
  */
-static void deliver(struct nfsec_sa *sa, struct sk_buff *skb)
+void nfsec_deliver(struct sk_buff *skb)
 {
 	struct net_device *dev = skb->dev;
 
+	NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb,
+		dev, NULL, deliver_finish);
+}
+
+/* Mark the packet decapsulated and queue it; false if the queue is full. */
+static bool queue(struct nfsec_sa *sa, struct sk_buff *skb)
+{
 	nf_reset_ct(skb);
 	IPCB(skb)->flags |= NFSEC_IPSKB_DECAP;
 	if (sa->mode == NFSEC_MODE_TUNNEL)
 		skb_dst_drop(skb);
-	NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb,
-		dev, NULL, deliver_finish);
+	return nfsec_rxq_add(sa, skb);
 }
 
 /*
@@ -189,6 +195,7 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 {
 	struct net_device *dev = skb->dev;
 	struct nfsec_net *nn = sa->nn;
+	unsigned int len;
 	u8 nexthdr;
 	int drop;
 
@@ -236,18 +243,22 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	rcu_read_lock_bh();
 	drop = policy_ok(nn, sa, skb) ?: parse_options(skb);
 	if (!drop) {
-		nfsec_count(nn, sa, NFSEC_STAT_RX_PACKETS, 1);
-		nfsec_count(nn, sa, NFSEC_STAT_RX_BYTES, skb->len);
 		clamp_syn(sa, skb);
-		deliver(sa, skb);
+		len = skb->len;
+		if (queue(sa, skb)) {
+			/* The queue holds the SA and the device now. */
+			nfsec_count(nn, sa, NFSEC_STAT_RX_PACKETS, 1);
+			nfsec_count(nn, sa, NFSEC_STAT_RX_BYTES, len);
+		} else {
+			drop = NFSEC_STAT_RX_NO_MEM;
+		}
 	}
 	rcu_read_unlock_bh();
 	if (!drop)
-		goto out;
+		return;
 drop:
 	nfsec_count(nn, sa, drop, 1);
 	kfree_skb(skb);
-out:
 	dev_put(dev);
 	nfsec_sa_put(sa);
 }

@@ -91,9 +91,12 @@ static int __init nfsec_init(void)
 	ret = nfsec_policy_cache_init();
 	if (ret)
 		goto err_sa_cache;
-	ret = register_pernet_subsys(&nfsec_net_ops);
+	ret = nfsec_rxq_init();
 	if (ret)
 		goto err_policy_cache;
+	ret = register_pernet_subsys(&nfsec_net_ops);
+	if (ret)
+		goto err_rxq;
 	ret = nfsec_genl_init();
 	if (ret)
 		goto err_pernet;
@@ -102,6 +105,8 @@ static int __init nfsec_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&nfsec_net_ops);
+err_rxq:
+	nfsec_rxq_exit();
 err_policy_cache:
 	nfsec_policy_cache_exit();
 err_sa_cache:
@@ -118,6 +123,7 @@ static void __exit nfsec_exit(void)
 	/* Every deferred free has run once the workqueue is drained. */
 	rcu_barrier();
 	destroy_workqueue(nfsec_wq);
+	nfsec_rxq_exit();
 	nfsec_req_cache_exit();
 	nfsec_policy_cache_exit();
 	nfsec_sa_cache_exit();

@@ -220,6 +220,7 @@ struct nfsec_skb_cb {
 	struct inet_skb_parm ip;
 	bool encap;
 	__be16 encap_sport;
+	struct nfsec_sa *sa;		/* while in the rx queue (rxq.c) */
 };
 #define NFSEC_CB(skb) ((struct nfsec_skb_cb *)(skb)->cb)
 static_assert(sizeof(struct nfsec_skb_cb) <= sizeof_field(struct sk_buff, cb));
@@ -320,6 +321,12 @@ void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 		  int (*okfn)(struct net *net, struct sock *sk,
 			      struct sk_buff *skb));
 void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb);
+void nfsec_deliver(struct sk_buff *skb);
+
+/* rxq.c */
+bool nfsec_rxq_add(struct nfsec_sa *sa, struct sk_buff *skb);
+int nfsec_rxq_init(void);
+void nfsec_rxq_exit(void);
 
 /* ah.c */
 unsigned int nfsec_ah_hdrlen(const struct nfsec_sa *sa);
