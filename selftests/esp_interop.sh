@@ -33,12 +33,7 @@ need_cmd tcpdump socat
 CASES=${INTEROP_CASES:-"gcm128/transport gcm256/tunnel cbc/transport cbc/tunnel
 	chacha/transport chacha/tunnel null/transport null/tunnel"}
 
-ns_create a b
-veth_pair "$a" eth0 10.0.0.1/24 "$b" eth0 10.0.0.2/24
-ip -n "$a" addr add 10.1.0.1/32 dev lo
-ip -n "$b" addr add 10.2.0.1/32 dev lo
-ip -n "$a" route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
-ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
+tunnel_hosts
 
 SPI_AB=0x00000100 SPI_BA=0x00000200
 tmp=$(mktemp -d)

@@ -17,12 +17,7 @@ source "$(dirname "$0")/esp_lib.sh"
 run_combos "nfsec/xfrm"
 need_cmd tcpdump tshark mergecap socat python3
 
-ns_create a b
-veth_pair "$a" eth0 10.0.0.1/24 "$b" eth0 10.0.0.2/24
-ip -n "$a" addr add 10.1.0.1/32 dev lo
-ip -n "$b" addr add 10.2.0.1/32 dev lo
-ip -n "$a" route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
-ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
+tunnel_hosts
 na() { ip netns exec "$a" "$@"; }
 nb() { ip netns exec "$b" "$@"; }
 

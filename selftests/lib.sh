@@ -94,6 +94,19 @@ veth_pair()
 	ip -n "$ns2" link set "$if2" up
 }
 
+# tunnel_hosts: namespaces $a and $b on a veth (10.0.0.1 - 10.0.0.2), each with a
+# host address behind it (10.1.0.1 on a, 10.2.0.1 on b) routed through the other, the
+# addresses a tunnel-mode SA carries between its outer ones
+tunnel_hosts()
+{
+	ns_create a b
+	veth_pair "$a" eth0 10.0.0.1/24 "$b" eth0 10.0.0.2/24
+	ip -n "$a" addr add 10.1.0.1/32 dev lo
+	ip -n "$b" addr add 10.2.0.1/32 dev lo
+	ip -n "$a" route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
+	ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
+}
+
 pass()
 {
 	echo "# ok: $*"

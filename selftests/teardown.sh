@@ -19,12 +19,7 @@ GCM="aead rfc4106(gcm(aes)) 0x0123456789abcdef0123456789abcdef0badc0de 128"
 tunnel_with_traffic()
 {
 	local n
-	ns_create a b
-	veth_pair "$a" eth0 10.0.0.1/24 "$b" eth0 10.0.0.2/24
-	ip -n "$a" addr add 10.1.0.1/32 dev lo
-	ip -n "$b" addr add 10.2.0.1/32 dev lo
-	ip -n "$a" route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
-	ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
+	tunnel_hosts
 	for n in "$a" "$b"; do
 		ip netns exec "$n" nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 \
 			reqid 1 mode tunnel $GCM
