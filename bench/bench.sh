@@ -9,6 +9,7 @@
 #   ROUNDS=3 SECS=5              rounds per case and implementation, iperf3 seconds
 #   PERF=1                       also sample every CPU (perf, cpu-clock: no PMU under TCG) during
 #                                each measurement and print the top kernel symbols
+#   PERF_UNDER="f g"             with PERF: what the samples under f (and g) spend their time in
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$PWD/tools:$PATH:/usr/sbin:/sbin" LC_ALL=C
@@ -76,7 +77,39 @@ profiled()
 	echo "with callees:"
 	perf report -q -i /tmp/perf.data --children --sort sym --stdio -g none 2>/dev/null |
 		grep -E '\] (out_hook|in_hook|nfsec_[a-z_]+|skb_segment|xfrm_output|xfrm_input|esp_[a-z_]+|tcp_sendmsg|tcp_recvmsg|tcp_v4_rcv|__alloc_skb|gro_cell_poll|napi_gro_receive|tcp4_gro_receive|tcp_ack|tcp_rcv_established)\s*$'
+	local f
+	for f in ${PERF_UNDER:-}; do
+		echo "under $f:"
+		perf script -i /tmp/perf.data -F ip,sym 2>/dev/null | under "$f"
+	done
 	} >/tmp/bench.perf
+}
+
+# under FUNC: of the samples whose stack holds FUNC (perf script -F ip,sym on stdin, leaf
+# first), the share of all samples each leaf symbol has, with the top ten
+under()
+{
+	python3 -c '
+import collections, sys
+f, total, under, leaves, stack = sys.argv[1], 0, 0, collections.Counter(), []
+def done():
+    global total, under
+    if stack:
+        total += 1
+        if f in stack:
+            under += 1
+            leaves[stack[0]] += 1
+for line in sys.stdin:
+    w = line.split()
+    if not w:
+        done(); stack.clear()
+    elif len(w) >= 2:
+        stack.append(w[1].split("+")[0])
+done()
+print("%6.2f%%  %s with its callees" % (100.0 * under / max(total, 1), f))
+for sym, n in leaves.most_common(10):
+    print("%6.2f%%    %s" % (100.0 * n / total, sym))
+' "$1"
 }
 
 # tcp HOST [iperf3 args]: Mbit/s received
