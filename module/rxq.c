@@ -10,9 +10,11 @@
  * it (a quarter more GCM tunnel throughput in `make bench`).
  *
  * Each queued packet holds its SA, so a netns going away waits for its
- * packets (nfsec_sa_exit() waits for every SA), and its device. Only the
- * CPU that owns a queue touches it, with BH disabled: NAPI polls where it
- * was scheduled.
+ * packets (nfsec_sa_exit() waits for every SA), and its device. A queue
+ * is filled by its own CPU and polled there too, except when that CPU
+ * goes offline: then dev_cpu_dead() hands the poll to another CPU, and
+ * the first CPU may come back while it runs. The queue's lock covers
+ * that; it is otherwise uncontended, and a poll takes it once per batch.
  */
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
@@ -30,13 +32,21 @@ static struct net_device napi_dev;	/* a NAPI needs one; never registered */
 static int rxq_poll(struct napi_struct *napi, int budget)
 {
 	struct rxq *q = container_of(napi, struct rxq, napi);
+	struct sk_buff_head batch;
 	struct net_device *dev;
 	struct nfsec_sa *sa;
 	struct sk_buff *skb;
 	int done = 0;
 
+	__skb_queue_head_init(&batch);
+	spin_lock(&q->skbs.lock);
+	while (skb_queue_len(&batch) < budget &&
+	       (skb = __skb_dequeue(&q->skbs)))
+		__skb_queue_tail(&batch, skb);
+	spin_unlock(&q->skbs.lock);
+
 	rcu_read_lock();
-	while (done < budget && (skb = __skb_dequeue(&q->skbs))) {
+	while ((skb = __skb_dequeue(&batch))) {
 		sa = NFSEC_CB(skb)->sa;
 		dev = skb->dev;
 		nfsec_deliver(skb);
@@ -58,12 +68,19 @@ static int rxq_poll(struct napi_struct *napi, int budget)
 bool nfsec_rxq_add(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	struct rxq *q = this_cpu_ptr(rxqs);
+	bool first;
 
-	if (skb_queue_len(&q->skbs) > READ_ONCE(netdev_max_backlog))
-		return false;
 	NFSEC_CB(skb)->sa = sa;
+	spin_lock(&q->skbs.lock);
+	if (skb_queue_len(&q->skbs) > READ_ONCE(netdev_max_backlog)) {
+		spin_unlock(&q->skbs.lock);
+		return false;
+	}
 	__skb_queue_tail(&q->skbs, skb);
-	if (skb_queue_len(&q->skbs) == 1)
+	first = skb_queue_len(&q->skbs) == 1;
+	spin_unlock(&q->skbs.lock);
+	/* Already scheduled, it is marked missed and polls again. */
+	if (first)
 		napi_schedule(&q->napi);
 	return true;
 }
@@ -79,7 +96,7 @@ int nfsec_rxq_init(void)
 	for_each_possible_cpu(cpu) {
 		struct rxq *q = per_cpu_ptr(rxqs, cpu);
 
-		__skb_queue_head_init(&q->skbs);
+		skb_queue_head_init(&q->skbs);
 		netif_napi_add(&napi_dev, &q->napi, rxq_poll);
 		napi_enable(&q->napi);
 	}
