@@ -250,8 +250,9 @@ static const struct genl_ops nfsec_ops[] = {
 	NFSEC_OP(NFSEC_CMD_VERSION_GET, version_get, NULL),
 };
 
+/* Events show the configuration: only for those who may read it. */
 static const struct genl_multicast_group nfsec_mcgrps[] = {
-	{ .name = NFSEC_MCGRP_EVENTS },
+	{ .name = NFSEC_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 struct genl_family nfsec_family __ro_after_init = {

@@ -49,7 +49,8 @@
  *   reply: NFSEC_A_VERSION (string)
  *
  * Events: SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POLICY_ADD, POLICY_DEL,
- * POLICY_FLUSH are multicast to "events" with the object as in a dump.
+ * POLICY_FLUSH are multicast to "events" with the object as in a dump
+ * (flushes without one). Joining "events" needs CAP_NET_ADMIN too.
  */
 #ifndef _UAPI_LINUX_NFSEC_H
 #define _UAPI_LINUX_NFSEC_H
