@@ -15,7 +15,7 @@ int batch_line;
 static void usage(FILE *f)
 {
 	fputs("Usage: nfsec [ -s ] [ -j ] [ -batch FILE ] OBJECT COMMAND ...\n"
-	      "OBJECT := sa | policy | stats | version | help\n"
+	      "OBJECT := sa | policy | stats | monitor | version | help\n"
 	      "  -s      counters too\n"
 	      "  -j      JSON output\n"
 	      "  -batch  run the commands of FILE (- for stdin), one a line;\n"
@@ -38,6 +38,7 @@ static const struct {
 	{ "state", do_sa },
 	{ "policy", do_policy },
 	{ "stats", do_stats },
+	{ "monitor", do_monitor },
 	{ "version", do_version },
 	{ "help", do_help },
 };

@@ -211,3 +211,68 @@ int nfsec_talk(struct nl_msg *msg, const char *what,
 	parse_fail("%s: %s%s%s", what, strerror(-t.err), *m ? ": " : "", m);
 	return t.err;
 }
+
+struct listen {
+	void (*cb)(uint8_t cmd, struct nlattr **tb, void *arg);
+	void *arg;
+};
+
+static int event_cb(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[NFSEC_A_MAX + 1];
+	struct listen *l = arg;
+
+	if (nlh->nlmsg_type != family ||
+	    genlmsg_parse(nlh, 0, tb, NFSEC_A_MAX, NULL))
+		return NL_SKIP;
+	l->cb(((struct genlmsghdr *)nlmsg_data(nlh))->cmd, tb, l->arg);
+	return NL_OK;
+}
+
+static int any_seq(struct nl_msg *msg __unused, void *arg __unused)
+{
+	return NL_OK;
+}
+
+int nfsec_nl_listen(void (*cb)(uint8_t cmd, struct nlattr **tb, void *arg),
+		    void *arg)
+{
+	struct listen l = { .cb = cb, .arg = arg };
+	struct nl_cb *nlcb;
+	int grp, err;
+
+	if (nfsec_nl_open(false))
+		return -ENOENT;
+	grp = genl_ctrl_resolve_grp(sock, NFSEC_GENL_NAME, NFSEC_MCGRP_EVENTS);
+	if (grp < 0) {
+		parse_fail("monitor: no group \"%s\": %s", NFSEC_MCGRP_EVENTS,
+			   nl_geterror(grp));
+		return -ENOENT;
+	}
+	err = nl_socket_add_membership(sock, grp);
+	if (err) {
+		parse_fail("monitor: %s%s", nl_geterror(err), err == -NLE_PERM ?
+			   ": needs CAP_NET_ADMIN in the network namespace" : "");
+		return -EPERM;
+	}
+	nlcb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!nlcb)
+		die("out of memory");
+	nl_cb_set(nlcb, NL_CB_VALID, NL_CB_CUSTOM, event_cb, &l);
+	/* Events are not answers: no sequence numbers to match. */
+	nl_cb_set(nlcb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, any_seq, NULL);
+	for (;;) {
+		err = nl_recvmsgs(sock, nlcb);
+		/* ENOBUFS: the kernel dropped events we were too slow for. */
+		if (err == -NLE_NOMEM) {
+			fprintf(stderr, "nfsec: monitor: events lost (receive buffer overrun)\n");
+			continue;
+		}
+		if (err < 0)
+			break;
+	}
+	nl_cb_put(nlcb);
+	parse_fail("monitor: %s", nl_geterror(err));
+	return -EIO;
+}

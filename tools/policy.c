@@ -201,7 +201,7 @@ struct pol_filter {
 	uint32_t index;
 };
 
-static int print_policy(struct nlattr **top, void *arg)
+int print_policy(struct nlattr **top, void *arg)
 {
 	struct nlattr *tb[NFSEC_POL_A_MAX + 1] = {};
 	struct pol_filter *f = arg;

@@ -89,6 +89,12 @@ void json_sep(void)
 	json_first = false;
 }
 
+/* The next object is the first of its line (monitor: one a line). */
+void json_reset(void)
+{
+	json_first = true;
+}
+
 void json_str(const char *s)
 {
 	putchar('"');

@@ -452,7 +452,7 @@ struct filter {
 	struct sa_args id;
 };
 
-static int print_sa(struct nlattr **top, void *arg)
+int print_sa(struct nlattr **top, void *arg)
 {
 	struct nlattr *tb[NFSEC_SA_A_MAX + 1] = {};
 	struct filter *f = arg;

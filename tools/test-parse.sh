@@ -118,6 +118,8 @@ bad "policy update src 10.1.0.0/24 dir out" "policy update"
 bad "policy del index 1 src 10.0.0.0/8 dir in" "not both"
 bad "policy add dir out tmpl proto esp mode beet" "mode beet is not supported"
 bad "frobnicate" "unknown object"
+bad "monitor acquire" "unsupported word \"acquire\" with monitor"
+ok "monitor all sa policy"
 bad "-batch - <<<\$'sa flush\n\nsa add $ID ctx x\nsa flush'" "line 3: unsupported word \"ctx\""
 bad "-batch - <<<\$'sa flush \"open'" "line 1: unbalanced quotes"
 

@@ -41,6 +41,12 @@ int nfsec_talk(struct nl_msg *msg, const char *what,
  */
 int nfsec_nl_open(bool quiet);
 void nfsec_nl_close(void);
+/*
+ * Join the "events" group and call @cb for each event until an error;
+ * returns it (-errno), having printed why.
+ */
+int nfsec_nl_listen(void (*cb)(uint8_t cmd, struct nlattr **tb, void *arg),
+		    void *arg);
 
 /* parse.c: errors are "nfsec: [line N: ]message" on stderr. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -76,6 +82,7 @@ void print_lifetime(struct nlattr *lft, struct nlattr *cur);
 void json_begin_list(void);
 void json_end_list(void);
 void json_sep(void);
+void json_reset(void);
 void dump_request(struct nl_msg *msg);
 
 /* Commands. */
@@ -83,6 +90,10 @@ int do_sa(int argc, char **argv);
 int do_policy(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_version(int argc, char **argv);
+int do_monitor(int argc, char **argv);
+/* A dump's callbacks, for `sa show` and `policy show`; @arg: a filter or NULL. */
+int print_sa(struct nlattr **top, void *arg);
+int print_policy(struct nlattr **top, void *arg);
 int get_counts(unsigned int *sas, unsigned int *pols);
 void usage_sa(FILE *f);
 void usage_policy(FILE *f);

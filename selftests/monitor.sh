@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# nfsec monitor: every change to a namespace's SAs and policies, in order, printed as
+# ip xfrm monitor prints xfrm's (and one JSON object a line with -j); never a key byte;
+# nothing from another namespace; joining the events needs CAP_NET_ADMIN over the namespace.
+source "$(dirname "$0")/lib.sh"
+need_module
+need_cmd python3 setpriv unshare timeout
+
+ns_create ns1 ns2
+KEY=0x0123456789abcdef0123456789abcdef0badc0de
+AEAD="aead rfc4106(gcm(aes)) $KEY 128"
+tmp=$(mktemp -d)
+defer "rm -rf $tmp"
+
+# monitor NS NAME [ARGS...]: a monitor in the background, its output in $tmp/NAME
+monitor()
+{
+	local ns=$1 name=$2
+	shift 2
+	ip netns exec "$ns" nfsec "$@" >"$tmp/$name" 2>"$tmp/$name.err" &
+}
+
+# seen FILE SPI: FILE shows an SA with SPI (in either output format)
+seen() { grep -qiE "spi\"?:? ?\"?0x0*$2\b" "$1"; }
+
+# ready NS FILE...: the monitors writing FILEs have joined the group. Nothing tells when a
+# socket has, so add and delete an SA until each has printed it.
+ready()
+{
+	local ns=$1 f i
+	shift
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec "$ns" nfsec sa add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0xfeed $AEAD
+		ip netns exec "$ns" nfsec sa del src 192.0.2.1 dst 192.0.2.2 proto esp spi 0xfeed
+		for f; do seen "$tmp/$f" feed || continue 2; done
+		return 0
+	done
+	fail "the monitors never saw the probe SA: $(cat "$tmp"/*.err)"
+}
+
+monitor "$ns1" text monitor
+monitor "$ns1" json -j monitor
+monitor "$ns1" sa_only -j monitor sa
+monitor "$ns2" other -j monitor
+ready "$ns1" text json sa_only
+ready "$ns2" other
+
+n1() { ip netns exec "$ns1" nfsec "$@"; }
+SA="src 10.0.0.1 dst 10.0.0.2 proto esp spi"
+POL="src 10.1.0.0/24 dst 10.2.0.0/24 dir out"
+n1 sa add $SA 0x100 reqid 7 mode tunnel $AEAD
+n1 sa update $SA 0x100 reqid 8 mode tunnel $AEAD
+n1 policy add $POL tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode tunnel reqid 8
+n1 policy del $POL
+n1 sa del $SA 0x100
+n1 sa add $SA 0x101 mode transport $AEAD
+n1 sa flush
+n1 policy add $POL action block
+n1 policy flush
+n1 sa add $SA 0xfff mode transport $AEAD
+wait_for 10 seen "$tmp/json" fff
+wait_for 10 seen "$tmp/sa_only" fff
+wait_for 10 seen "$tmp/text" fff
+
+# events FILE: one line per event after the probes: EVENT OBJECT [SPI|DIR]
+events()
+{
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    kind = "sa" if "sa" in e else "policy"
+    obj = e[kind]
+    what = "" if obj is None else obj["spi"] if kind == "sa" else obj["dir"]
+    if what != "0x0000feed":
+        print(e["event"], kind, what)' "$1" | xargs
+}
+want="add sa 0x00000100 update sa 0x00000100 add policy out del policy out del sa 0x00000100"
+want+=" add sa 0x00000101 flush sa add policy out flush policy add sa 0x00000fff"
+check_eq "events, in order (-j)" "$(events "$tmp/json")" "$want"
+check_eq "events with 'monitor sa'" "$(events "$tmp/sa_only")" \
+	"add sa 0x00000100 update sa 0x00000100 del sa 0x00000100 add sa 0x00000101 flush sa add sa 0x00000fff"
+
+# The text is ip xfrm monitor's: the object as show prints it, after its event's word.
+for line in "src 10.0.0.1 dst 10.0.0.2" "Updated src 10.0.0.1 dst 10.0.0.2" \
+	    "Deleted src 10.0.0.1 dst 10.0.0.2" "src 10.1.0.0/24 dst 10.2.0.0/24" \
+	    "Deleted src 10.1.0.0/24 dst 10.2.0.0/24" "Flushed state" "Flushed policy"; do
+	grep -qx -- "$line" "$tmp/text" || fail "no line '$line' in the monitor's text: $(cat "$tmp/text")"
+done
+grep -qF "reqid 8 mode tunnel" "$tmp/text" || fail "the update's reqid is not in the text"
+pass "monitor prints every event, in order, in both formats; 'sa' filters"
+
+if grep -qi "0123456789abcdef" "$tmp"/*; then
+	fail "key bytes in a monitor's output"
+fi
+pass "no key bytes in any event"
+
+# ns2's monitor saw its probe and nothing of ns1.
+check_eq "events in ns2" "$(events "$tmp/other")" ""
+pass "events stay in their namespace"
+
+# Joining the group needs CAP_NET_ADMIN: refused at once for nobody, with a reason.
+if out=$(ip netns exec "$ns1" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	 timeout 5 nfsec monitor 2>&1); then
+	fail "an unprivileged monitor ran: $out"
+fi
+grep -q "not permitted" <<<"$out" || fail "unprivileged monitor: not EPERM: $out"
+pass "EPERM for an unprivileged monitor: $out"
+
+# Root of a user namespace may watch the network namespace it owns (it runs until killed).
+rc=0
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups unshare -U -r -n \
+	timeout 2 nfsec monitor 2>&1) || rc=$?
+((rc == 124)) || fail "user-namespace root could not monitor its netns (status $rc): $out"
+pass "CAP_NET_ADMIN in a user namespace over its own netns may monitor"

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nfsec: `nfsec monitor`, the module's events as ip xfrm monitor prints
+ * xfrm's: the object as `show` prints it, after "Updated " or "Deleted ";
+ * "Flushed state" and "Flushed policy". With -j, one JSON object a line.
+ */
+#include <errno.h>
+#include <string.h>
+#include "tool.h"
+
+enum { WANT_SA = 1, WANT_POLICY = 2 };
+
+static const struct {
+	uint8_t cmd;
+	int want;
+	const char *event;	/* in JSON */
+	const char *prefix;	/* in text */
+} events[] = {
+	{ NFSEC_CMD_SA_ADD, WANT_SA, "add", "" },
+	{ NFSEC_CMD_SA_UPDATE, WANT_SA, "update", "Updated " },
+	{ NFSEC_CMD_SA_DEL, WANT_SA, "del", "Deleted " },
+	{ NFSEC_CMD_SA_FLUSH, WANT_SA, "flush", "Flushed state" },
+	{ NFSEC_CMD_POLICY_ADD, WANT_POLICY, "add", "" },
+	{ NFSEC_CMD_POLICY_DEL, WANT_POLICY, "del", "Deleted " },
+	{ NFSEC_CMD_POLICY_FLUSH, WANT_POLICY, "flush", "Flushed policy" },
+};
+
+static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
+{
+	int want = *(int *)arg;
+	bool sa, flush;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(events) && events[i].cmd != cmd; i++)
+		;
+	if (i == ARRAY_SIZE(events) || !(events[i].want & want))
+		return;
+	sa = events[i].want == WANT_SA;
+	flush = cmd == NFSEC_CMD_SA_FLUSH || cmd == NFSEC_CMD_POLICY_FLUSH;
+	if (opt_json) {
+		printf("{\"event\":\"%s\",\"%s\":", events[i].event, sa ? "sa" : "policy");
+		json_reset();
+		if (flush)
+			fputs("null", stdout);
+		else if (sa)
+			print_sa(tb, NULL);
+		else
+			print_policy(tb, NULL);
+		puts("}");
+	} else if (flush) {
+		puts(events[i].prefix);
+	} else {
+		fputs(events[i].prefix, stdout);
+		if (sa)
+			print_sa(tb, NULL);
+		else
+			print_policy(tb, NULL);
+	}
+	/* A reader at the other end of a pipe sees each event as it comes. */
+	fflush(stdout);
+}
+
+static int usage_monitor(void)
+{
+	puts("Usage: nfsec [ -s ] [ -j ] monitor [ all | sa | policy ]...");
+	return 0;
+}
+
+int do_monitor(int argc, char **argv)
+{
+	int want = 0, i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "all"))
+			want |= WANT_SA | WANT_POLICY;
+		else if (!strcmp(argv[i], "sa") || !strcmp(argv[i], "SA") ||
+			 !strcmp(argv[i], "state"))
+			want |= WANT_SA;
+		else if (!strcmp(argv[i], "policy"))
+			want |= WANT_POLICY;
+		else if (!strcmp(argv[i], "help"))
+			return usage_monitor();
+		else
+			return parse_fail("unsupported word \"%s\" with monitor (all, sa, policy)",
+					  argv[i]);
+	}
+	if (!want)
+		want = WANT_SA | WANT_POLICY;
+	if (dry_run)
+		return 0;
+	return nfsec_nl_listen(print_event, &want);
+}
