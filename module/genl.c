@@ -243,6 +243,7 @@ static const struct genl_ops nfsec_ops[] = {
 	NFSEC_OP(NFSEC_CMD_SA_GET, nfsec_nl_sa_get, nfsec_nl_sa_dump),
 	NFSEC_OP(NFSEC_CMD_SA_FLUSH, nfsec_nl_sa_flush, NULL),
 	NFSEC_OP(NFSEC_CMD_POLICY_ADD, nfsec_nl_pol_add, NULL),
+	NFSEC_OP(NFSEC_CMD_POLICY_UPDATE, nfsec_nl_pol_add, NULL),
 	NFSEC_OP(NFSEC_CMD_POLICY_DEL, nfsec_nl_pol_del, NULL),
 	NFSEC_OP(NFSEC_CMD_POLICY_GET, nfsec_nl_pol_get, nfsec_nl_pol_dump),
 	NFSEC_OP(NFSEC_CMD_POLICY_FLUSH, nfsec_nl_pol_flush, NULL),

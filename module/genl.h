@@ -37,6 +37,7 @@ int nfsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info);
 
 /* genl_policy.c */
+/* POLICY_ADD and POLICY_UPDATE */
 int nfsec_nl_pol_add(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_pol_del(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_pol_get(struct sk_buff *skb, struct genl_info *info);

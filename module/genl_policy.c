@@ -176,11 +176,13 @@ static int pol_reply(struct genl_info *info, const struct nfsec_policy *pol,
 	return genlmsg_reply(msg, info);
 }
 
+/* Add, or for POLICY_UPDATE replace the policy with the same identity. */
 int nfsec_nl_pol_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	u8 cmd = info->genlhdr->cmd, event = NFSEC_CMD_POLICY_ADD;
 	struct nlattr *tb[NFSEC_POL_A_MAX + 1];
-	struct nfsec_policy *pol;
+	struct nfsec_policy *pol, *old = NULL;
 	int err;
 
 	err = pol_nest(info, tb);
@@ -195,11 +197,18 @@ int nfsec_nl_pol_add(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	}
 	mutex_lock(&nn->lock);
-	err = nfsec_policy_insert(nn, pol, info->extack);
+	if (cmd == NFSEC_CMD_POLICY_UPDATE)
+		old = nfsec_policy_find(nn, pol->dir, &pol->sel);
+	if (old) {
+		err = nfsec_policy_replace(nn, old, pol);
+		event = NFSEC_CMD_POLICY_UPDATE;
+	} else {
+		err = nfsec_policy_insert(nn, pol, info->extack);
+	}
 	if (!err) {
-		nfsec_nl_notify(nn->net, NFSEC_CMD_POLICY_ADD, pol_fill, pol);
+		nfsec_nl_notify(nn->net, event, pol_fill, pol);
 		/* The policy is in: a failed reply must not undo it. */
-		pol_reply(info, pol, NFSEC_CMD_POLICY_ADD);
+		pol_reply(info, pol, cmd);
 	}
 	mutex_unlock(&nn->lock);
 	if (err)

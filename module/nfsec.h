@@ -279,6 +279,8 @@ int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 struct nfsec_policy *nfsec_policy_find(struct nfsec_net *nn, u8 dir,
 				       const struct nfsec_sel *sel);
 struct nfsec_policy *nfsec_policy_find_index(struct nfsec_net *nn, u32 index);
+int nfsec_policy_replace(struct nfsec_net *nn, struct nfsec_policy *old,
+			 struct nfsec_policy *pol);
 void nfsec_policy_unlink(struct nfsec_net *nn, struct nfsec_policy *pol);
 unsigned int nfsec_policy_flush(struct nfsec_net *nn, int dir);
 bool nfsec_policy_selftest(void);

@@ -285,12 +285,26 @@ static void chain_add(struct nfsec_net *nn, struct nfsec_policy *pol)
 		hlist_add_head_rcu(&pol->hnode, head);
 }
 
-int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
-			struct netlink_ext_ack *extack)
+/* Into the list and its hash chain: visible to the packet path. */
+static void pol_link(struct nfsec_net *nn, struct nfsec_policy *pol)
 {
 	struct list_head *head = &nn->policies[pol->dir];
 	struct nfsec_policy *pos;
 
+	/* In lookup order: from the tail, after the last that goes first. */
+	list_for_each_entry_reverse(pos, head, node) {
+		if (!pol_before(pol, pos))
+			break;
+	}
+	list_add_rcu(&pol->node, &pos->node);
+	chain_add(nn, pol);
+	nn->pol_count++;
+	nn->genid++;
+}
+
+int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
+			struct netlink_ext_ack *extack)
+{
 	lockdep_assert_held(&nn->lock);
 	if (nfsec_policy_find(nn, pol->dir, &pol->sel)) {
 		NL_SET_ERR_MSG_MOD(extack, "a policy with this selector and dir exists");
@@ -301,15 +315,26 @@ int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 	/* Like xfrm, the index carries the direction in its low 3 bits. */
 	pol->index = (++nn->pol_next_index << 3) | pol->dir;
 	pol->seq = ++nn->pol_seq;
-	/* The newest of its priority: from the tail, after the last not above it. */
-	list_for_each_entry_reverse(pos, head, node) {
-		if (pos->priority <= pol->priority)
-			break;
-	}
-	list_add_rcu(&pol->node, &pos->node);
-	chain_add(nn, pol);
-	nn->pol_count++;
-	nn->genid++;
+	pol_link(nn, pol);
+	return 0;
+}
+
+/*
+ * @pol takes the place of @old, which has the same selector and dir: its
+ * index, and its age among policies of one priority. @pol goes in before
+ * @old goes out, so a packet meanwhile finds one of them, never neither
+ * (and fall through to a policy below, or to none).
+ */
+int nfsec_policy_replace(struct nfsec_net *nn, struct nfsec_policy *old,
+			 struct nfsec_policy *pol)
+{
+	lockdep_assert_held(&nn->lock);
+	if (class_get(nn, pol))
+		return -ENOMEM;
+	pol->index = old->index;
+	pol->seq = old->seq;
+	pol_link(nn, pol);
+	nfsec_policy_unlink(nn, old);
 	return 0;
 }
 

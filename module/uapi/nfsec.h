@@ -35,6 +35,9 @@
  *   NFSEC_A_POLICY: nest
  *     SEL, DIR, PRIORITY, ACTION, TMPL (nest NFSEC_TMPL_A_*, optional)
  *   identity is (SEL, DIR); the reply carries the assigned INDEX.
+ * NFSEC_CMD_POLICY_UPDATE (do): as POLICY_ADD, but a policy with the same
+ *   identity is replaced (it keeps its INDEX), atomically for the packet
+ *   path; without one, the policy is added.
  * NFSEC_CMD_POLICY_DEL, NFSEC_CMD_POLICY_GET (do)
  *   NFSEC_A_POLICY: nest of SEL and DIR, or of INDEX
  * NFSEC_CMD_POLICY_GET (dump): every policy, as for POLICY_ADD plus INDEX
@@ -48,8 +51,8 @@
  * NFSEC_CMD_VERSION_GET (do)
  *   reply: NFSEC_A_VERSION (string)
  *
- * Events: SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POLICY_ADD, POLICY_DEL,
- * POLICY_FLUSH are multicast to "events" with the object as in a dump
+ * Events: SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POLICY_ADD, POLICY_UPDATE,
+ * POLICY_DEL, POLICY_FLUSH are multicast to "events" with the object as in a dump
  * (flushes without one). Joining "events" needs CAP_NET_ADMIN too.
  */
 #ifndef _UAPI_LINUX_NFSEC_H
@@ -79,6 +82,7 @@ enum nfsec_cmd {
 	NFSEC_CMD_POLICY_FLUSH,
 	NFSEC_CMD_STATS_GET,
 	NFSEC_CMD_VERSION_GET,
+	NFSEC_CMD_POLICY_UPDATE,
 	__NFSEC_CMD_MAX
 };
 #define NFSEC_CMD_MAX (__NFSEC_CMD_MAX - 1)
