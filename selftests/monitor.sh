@@ -53,6 +53,7 @@ POL="src 10.1.0.0/24 dst 10.2.0.0/24 dir out"
 n1 sa add $SA 0x100 reqid 7 mode tunnel $AEAD
 n1 sa update $SA 0x100 reqid 8 mode tunnel $AEAD
 n1 policy add $POL tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode tunnel reqid 8
+n1 policy update $POL priority 3 tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode tunnel reqid 9
 n1 policy del $POL
 n1 sa del $SA 0x100
 n1 sa add $SA 0x101 mode transport $AEAD
@@ -77,7 +78,8 @@ for line in open(sys.argv[1]):
     if what != "0x0000feed":
         print(e["event"], kind, what)' "$1" | xargs
 }
-want="add sa 0x00000100 update sa 0x00000100 add policy out del policy out del sa 0x00000100"
+want="add sa 0x00000100 update sa 0x00000100 add policy out update policy out del policy out"
+want+=" del sa 0x00000100"
 want+=" add sa 0x00000101 flush sa add policy out flush policy add sa 0x00000fff"
 check_eq "events, in order (-j)" "$(events "$tmp/json")" "$want"
 check_eq "events with 'monitor sa'" "$(events "$tmp/sa_only")" \
@@ -86,7 +88,8 @@ check_eq "events with 'monitor sa'" "$(events "$tmp/sa_only")" \
 # The text is ip xfrm monitor's: the object as show prints it, after its event's word.
 for line in "src 10.0.0.1 dst 10.0.0.2" "Updated src 10.0.0.1 dst 10.0.0.2" \
 	    "Deleted src 10.0.0.1 dst 10.0.0.2" "src 10.1.0.0/24 dst 10.2.0.0/24" \
-	    "Deleted src 10.1.0.0/24 dst 10.2.0.0/24" "Flushed state" "Flushed policy"; do
+	    "Updated src 10.1.0.0/24 dst 10.2.0.0/24" "Deleted src 10.1.0.0/24 dst 10.2.0.0/24" \
+	    "Flushed state" "Flushed policy"; do
 	grep -qx -- "$line" "$tmp/text" || fail "no line '$line' in the monitor's text: $(cat "$tmp/text")"
 done
 grep -qF "reqid 8 mode tunnel" "$tmp/text" || fail "the update's reqid is not in the text"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Policy control plane: add, get, show, del (by selector and by index) and
-# flush, in the words of `ip xfrm policy`; -j is JSON.
+# Policy control plane: add, update, get, show, del (by selector and by
+# index) and flush, in the words of `ip xfrm policy`; -j is JSON.
 source "$(dirname "$0")/lib.sh"
 need_module
 need_cmd python3
@@ -52,6 +52,30 @@ assert prios == sorted(prios), prios
 assert all("index" in p for p in pols)
 ' || fail "JSON policy output is not what a script expects"
 pass "-j policy output"
+
+# update replaces the policy of the same selector and dir, keeping its index; or adds one.
+field() # DIR FIELD: the first such policy's FIELD, from -j
+{
+	n1 nfsec -j policy show | python3 -c '
+import json, sys
+print([p for p in json.load(sys.stdin) if p["dir"] == sys.argv[1]][0][sys.argv[2]])' "$1" "$2"
+}
+before=$(field in index)
+n1 nfsec policy update src 10.2.0.0/24 dst 10.1.0.0/24 dir in priority 7 \
+	tmpl src 10.0.0.9 dst 10.0.0.1 proto esp mode tunnel reqid 3
+check_eq "policies after update" "$(count)" 5
+check_eq "index after update" "$(field in index)" "$before"
+get=$(n1 nfsec policy get src 10.2.0.0/24 dst 10.1.0.0/24 dir in)
+for word in "priority 7" "tmpl src 10.0.0.9 dst 10.0.0.1" "reqid 3"; do
+	grep -qF -- "$word" <<<"$get" || fail "policy get after update lacks '$word': $get"
+done
+n1 nfsec policy update src 10.2.0.0/24 dst 10.1.0.0/24 dir in action block
+check_eq "action after a second update" "$(field in action)" block
+check_eq "index after a second update" "$(field in index)" "$before"
+n1 nfsec policy update src 10.7.0.0/24 dir out action block
+check_eq "policies after update of a missing one" "$(count)" 6
+n1 nfsec policy del src 10.7.0.0/24 dir out
+pass "policy update"
 
 index=$(n1 nfsec -j policy show | python3 -c '
 import json, sys

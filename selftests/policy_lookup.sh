@@ -12,6 +12,9 @@
 #      again (now the newer): the catch-all wins
 #   4. 3,000 more /24 and /32 policies that match nothing, and an allow proto icmp dst
 #      10.0.0.2/32 prio 1 added last: it wins; show still lists all, in priority order
+#   5. update is atomic: under a ping flood, an allow /24 prio 10 in front of a block /32
+#      prio 20 is replaced by itself 900 times or more; no packet falls through to the block
+#      between old and new. Done as del + add instead, packets do (the test's control).
 source "$(dirname "$0")/lib.sh"
 need_module
 
@@ -91,6 +94,49 @@ assert prios == sorted(prios), "not in priority order"
 ' || fail "policy show after 3,000 more"
 pass "3,004 policies listed in priority order"
 na nfsec policy flush
+idx=()
 na ping -c 1 -W 2 10.0.0.2 >/dev/null || fail "no ping after the flush"
 pass "flushed: no policy applies"
+
+# replace_under_flood N LINES...: run the batch of LINES N times while a ping flood runs;
+# prints how many packets the block behind the /24 caught meanwhile
+replace_under_flood()
+{
+	local n=$1 pid b4 i line
+	shift
+	b4=$(packets host32)
+	ip netns exec "$a" ping -q -f -l 16 -w 120 10.0.0.2 >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.5
+	for ((i = 0; i < n; i++)); do
+		for line; do echo "$line"; done
+	done | na nfsec -batch -
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	echo $(($(packets host32) - b4))
+}
+net24_index()
+{
+	na nfsec -j policy show | python3 -c '
+import json, sys
+print([p["index"] for p in json.load(sys.stdin) if p["priority"] == 10][0])'
+}
+add net24 dst 10.0.0.0/24 priority 10 action allow
+add host32 dst 10.0.0.2/32 priority 20 action block
+# The control: del + add until a packet falls through (each round 300 times).
+for ((rounds = 1; rounds <= 10; rounds++)); do
+	leaked=$(replace_under_flood 300 "policy del dst 10.0.0.0/24 dir out" \
+		"policy add dst 10.0.0.0/24 dir out priority 10 action allow")
+	((leaked > 0)) && break
+done
+((leaked > 0)) || fail "the control (del + add under a flood, 3,000 times) let no packet through"
+idx[net24]=$(net24_index)
+# update, at least as many times as the control needed, and 900 at the least
+((rounds < 3)) && rounds=3
+check_eq "packets blocked between update's old and new, $((rounds * 300)) updates" \
+	"$(replace_under_flood $((rounds * 300)) \
+		"policy update dst 10.0.0.0/24 dir out priority 10 action allow")" 0
+pass "updates under a flood: no packet fell through (del + add: $leaked did)"
+check_eq "index after the updates" "$(net24_index)" "${idx[net24]}"
+expect net24 ok
 exit 0

@@ -21,6 +21,7 @@ static const struct {
 	{ NFSEC_CMD_SA_DEL, WANT_SA, "del", "Deleted " },
 	{ NFSEC_CMD_SA_FLUSH, WANT_SA, "flush", "Flushed state" },
 	{ NFSEC_CMD_POLICY_ADD, WANT_POLICY, "add", "" },
+	{ NFSEC_CMD_POLICY_UPDATE, WANT_POLICY, "update", "Updated " },
 	{ NFSEC_CMD_POLICY_DEL, WANT_POLICY, "del", "Deleted " },
 	{ NFSEC_CMD_POLICY_FLUSH, WANT_POLICY, "flush", "Flushed policy" },
 };

@@ -9,7 +9,7 @@
 
 void usage_policy(FILE *f)
 {
-	fputs("Usage: nfsec policy add SELECTOR dir DIR [ priority PRIORITY ]\n"
+	fputs("Usage: nfsec policy { add | update } SELECTOR dir DIR [ priority PRIORITY ]\n"
 	      "        [ action ACTION ] [ ptype main ] [ tmpl TMPL ]\n"
 	      "       nfsec policy { del | delete | get } { SELECTOR | index INDEX } dir DIR\n"
 	      "        [ ptype main ]\n"
@@ -25,7 +25,7 @@ void usage_policy(FILE *f)
 	      "XFRM-PROTO := esp | ah\n"
 	      "MODE := transport | tunnel\n"
 	      "LEVEL := required | use\n"
-	      "Only one tmpl; no policy update, limit, flag, mark, ctx, if_id, index on add.\n", f);
+	      "Only one tmpl; no limit, flag, mark, ctx, if_id; no index on add or update.\n", f);
 }
 
 static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
@@ -108,7 +108,7 @@ static int parse_policy(int argc, char **argv, struct nl_msg *m, bool add)
 			continue;
 		}
 		if (add && !strcmp(w, "index"))
-			return parse_fail("unsupported word \"index\" with add: nfsec assigns the index");
+			return parse_fail("unsupported word \"index\" with add or update: nfsec assigns the index");
 		if (add && !strcmp(w, "limit"))
 			return parse_fail("unsupported word \"limit\": policy lifetimes are not supported by nfsec");
 		if (strcmp(w, "dir") && strcmp(w, "index") && strcmp(w, "ptype") &&
@@ -265,7 +265,7 @@ static int policy_request(uint8_t cmd, int argc, char **argv, bool add,
 	return nfsec_talk(m, what, cb, NULL);
 }
 
-/* add replies with the policy (for its index); nothing to print. */
+/* add and update reply with the policy (for its index); nothing to print. */
 static int ignore(struct nlattr **tb __unused, void *arg __unused)
 {
 	return 0;
@@ -351,7 +351,8 @@ int do_policy(int argc, char **argv)
 		return err;
 	}
 	if (!strcmp(cmd, "update"))
-		return parse_fail("unsupported command \"policy update\": nfsec has no policy update; del, then add");
+		return policy_request(NFSEC_CMD_POLICY_UPDATE, argc, argv, true,
+				      "policy update", ignore);
 	if (!strcmp(cmd, "help")) {
 		usage_policy(stdout);
 		return 0;
