@@ -344,6 +344,25 @@ static int sa_fill_event(struct sk_buff *msg, const void *sa)
 	return sa_fill(msg, (struct nfsec_sa *)sa);
 }
 
+struct expire_event {
+	struct nfsec_sa *sa;
+	bool hard;
+};
+
+static int sa_fill_expire(struct sk_buff *msg, const void *obj)
+{
+	const struct expire_event *e = obj;
+
+	return sa_fill(msg, e->sa) ?: nla_put_u8(msg, NFSEC_A_EXPIRE_HARD, e->hard);
+}
+
+void nfsec_nl_sa_expired(struct nfsec_net *nn, struct nfsec_sa *sa, bool hard)
+{
+	struct expire_event e = { .sa = sa, .hard = hard };
+
+	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_EXPIRE, sa_fill_expire, &e);
+}
+
 static int sa_nest(struct genl_info *info, struct nlattr **tb)
 {
 	struct nlattr *nest = info->attrs[NFSEC_A_SA];

@@ -207,12 +207,8 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	}
 	spin_lock_bh(&sa->lock);
 	drop = nfsec_replay_advance(&sa->replay, seq);
-	if (!drop) {
-		sa->cur_bytes += skb->len;
-		sa->cur_packets++;
-		if (!sa->use_time)
-			sa->use_time = ktime_get_real_seconds();
-	}
+	if (!drop)
+		nfsec_lft_count(sa, skb->len);
 	spin_unlock_bh(&sa->lock);
 	if (drop)
 		goto drop;
@@ -270,9 +266,7 @@ static int precheck(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq)
 
 	spin_lock_bh(&sa->lock);
 	ret = nfsec_replay_check(&sa->replay, seq);
-	if (!ret && (sa->cur_bytes + skb->len > sa->lft.hard_bytes ||
-		     sa->cur_packets >= sa->lft.hard_packets ||
-		     ktime_get_real_seconds() - sa->add_time >= sa->lft.hard_add_seconds))
+	if (!ret && !nfsec_lft_check(sa))
 		ret = NFSEC_STAT_RX_EXPIRED;
 	spin_unlock_bh(&sa->lock);
 	return ret;

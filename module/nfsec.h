@@ -151,6 +151,11 @@ struct nfsec_sa {
 	time64_t use_time;		/* 0: never used */
 	bool dead;			/* unlinked: send no more */
 
+	/* lifetime.c */
+	unsigned long expire;		/* soft, hard reached; soft told */
+	struct timer_list timer;	/* the next time limit */
+	struct work_struct expire_work;	/* tells, and deletes at hard */
+
 	struct nfsec_stats __percpu *stats;
 };
 
@@ -262,6 +267,14 @@ unsigned int nfsec_sa_flush(struct nfsec_net *nn, u8 proto);
 int nfsec_sa_walk(struct nfsec_net *nn, unsigned long *bucket,
 		  unsigned long *skip,
 		  int (*fn)(struct nfsec_sa *sa, void *arg), void *arg);
+
+/* lifetime.c */
+void nfsec_lft_init(struct nfsec_sa *sa);
+void nfsec_lft_start(struct nfsec_sa *sa);
+void nfsec_lft_stop(struct nfsec_sa *sa);
+/* Under sa->lock, on the packet path. */
+bool nfsec_lft_check(struct nfsec_sa *sa);
+void nfsec_lft_count(struct nfsec_sa *sa, unsigned int len);
 
 /* policy.c: RCU readers; first match by priority, NULL if none. */
 int nfsec_policy_cache_init(void);

@@ -54,18 +54,11 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
 		/* RFC 4303 3.3.3: the counter must not cycle. */
 		ret = NFSEC_STAT_TX_SEQ_OVERFLOW;
-	} else if (sa->cur_bytes + len > sa->lft.hard_bytes ||
-		   sa->cur_packets >= sa->lft.hard_packets ||
-		   ktime_get_real_seconds() - sa->add_time >= sa->lft.hard_add_seconds ||
-		   (sa->use_time && ktime_get_real_seconds() - sa->use_time >=
-		    sa->lft.hard_use_seconds)) {
+	} else if (!nfsec_lft_check(sa)) {
 		ret = NFSEC_STAT_TX_EXPIRED;
 	} else {
 		*seq = ++sa->oseq;
-		sa->cur_bytes += len;
-		sa->cur_packets++;
-		if (!sa->use_time)
-			sa->use_time = ktime_get_real_seconds();
+		nfsec_lft_count(sa, len);
 	}
 	spin_unlock_bh(&sa->lock);
 	return ret;

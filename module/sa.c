@@ -79,6 +79,7 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 		return NULL;
 	refcount_set(&sa->refcnt, 1);
 	spin_lock_init(&sa->lock);
+	nfsec_lft_init(sa);
 	sa->add_time = ktime_get_real_seconds();
 	sa->stats = nfsec_stats_alloc();
 	if (!sa->stats)
@@ -192,6 +193,7 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 			   &nn->sa_dst[dst_hash(nn, sa->daddr, sa->proto)]);
 	nn->sa_count++;
 	nn->genid++;
+	nfsec_lft_start(sa);
 	return 0;
 }
 
@@ -201,7 +203,11 @@ void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa)
 	hlist_del_rcu(&sa->spi_node);
 	hlist_del_rcu(&sa->dst_node);
 	nfsec_natt_port_put(nn, sa);
+	/* Under the lock that the packet path arms the timer under. */
+	spin_lock_bh(&sa->lock);
 	WRITE_ONCE(sa->dead, true);
+	spin_unlock_bh(&sa->lock);
+	nfsec_lft_stop(sa);
 	nn->sa_count--;
 	nn->genid++;
 	nfsec_sa_put(sa);
@@ -247,6 +253,8 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	hlist_replace_rcu(&old->spi_node, &new->spi_node);
 	hlist_replace_rcu(&old->dst_node, &new->dst_node);
 	nn->genid++;
+	nfsec_lft_stop(old);
+	nfsec_lft_start(new);
 	nfsec_sa_put(old);
 	return 0;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nfsec: `nfsec monitor`, the module's events as ip xfrm monitor prints
- * xfrm's: the object as `show` prints it, after "Updated " or "Deleted ";
- * "Flushed state" and "Flushed policy". With -j, one JSON object a line.
+ * xfrm's: the object as `show` prints it, after "Updated ", "Deleted " or
+ * "Expired " (then "hard 0" or "hard 1"); "Flushed state" and "Flushed
+ * policy". With -j, one JSON object a line.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,6 +21,7 @@ static const struct {
 	{ NFSEC_CMD_SA_UPDATE, WANT_SA, "update", "Updated " },
 	{ NFSEC_CMD_SA_DEL, WANT_SA, "del", "Deleted " },
 	{ NFSEC_CMD_SA_FLUSH, WANT_SA, "flush", "Flushed state" },
+	{ NFSEC_CMD_SA_EXPIRE, WANT_SA, "expire", "Expired " },
 	{ NFSEC_CMD_POLICY_ADD, WANT_POLICY, "add", "" },
 	{ NFSEC_CMD_POLICY_UPDATE, WANT_POLICY, "update", "Updated " },
 	{ NFSEC_CMD_POLICY_DEL, WANT_POLICY, "del", "Deleted " },
@@ -29,7 +31,8 @@ static const struct {
 static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 {
 	int want = *(int *)arg;
-	bool sa, flush;
+	bool sa, flush, expire;
+	uint8_t hard;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(events) && events[i].cmd != cmd; i++)
@@ -38,8 +41,13 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 		return;
 	sa = events[i].want == WANT_SA;
 	flush = cmd == NFSEC_CMD_SA_FLUSH || cmd == NFSEC_CMD_POLICY_FLUSH;
+	expire = cmd == NFSEC_CMD_SA_EXPIRE;
+	hard = tb[NFSEC_A_EXPIRE_HARD] ? nla_get_u8(tb[NFSEC_A_EXPIRE_HARD]) : 0;
 	if (opt_json) {
-		printf("{\"event\":\"%s\",\"%s\":", events[i].event, sa ? "sa" : "policy");
+		printf("{\"event\":\"%s\",", events[i].event);
+		if (expire)
+			printf("\"hard\":%s,", hard ? "true" : "false");
+		printf("\"%s\":", sa ? "sa" : "policy");
 		json_reset();
 		if (flush)
 			fputs("null", stdout);
@@ -56,6 +64,8 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 			print_sa(tb, NULL);
 		else
 			print_policy(tb, NULL);
+		if (expire)
+			printf("\thard %u\n", hard);
 	}
 	/* A reader at the other end of a pipe sees each event as it comes. */
 	fflush(stdout);

@@ -54,6 +54,9 @@
  * Events: SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POLICY_ADD, POLICY_UPDATE,
  * POLICY_DEL, POLICY_FLUSH are multicast to "events" with the object as in a dump
  * (flushes without one). Joining "events" needs CAP_NET_ADMIN too.
+ * SA_EXPIRE, an event only, carries the SA and NFSEC_A_EXPIRE_HARD: 0 when
+ * a soft lifetime is reached (once per SA: time to rekey), 1 when a hard
+ * one is, and the SA has been deleted.
  */
 #ifndef _UAPI_LINUX_NFSEC_H
 #define _UAPI_LINUX_NFSEC_H
@@ -83,6 +86,7 @@ enum nfsec_cmd {
 	NFSEC_CMD_STATS_GET,
 	NFSEC_CMD_VERSION_GET,
 	NFSEC_CMD_POLICY_UPDATE,
+	NFSEC_CMD_SA_EXPIRE,		/* event only */
 	__NFSEC_CMD_MAX
 };
 #define NFSEC_CMD_MAX (__NFSEC_CMD_MAX - 1)
@@ -95,6 +99,7 @@ enum nfsec_attr {
 	NFSEC_A_VERSION,	/* string */
 	NFSEC_A_SA_COUNT,	/* u32 */
 	NFSEC_A_POLICY_COUNT,	/* u32 */
+	NFSEC_A_EXPIRE_HARD,	/* u8, SA_EXPIRE: 0 soft, 1 hard */
 	__NFSEC_A_MAX
 };
 #define NFSEC_A_MAX (__NFSEC_A_MAX - 1)
