@@ -1,0 +1,175 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# SA lifetimes, as xfrm keeps them: a packet that finds its SA at or past a soft limit has the
+# keying daemon told once (an expire event, hard 0); one that finds it at or past a hard limit
+# is dropped and the SA deleted (hard 1); time limits act on their own. a (LEFT) holds the SAs
+# with limits, b (RIGHT) the same SAs without; pings a -> b, one at a time, go out on 0x100 and
+# come back on 0x200. COMBOS="xfrm/xfrm" runs the same expectations against xfrm itself.
+#   1. packet-soft 5, packet-hard 10 out: soft when the 6th leaves, pings 1-10 answered, the
+#      11th dropped as expired (and the SA deleted), the 12th finds no SA
+#   2. packet-hard 3 in: replies 1-3 delivered, the 4th dropped as expired, the 5th no SA
+#   3. byte-soft 3000, byte-hard 6000 out, 1028-byte packets: soft with the 4th, 6 answered
+#   4. time-soft 2, time-hard 4, no traffic: soft after about 2 s, deleted after about 4 s
+#   5. time-use-hard 2: kept 3 s while unused; deleted about 2 s after its first packet
+#   6. update after the soft event, with a higher soft limit: no second event
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/esp_lib.sh"
+source "$(dirname "$0")/monitor_lib.sh"
+run_combos "nfsec/xfrm"
+need_cmd python3
+
+ns_create a b
+veth_pair "$a" eth0 10.0.0.1/24 "$b" eth0 10.0.0.2/24
+tmp=$(mktemp -d)
+defer "rm -rf $tmp"
+AEAD="aead rfc4106(gcm(aes)) 0x0123456789abcdef0123456789abcdef0badc0de 128"
+OUT="src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100"
+IN="src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x200"
+
+mon_start "$a" "$LEFT" "$tmp/events"
+mon_ready "$a" "$LEFT" "$tmp/events"
+
+# setup OUT_LIMITS IN_LIMITS: fresh SAs and policies, a's SAs with the limits given
+setup()
+{
+	local ns impl
+	for ns in "$a" "$b"; do
+		impl=$([[ $ns == "$a" ]] && echo "$LEFT" || echo "$RIGHT")
+		sa "$ns" "$impl" flush
+		pol "$ns" "$impl" flush
+	done
+	# shellcheck disable=SC2086
+	sa "$a" "$LEFT" add $OUT mode transport $AEAD $1
+	# shellcheck disable=SC2086
+	sa "$a" "$LEFT" add $IN mode transport $AEAD $2
+	sa "$b" "$RIGHT" add $OUT mode transport $AEAD
+	sa "$b" "$RIGHT" add $IN mode transport $AEAD
+	pol "$a" "$LEFT" add src 10.0.0.1 dst 10.0.0.2 dir out tmpl proto esp mode transport
+	pol "$a" "$LEFT" add src 10.0.0.2 dst 10.0.0.1 dir in tmpl proto esp mode transport
+	pol "$b" "$RIGHT" add src 10.0.0.2 dst 10.0.0.1 dir out tmpl proto esp mode transport
+	pol "$b" "$RIGHT" add src 10.0.0.1 dst 10.0.0.2 dir in tmpl proto esp mode transport
+	# The monitor appends: emptied, the file starts again at 0.
+	: >"$tmp/events"
+}
+
+# pings N [SIZE]: N pings a -> b, one at a time; "1" for each answered, "0" otherwise
+pings()
+{
+	local i out=
+	for ((i = 0; i < $1; i++)); do
+		if ip netns exec "$a" ping -c 1 -W 1 -s "${2:-56}" 10.0.0.2 >/dev/null 2>&1; then
+			out+=1
+		else
+			out+=0
+		fi
+	done
+	echo "$out"
+}
+
+expiries() { mon_expiries "$tmp/events"; }
+any_expiry() { [[ -n $(expiries) ]]; }
+has_sa() { sa "$a" "$LEFT" get $1 >/dev/null 2>&1; }
+gone() { ! has_sa "$1"; }
+
+# counter NAME_NFSEC NAME_XFRM: a's drop counter, nfsec's or xfrm's name for it
+counter()
+{
+	if is_nfsec "$LEFT"; then nstat "$a" "$1"; else xstat "$a" "$2"; fi
+}
+
+# moved WHAT BEFORE NAME_NFSEC NAME_XFRM: the counter moved by one since BEFORE; xfrm's
+# XfrmOutNoStates counts route lookups, several for one ping: at least one there
+moved()
+{
+	local n=$(($(counter "$3" "$4") - $2))
+	if is_nfsec "$LEFT" || [[ $4 != XfrmOutNoStates ]]; then
+		check_eq "$1" "$n" 1
+	else
+		((n >= 1)) || fail "$1: $4 did not move"
+	fi
+}
+
+# 1
+setup "limit packet-soft 5 limit packet-hard 10" ""
+check_eq "pings 1-5 answered" "$(pings 5)" 11111
+sleep 0.5
+check_eq "expire events after 5 packets" "$(expiries)" ""
+check_eq "ping 6 answered" "$(pings 1)" 1
+wait_for 5 any_expiry
+check_eq "expire events after the 6th" "$(expiries)" "soft 0x00000100"
+exp0=$(counter tx_expired XfrmOutStateExpired)
+nosa0=$(counter tx_no_sa XfrmOutNoStates)
+check_eq "pings 7-12" "$(pings 6)" 111100
+wait_for 5 gone "$OUT"
+check_eq "expire events after 12 pings" "$(expiries)" "soft 0x00000100 hard 0x00000100"
+moved "packets dropped as expired" "$exp0" tx_expired XfrmOutStateExpired
+moved "packets without an SA" "$nosa0" tx_no_sa XfrmOutNoStates
+pass "packet limits out: soft when the 6th left, 10 sent, the SA deleted at the 11th"
+
+# 2
+setup "" "limit packet-hard 3"
+exp0=$(counter rx_expired XfrmInStateExpired)
+nosa0=$(counter rx_no_sa XfrmInNoStates)
+check_eq "pings 1-5" "$(pings 5)" 11100
+wait_for 5 gone "$IN"
+check_eq "expire events" "$(expiries)" "hard 0x00000200"
+moved "replies dropped as expired" "$exp0" rx_expired XfrmInStateExpired
+moved "replies without an SA" "$nosa0" rx_no_sa XfrmInNoStates
+pass "packet limit in: 3 replies delivered, the SA deleted at the 4th"
+
+# 3
+setup "limit byte-soft 3000 limit byte-hard 6000" ""
+check_eq "1028-byte pings 1-3" "$(pings 3 1000)" 111
+sleep 0.5
+check_eq "expire events after 3,084 bytes" "$(expiries)" ""
+check_eq "1028-byte pings 4-8" "$(pings 5 1000)" 11100
+wait_for 5 gone "$OUT"
+check_eq "expire events" "$(expiries)" "soft 0x00000100 hard 0x00000100"
+pass "byte limits out: soft with the 4th packet, 6 sent"
+
+# 4
+setup "limit time-soft 2 limit time-hard 4" ""
+t0=$(date +%s.%N)
+wait_for 6 any_expiry
+t_soft=$(date +%s.%N)
+check_eq "expire events after time-soft" "$(expiries)" "soft 0x00000100"
+has_sa "$OUT" || fail "the SA went at its soft time limit"
+wait_for 8 gone "$OUT"
+t_hard=$(date +%s.%N)
+check_eq "expire events after time-hard" "$(expiries)" "soft 0x00000100 hard 0x00000100"
+python3 -c '
+import sys
+t0, soft, hard = map(float, sys.argv[1:])
+assert 1 <= soft - t0 <= 4, "soft after %.1f s" % (soft - t0)
+assert 3 <= hard - t0 <= 7, "hard after %.1f s" % (hard - t0)
+print("# soft after %.1f s, hard after %.1f s" % (soft - t0, hard - t0))' "$t0" "$t_soft" "$t_hard" ||
+	fail "time limits out of their window"
+pass "time limits: soft, then the SA deleted, without traffic"
+
+# 5
+setup "limit time-use-hard 2" ""
+sleep 3
+has_sa "$OUT" || fail "an unused SA went at its time-use-hard limit"
+check_eq "expire events while unused" "$(expiries)" ""
+check_eq "ping" "$(pings 1)" 1
+t0=$(date +%s.%N)
+wait_for 6 gone "$OUT"
+t1=$(date +%s.%N)
+python3 -c '
+import sys
+t0, t1 = map(float, sys.argv[1:])
+assert 1 <= t1 - t0 <= 4, "deleted %.1f s after its first use" % (t1 - t0)' "$t0" "$t1" ||
+	fail "time-use-hard out of its window"
+check_eq "expire events" "$(expiries)" "hard 0x00000100"
+pass "time-use-hard counts from the first packet"
+
+# 6
+setup "limit packet-soft 3" ""
+check_eq "pings 1-4" "$(pings 4)" 1111
+wait_for 5 any_expiry
+sa "$a" "$LEFT" update $OUT mode transport $AEAD limit packet-soft 100
+check_eq "pings 5-8 after the update" "$(pings 4)" 1111
+sleep 0.5
+check_eq "expire events" "$(expiries)" "soft 0x00000100"
+pass "update with a higher soft limit: no second event"
