@@ -206,7 +206,9 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 		goto drop;
 	}
 	spin_lock_bh(&sa->lock);
-	drop = nfsec_replay_advance(&sa->replay, seq);
+	/* An update copied the window already: it must not miss this one. */
+	drop = sa->dead ? NFSEC_STAT_RX_SA_GONE :
+	       nfsec_replay_advance(&sa->replay, seq);
 	if (!drop)
 		nfsec_lft_count(sa, skb->len);
 	spin_unlock_bh(&sa->lock);
@@ -315,7 +317,7 @@ void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb)
 		goto drop;
 	}
 	if (!nfsec_sa_hold(sa)) {
-		err = NFSEC_STAT_RX_EXPIRED;
+		err = NFSEC_STAT_RX_SA_GONE;
 		goto drop;
 	}
 	dev_hold(skb->dev);

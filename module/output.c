@@ -51,7 +51,14 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 	int ret = 0;
 
 	spin_lock_bh(&sa->lock);
-	if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
+	if (sa->dead) {
+		/*
+		 * Updated (or deleted) since the lookup: the new SA took over
+		 * this one's sequence numbers, and with the same key, a
+		 * number sent twice would be an AEAD nonce used twice.
+		 */
+		ret = NFSEC_STAT_TX_SA_GONE;
+	} else if (sa->oseq >= (esn ? U64_MAX : U32_MAX)) {
 		/* RFC 4303 3.3.3: the counter must not cycle. */
 		ret = NFSEC_STAT_TX_SEQ_OVERFLOW;
 	} else if (!nfsec_lft_check(sa)) {

@@ -38,6 +38,8 @@ static const char *const stat_names[__NFSEC_STAT_MAX] = {
 	[NFSEC_STAT_NATT_KEEPALIVE] = "natt_keepalive",
 	[NFSEC_STAT_NATT_UNEXPECTED_SRC] = "natt_unexpected_src",
 	[NFSEC_STAT_MSS_CLAMPED] = "mss_clamped",
+	[NFSEC_STAT_RX_SA_GONE] = "rx_sa_gone",
+	[NFSEC_STAT_TX_SA_GONE] = "tx_sa_gone",
 };
 
 const char *ip_str(uint32_t addr)

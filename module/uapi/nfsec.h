@@ -287,6 +287,8 @@ enum nfsec_stat {
 	NFSEC_STAT_NATT_KEEPALIVE,	/* NAT keep-alives consumed */
 	NFSEC_STAT_NATT_UNEXPECTED_SRC,	/* ESP-in-UDP from another address */
 	NFSEC_STAT_MSS_CLAMPED,		/* SYNs whose MSS was lowered */
+	NFSEC_STAT_RX_SA_GONE,		/* SA deleted or updated meanwhile */
+	NFSEC_STAT_TX_SA_GONE,		/* SA deleted or updated meanwhile */
 	__NFSEC_STAT_MAX
 };
 #define NFSEC_STAT_MAX (__NFSEC_STAT_MAX - 1)
