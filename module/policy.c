@@ -320,10 +320,14 @@ int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 }
 
 /*
- * @pol takes the place of @old, which has the same selector and dir: its
- * index, and its age among policies of one priority. @pol goes in before
- * @old goes out, so a packet meanwhile finds one of them, never neither
- * (and fall through to a policy below, or to none).
+ * @pol takes the place of @old, which has the same selector and dir, so
+ * the same hash chain: its index, and its age among policies of one
+ * priority. @pol goes in before @old goes out, so a packet meanwhile
+ * finds one of them, never neither (and falls through to a policy below,
+ * or to none). Where @pol goes after @old in the chain, a reader past
+ * @old still reaches it. Where it goes before (a better priority), a
+ * reader between the two would lose both once @old is unlinked: wait for
+ * such readers first.
  */
 int nfsec_policy_replace(struct nfsec_net *nn, struct nfsec_policy *old,
 			 struct nfsec_policy *pol)
@@ -334,6 +338,8 @@ int nfsec_policy_replace(struct nfsec_net *nn, struct nfsec_policy *old,
 	pol->index = old->index;
 	pol->seq = old->seq;
 	pol_link(nn, pol);
+	if (pol_before(pol, old))
+		synchronize_rcu();
 	nfsec_policy_unlink(nn, old);
 	return 0;
 }

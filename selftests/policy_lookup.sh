@@ -13,8 +13,9 @@
 #   4. 3,000 more /24 and /32 policies that match nothing, and an allow proto icmp dst
 #      10.0.0.2/32 prio 1 added last: it wins; show still lists all, in priority order
 #   5. update is atomic: under a ping flood, an allow /24 prio 10 in front of a block /32
-#      prio 20 is replaced by itself 900 times or more; no packet falls through to the block
-#      between old and new. Done as del + add instead, packets do (the test's control).
+#      prio 20 is replaced 900 times or more, its priority going to 5 and back to 10 across
+#      a block tcp dport 22 prio 7 in the same hash chain; no packet falls through to the
+#      block /32 between old and new. Done as del + add instead, packets do (the control).
 source "$(dirname "$0")/lib.sh"
 need_module
 
@@ -123,6 +124,7 @@ print([p["index"] for p in json.load(sys.stdin) if p["priority"] == 10][0])'
 }
 add net24 dst 10.0.0.0/24 priority 10 action allow
 add host32 dst 10.0.0.2/32 priority 20 action block
+add tcp22 dst 10.0.0.0/24 proto tcp dport 22 priority 7 action block
 # The control: del + add until a packet falls through (each round 300 times).
 for ((rounds = 1; rounds <= 10; rounds++)); do
 	leaked=$(replace_under_flood 300 "policy del dst 10.0.0.0/24 dir out" \
@@ -134,7 +136,8 @@ idx[net24]=$(net24_index)
 # update, at least as many times as the control needed, and 900 at the least
 ((rounds < 3)) && rounds=3
 check_eq "packets blocked between update's old and new, $((rounds * 300)) updates" \
-	"$(replace_under_flood $((rounds * 300)) \
+	"$(replace_under_flood $((rounds * 150)) \
+		"policy update dst 10.0.0.0/24 dir out priority 5 action allow" \
 		"policy update dst 10.0.0.0/24 dir out priority 10 action allow")" 0
 pass "updates under a flood: no packet fell through (del + add: $leaked did)"
 check_eq "index after the updates" "$(net24_index)" "${idx[net24]}"
