@@ -168,6 +168,14 @@ bool nfsec_nl_ports_ok(const struct nfsec_sel *sel)
 	       sel->proto == IPPROTO_DCCP;
 }
 
+/*
+ * Whether the family is registered. Lifetime events come from work items,
+ * which run until the netns exits, after the family is gone on rmmod: its
+ * group may then belong to another family.
+ */
+static DECLARE_RWSEM(family_sem);
+static bool family_up;
+
 /* Tell "events" listeners; @fill adds the object, or nothing for flush. */
 void nfsec_nl_notify(struct net *net, u8 cmd,
 		     int (*fill)(struct sk_buff *msg, const void *obj),
@@ -176,18 +184,21 @@ void nfsec_nl_notify(struct net *net, u8 cmd,
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!genl_has_listeners(&nfsec_family, net, 0))
-		return;
+	down_read(&family_sem);
+	if (!family_up || !genl_has_listeners(&nfsec_family, net, 0))
+		goto out;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
-		return;
+		goto out;
 	hdr = genlmsg_put(msg, 0, 0, &nfsec_family, 0, cmd);
 	if (!hdr || (fill && fill(msg, obj))) {
 		nlmsg_free(msg);
-		return;
+		goto out;
 	}
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast_netns(&nfsec_family, net, msg, 0, 0, GFP_KERNEL);
+out:
+	up_read(&family_sem);
 }
 
 static int stats_get(struct sk_buff *skb, struct genl_info *info)
@@ -275,10 +286,20 @@ struct genl_family nfsec_family __ro_after_init = {
 
 int __init nfsec_genl_init(void)
 {
-	return genl_register_family(&nfsec_family);
+	int ret = genl_register_family(&nfsec_family);
+
+	if (!ret) {
+		down_write(&family_sem);
+		family_up = true;
+		up_write(&family_sem);
+	}
+	return ret;
 }
 
 void nfsec_genl_exit(void)
 {
+	down_write(&family_sem);
+	family_up = false;
+	up_write(&family_sem);
 	genl_unregister_family(&nfsec_family);
 }
