@@ -49,7 +49,13 @@ static int rxq_poll(struct napi_struct *napi, int budget)
 	while ((skb = __skb_dequeue(&batch))) {
 		sa = NFSEC_CB(skb)->sa;
 		dev = skb->dev;
-		nfsec_deliver(skb);
+		/* Not into another netns, if the device moved meanwhile. */
+		if (net_eq(dev_net(dev), sa->nn->net)) {
+			nfsec_deliver(skb);
+		} else {
+			nfsec_count(sa->nn, sa, NFSEC_STAT_RX_SA_GONE, 1);
+			kfree_skb(skb);
+		}
 		nfsec_sa_put(sa);
 		dev_put(dev);
 		done++;
