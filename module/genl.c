@@ -99,6 +99,7 @@ static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
 	[NFSEC_A_VERSION] = { .type = NLA_REJECT },
 	[NFSEC_A_SA_COUNT] = { .type = NLA_REJECT },
 	[NFSEC_A_EXPIRE_HARD] = { .type = NLA_REJECT },
+	[NFSEC_A_ACQUIRE_SEL] = { .type = NLA_REJECT },
 	[NFSEC_A_POLICY_COUNT] = { .type = NLA_REJECT },
 };
 

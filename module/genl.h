@@ -39,6 +39,8 @@ int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info);
 void nfsec_nl_sa_expired(struct nfsec_net *nn, struct nfsec_sa *sa, bool hard);
 
 /* genl_policy.c */
+void nfsec_nl_acquire(struct nfsec_net *nn, const struct nfsec_policy *pol,
+		      const struct nfsec_sel *sel);
 /* POLICY_ADD and POLICY_UPDATE */
 int nfsec_nl_pol_add(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_pol_del(struct sk_buff *skb, struct genl_info *info);

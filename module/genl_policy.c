@@ -140,9 +140,9 @@ static int put_pol_stats(struct sk_buff *msg, const struct nfsec_policy *pol)
 	return 0;
 }
 
-static int pol_fill(struct sk_buff *msg, const void *obj)
+static int put_pol(struct sk_buff *msg, const struct nfsec_policy *pol,
+		   bool stats)
 {
-	const struct nfsec_policy *pol = obj;
 	struct nlattr *nest = nla_nest_start(msg, NFSEC_A_POLICY);
 
 	if (!nest || nfsec_nl_put_sel(msg, NFSEC_POL_A_SEL, &pol->sel) ||
@@ -151,10 +151,37 @@ static int pol_fill(struct sk_buff *msg, const void *obj)
 	    nla_put_u8(msg, NFSEC_POL_A_ACTION, pol->action) ||
 	    nla_put_u32(msg, NFSEC_POL_A_INDEX, pol->index) ||
 	    (pol->has_tmpl && put_tmpl(msg, &pol->tmpl)) ||
-	    put_pol_stats(msg, pol))
+	    (stats && put_pol_stats(msg, pol)))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
+}
+
+static int pol_fill(struct sk_buff *msg, const void *obj)
+{
+	return put_pol(msg, obj, true);
+}
+
+struct acquire_event {
+	const struct nfsec_policy *pol;
+	const struct nfsec_sel *sel;
+};
+
+static int acquire_fill(struct sk_buff *msg, const void *obj)
+{
+	const struct acquire_event *e = obj;
+
+	return nfsec_nl_put_sel(msg, NFSEC_A_ACQUIRE_SEL, e->sel) ?:
+	       put_pol(msg, e->pol, false);
+}
+
+/* @pol is a copy without counters (acquire.c). */
+void nfsec_nl_acquire(struct nfsec_net *nn, const struct nfsec_policy *pol,
+		      const struct nfsec_sel *sel)
+{
+	struct acquire_event e = { .pol = pol, .sel = sel };
+
+	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_ACQUIRE, acquire_fill, &e);
 }
 
 /* Reply to @info with @pol; called with nn->lock held. */

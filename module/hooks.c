@@ -134,6 +134,7 @@ static unsigned int out_hook(void *priv, struct sk_buff *skb,
 	sa = nfsec_sa_lookup_out(nn, &pol->tmpl, &fl);
 	if (!sa) {
 		nfsec_count(nn, NULL, NFSEC_STAT_TX_NO_SA, 1);
+		nfsec_acquire(nn, pol, &fl);
 		return NF_DROP;
 	}
 	nfsec_output(state->net, sa, skb, state->okfn);

@@ -59,6 +59,7 @@ static void __net_exit nfsec_net_exit(struct net *net)
 	struct nfsec_net *nn = nfsec_pernet(net);
 
 	nfsec_hooks_unregister(net);
+	nfsec_acquire_exit();
 	mutex_lock(&nn->lock);
 	nfsec_policy_exit(nn);
 	mutex_unlock(&nn->lock);

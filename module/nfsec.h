@@ -188,6 +188,7 @@ struct nfsec_policy {
 	u32 index;
 	struct nfsec_tmpl tmpl;
 	struct nfsec_pol_stats __percpu *stats;
+	unsigned long acq_next;		/* jiffies: no SA_ACQUIRE before */
 };
 
 #define NFSEC_HASH_BITS 12
@@ -267,6 +268,11 @@ unsigned int nfsec_sa_flush(struct nfsec_net *nn, u8 proto);
 int nfsec_sa_walk(struct nfsec_net *nn, unsigned long *bucket,
 		  unsigned long *skip,
 		  int (*fn)(struct nfsec_sa *sa, void *arg), void *arg);
+
+/* acquire.c */
+void nfsec_acquire(struct nfsec_net *nn, struct nfsec_policy *pol,
+		   const struct nfsec_flow *fl);
+void nfsec_acquire_exit(void);
 
 /* lifetime.c */
 void nfsec_lft_init(struct nfsec_sa *sa);

@@ -173,6 +173,7 @@ struct nfsec_policy *nfsec_policy_alloc(void)
 	}
 	for_each_possible_cpu(cpu)
 		u64_stats_init(&per_cpu_ptr(pol->stats, cpu)->syncp);
+	pol->acq_next = jiffies;
 	return pol;
 }
 

@@ -3,7 +3,8 @@
 #
 # nfsec monitor: every change to a namespace's SAs and policies, in order, printed as
 # ip xfrm monitor prints xfrm's (and one JSON object a line with -j); never a key byte;
-# nothing from another namespace; joining the events needs CAP_NET_ADMIN over the namespace.
+# nothing from another namespace; joining the events needs CAP_NET_ADMIN over the namespace;
+# an out policy whose template finds no SA asks for one (acquire), once.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/monitor_lib.sh"
 need_module
@@ -78,6 +79,41 @@ pass "no key bytes in any event"
 # ns2's monitor saw its probe and nothing of ns1.
 check_eq "events in ns2" "$(events "$tmp/other")" ""
 pass "events stay in their namespace"
+
+# SA_ACQUIRE: a packet whose out policy's template finds no SA is dropped, and the keying
+# daemon is asked for the SA, once per policy in 30 s however many packets follow.
+ip -n "$ns1" link add d0 type dummy
+ip -n "$ns1" addr add 10.9.0.1/24 dev d0
+ip -n "$ns1" link set d0 up
+n1 policy add src 10.9.0.1 dst 10.9.0.2 dir out tmpl proto esp mode transport reqid 5
+acq_index=$(n1 -j policy show | python3 -c '
+import json, sys
+print([p["index"] for p in json.load(sys.stdin) if p["sel"]["dst"] == "10.9.0.2/32"][0])')
+no_sa() { n1 stats | awk '$1 == "tx_no_sa" { print $2 }'; }
+acquires() # FILE: the acquire events in a -j monitor's FILE, one line each
+{
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "acquire":
+        p, t, s = e["policy"], e["policy"]["tmpl"], e["sel"]
+        print(s["src"], s["dst"], s["proto"], p["index"], p["dir"], t["proto"], t["mode"],
+              t["reqid"])' "$1"
+}
+has_acquire() { [[ -n $(acquires "$tmp/json") ]]; }
+b4=$(no_sa)
+ip netns exec "$ns1" ping -c 3 -i 0.2 -W 1 10.9.0.2 >/dev/null 2>&1 || true
+wait_for 5 has_acquire
+ip netns exec "$ns1" ping -c 2 -i 0.2 -W 1 10.9.0.2 >/dev/null 2>&1 || true
+sleep 0.5
+check_eq "packets dropped without an SA" $(($(no_sa) - b4)) 5
+check_eq "acquire events for 5 packets" "$(acquires "$tmp/json")" \
+	"10.9.0.1/32 10.9.0.2/32 1 $acq_index out esp transport 5"
+grep -qx "acquire sel src 10.9.0.1/32 dst 10.9.0.2/32 proto icmp" "$tmp/text" ||
+	fail "no acquire line in the monitor's text: $(grep -A3 acquire "$tmp/text")"
+grep -q acquire "$tmp/sa_only" && fail "'monitor sa' printed an acquire"
+pass "acquire: one event for 5 packets, with the packet's selector, the policy and its template"
 
 # Joining the group needs CAP_NET_ADMIN: refused at once for nobody, with a reason.
 if out=$(ip netns exec "$ns1" setpriv --reuid=65534 --regid=65534 --clear-groups \

@@ -3,13 +3,14 @@
  * nfsec: `nfsec monitor`, the module's events as ip xfrm monitor prints
  * xfrm's: the object as `show` prints it, after "Updated ", "Deleted " or
  * "Expired " (then "hard 0" or "hard 1"); "Flushed state" and "Flushed
- * policy". With -j, one JSON object a line.
+ * policy"; "acquire sel SELECTOR" and the policy that asks for an SA.
+ * With -j, one JSON object a line.
  */
 #include <errno.h>
 #include <string.h>
 #include "tool.h"
 
-enum { WANT_SA = 1, WANT_POLICY = 2 };
+enum { WANT_SA = 1, WANT_POLICY = 2, WANT_ACQUIRE = 4 };
 
 static const struct {
 	uint8_t cmd;
@@ -26,6 +27,7 @@ static const struct {
 	{ NFSEC_CMD_POLICY_UPDATE, WANT_POLICY, "update", "Updated " },
 	{ NFSEC_CMD_POLICY_DEL, WANT_POLICY, "del", "Deleted " },
 	{ NFSEC_CMD_POLICY_FLUSH, WANT_POLICY, "flush", "Flushed policy" },
+	{ NFSEC_CMD_SA_ACQUIRE, WANT_ACQUIRE, "acquire", "acquire sel " },
 };
 
 static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
@@ -47,6 +49,11 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 		printf("{\"event\":\"%s\",", events[i].event);
 		if (expire)
 			printf("\"hard\":%s,", hard ? "true" : "false");
+		if (cmd == NFSEC_CMD_SA_ACQUIRE) {
+			fputs("\"sel\":", stdout);
+			print_sel(tb[NFSEC_A_ACQUIRE_SEL], true);
+			putchar(',');
+		}
 		printf("\"%s\":", sa ? "sa" : "policy");
 		json_reset();
 		if (flush)
@@ -60,6 +67,10 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 		puts(events[i].prefix);
 	} else {
 		fputs(events[i].prefix, stdout);
+		if (cmd == NFSEC_CMD_SA_ACQUIRE) {
+			print_sel(tb[NFSEC_A_ACQUIRE_SEL], false);
+			putchar('\n');
+		}
 		if (sa)
 			print_sa(tb, NULL);
 		else
@@ -73,7 +84,7 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 
 static int usage_monitor(void)
 {
-	puts("Usage: nfsec [ -s ] [ -j ] monitor [ all | sa | policy ]...");
+	puts("Usage: nfsec [ -s ] [ -j ] monitor [ all | sa | policy | acquire ]...");
 	return 0;
 }
 
@@ -83,20 +94,22 @@ int do_monitor(int argc, char **argv)
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "all"))
-			want |= WANT_SA | WANT_POLICY;
+			want |= WANT_SA | WANT_POLICY | WANT_ACQUIRE;
 		else if (!strcmp(argv[i], "sa") || !strcmp(argv[i], "SA") ||
 			 !strcmp(argv[i], "state"))
 			want |= WANT_SA;
 		else if (!strcmp(argv[i], "policy"))
 			want |= WANT_POLICY;
+		else if (!strcmp(argv[i], "acquire"))
+			want |= WANT_ACQUIRE;
 		else if (!strcmp(argv[i], "help"))
 			return usage_monitor();
 		else
-			return parse_fail("unsupported word \"%s\" with monitor (all, sa, policy)",
+			return parse_fail("unsupported word \"%s\" with monitor (all, sa, policy, acquire)",
 					  argv[i]);
 	}
 	if (!want)
-		want = WANT_SA | WANT_POLICY;
+		want = WANT_SA | WANT_POLICY | WANT_ACQUIRE;
 	if (dry_run)
 		return 0;
 	return nfsec_nl_listen(print_event, &want);

@@ -56,7 +56,10 @@
  * (flushes without one). Joining "events" needs CAP_NET_ADMIN too.
  * SA_EXPIRE, an event only, carries the SA and NFSEC_A_EXPIRE_HARD: 0 when
  * a soft lifetime is reached (once per SA: time to rekey), 1 when a hard
- * one is, and the SA has been deleted.
+ * one is, and the SA has been deleted. SA_ACQUIRE, an event only, asks for
+ * an SA: an out policy's template found none for a packet. It carries the
+ * policy (without counters) and NFSEC_A_ACQUIRE_SEL, the packet's /32
+ * selector; a policy asks at most once in 30 s.
  */
 #ifndef _UAPI_LINUX_NFSEC_H
 #define _UAPI_LINUX_NFSEC_H
@@ -87,6 +90,7 @@ enum nfsec_cmd {
 	NFSEC_CMD_VERSION_GET,
 	NFSEC_CMD_POLICY_UPDATE,
 	NFSEC_CMD_SA_EXPIRE,		/* event only */
+	NFSEC_CMD_SA_ACQUIRE,		/* event only */
 	__NFSEC_CMD_MAX
 };
 #define NFSEC_CMD_MAX (__NFSEC_CMD_MAX - 1)
@@ -100,6 +104,7 @@ enum nfsec_attr {
 	NFSEC_A_SA_COUNT,	/* u32 */
 	NFSEC_A_POLICY_COUNT,	/* u32 */
 	NFSEC_A_EXPIRE_HARD,	/* u8, SA_EXPIRE: 0 soft, 1 hard */
+	NFSEC_A_ACQUIRE_SEL,	/* nest: NFSEC_SEL_A_*, SA_ACQUIRE: the packet */
 	__NFSEC_A_MAX
 };
 #define NFSEC_A_MAX (__NFSEC_A_MAX - 1)
