@@ -54,11 +54,20 @@ err_stats:
 	return ret;
 }
 
+/*
+ * Unregistering a hook does not wait for a CPU already in it; the netns
+ * core waits for RCU readers between pre_exit and exit, so that no hook
+ * runs once exit frees the databases.
+ */
+static void __net_exit nfsec_net_pre_exit(struct net *net)
+{
+	nfsec_hooks_unregister(net);
+}
+
 static void __net_exit nfsec_net_exit(struct net *net)
 {
 	struct nfsec_net *nn = nfsec_pernet(net);
 
-	nfsec_hooks_unregister(net);
 	nfsec_acquire_exit();
 	mutex_lock(&nn->lock);
 	nfsec_policy_exit(nn);
@@ -69,6 +78,7 @@ static void __net_exit nfsec_net_exit(struct net *net)
 
 static struct pernet_operations nfsec_net_ops = {
 	.init = nfsec_net_init,
+	.pre_exit = nfsec_net_pre_exit,
 	.exit = nfsec_net_exit,
 	.id = &nfsec_net_id,
 	.size = sizeof(struct nfsec_net),
