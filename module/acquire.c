@@ -8,6 +8,9 @@
  * needs to negotiate the SA (strongSwan's "trap" policies work this way).
  * A policy asks at most once every ACQ_HOLDOFF, as long as xfrm's larval
  * state waits, so a burst of packets asks once while the daemon works.
+ * The holdoff is the policy's, not per destination as xfrm's larval SAs
+ * are: under a wildcard transport policy, a second peer's request waits
+ * for the first one's holdoff.
  */
 #include <linux/jiffies.h>
 #include <linux/slab.h>
@@ -35,15 +38,19 @@ static void acquire_work(struct work_struct *work)
 void nfsec_acquire(struct nfsec_net *nn, struct nfsec_policy *pol,
 		   const struct nfsec_flow *fl)
 {
-	unsigned long next = READ_ONCE(pol->acq_next);
+	unsigned long next = READ_ONCE(pol->acq_next), now = jiffies;
 	struct acquire *a;
 
-	if (time_before(jiffies, next) ||
-	    cmpxchg(&pol->acq_next, next, jiffies + ACQ_HOLDOFF) != next)
+	/* A range, not before(): @next may be a wrap of jiffies ago. */
+	if (time_in_range(now, next - ACQ_HOLDOFF, next - 1) ||
+	    cmpxchg(&pol->acq_next, next, now + ACQ_HOLDOFF) != next)
 		return;
 	a = kzalloc(sizeof(*a), GFP_ATOMIC);
-	if (!a)
+	if (!a) {
+		/* Let the next packet ask. */
+		cmpxchg(&pol->acq_next, now + ACQ_HOLDOFF, next);
 		return;
+	}
 	INIT_WORK(&a->work, acquire_work);
 	a->nn = nn;
 	a->pol.sel = pol->sel;
