@@ -169,7 +169,13 @@ struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
 		if (sa->mode == NFSEC_MODE_TRANSPORT && sa->saddr &&
 		    sa->saddr != fl->saddr)
 			continue;
-		if (nfsec_sel_match(&sa->sel, fl) && !READ_ONCE(sa->dead))
+		/*
+		 * A dead SA (replaced by an update, or being deleted) is
+		 * still returned: next_seq() drops the packet (tx_sa_gone).
+		 * Skipping it would report no SA, and ask the keying daemon
+		 * for one (acquire.c) in the middle of an update.
+		 */
+		if (nfsec_sel_match(&sa->sel, fl))
 			return sa;
 	}
 	return NULL;
