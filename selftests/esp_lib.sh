@@ -31,6 +31,7 @@
 #                              captures only the first N bytes of each frame
 #   cap_stop                   stop every capture started, wait until the files are complete
 #   cap_count FILE FILTER      packets in FILE matching the pcap FILTER
+#   listening NS PORT          a TCP socket in NS listens on PORT
 #   xfer NSSRC NSDST DSTADDR PORT BYTES
 #                              send BYTES random bytes over TCP, fail unless sha256 matches
 #
@@ -221,7 +222,7 @@ cap_count()
 	tcpdump -r "$1" -n -q -t "$2" 2>/dev/null | wc -l
 }
 
-_listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
+listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
 
 xfer()
 {
@@ -232,7 +233,7 @@ xfer()
 	head -c "$bytes" /dev/urandom >"$in"
 	ip netns exec "$dst" timeout 90 socat -u "TCP-LISTEN:$port,reuseaddr" "OPEN:$out,creat,trunc" &
 	local lpid=$!
-	wait_for 10 _listening "$dst" "$port"
+	wait_for 10 listening "$dst" "$port"
 	ip netns exec "$src" timeout 90 socat -u "OPEN:$in" "TCP:$addr:$port" ||
 		fail "TCP transfer to $addr:$port: sender failed"
 	wait "$lpid" || fail "TCP transfer to $addr:$port: receiver failed"

@@ -8,6 +8,7 @@
 # destroys nfsec's slab caches, which complain in the kernel log about any object left, and a
 # device still held shows as "unregister_netdevice: waiting"; the log must stay clean.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/esp_lib.sh"
 need_module
 need_cmd iperf3
 
@@ -44,14 +45,8 @@ tunnel_with_traffic()
 	wait_for 20 rx_over "$a" 0x200 2000
 }
 
-listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
-
 # rx_of NS SPI: the SA's received packets
-rx_of()
-{
-	ip netns exec "$1" nfsec -s sa show | awk -v spi="$(printf 'spi 0x%08x' "$2")" '
-		index($0, spi) { on = 1 } on && $1 == "rx_packets" { print $2; exit }'
-}
+rx_of() { sa_field "$1" "$2" rx_packets; }
 
 # rx_over NS SPI N: the SA has received more than N packets
 rx_over()
