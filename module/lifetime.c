@@ -54,7 +54,11 @@ static bool time_soft(const struct nfsec_sa *sa, time64_t now)
 /* Take note of an expiry and have the work item act on it. */
 static void expire(struct nfsec_sa *sa, int bit)
 {
-	if (test_and_set_bit(bit, &sa->expire))
+	/*
+	 * Past a soft limit, every packet comes here: a plain read keeps the
+	 * atomic write off the packet path once the bit is set.
+	 */
+	if (test_bit(bit, &sa->expire) || test_and_set_bit(bit, &sa->expire))
 		return;
 	/* The work holds the SA; one run serves both bits. */
 	if (nfsec_sa_hold(sa) && !queue_work(nfsec_wq, &sa->expire_work))
