@@ -7,7 +7,7 @@
  * device has no GRO), and it is faster for it: the completion returns
  * at once to the packet it came from, and what was decapsulated is
  * delivered in a batch, from a shallower stack, once the softirq gets to
- * it (a quarter more GCM tunnel throughput in `make bench`).
+ * it (a third more GCM tunnel throughput in `make bench`).
  *
  * Each queued packet holds its SA, so a netns going away waits for its
  * packets (nfsec_sa_exit() waits for every SA), and its device. A queue
