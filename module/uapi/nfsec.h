@@ -294,6 +294,15 @@ enum nfsec_stat {
 	NFSEC_STAT_MSS_CLAMPED,		/* SYNs whose MSS was lowered */
 	NFSEC_STAT_RX_SA_GONE,		/* SA deleted or updated meanwhile */
 	NFSEC_STAT_TX_SA_GONE,		/* SA deleted or updated meanwhile */
+	NFSEC_STAT_RX_FRAG_REASM,	/* inner fragments held for reassembly */
+	NFSEC_STAT_RX_FRAG_MIXED,	/* fragments not all through one SA */
+	NFSEC_STAT_RX_DUMMY,		/* dummy packets (next header 59) */
+	NFSEC_STAT_RX_NO_AUTH,		/* refused: SA without integrity */
+	NFSEC_STAT_TX_FRAG_REASM,	/* forwarded fragments reassembled */
+	NFSEC_STAT_TX_TOO_BIG,		/* cannot grow past 64 KiB */
+	NFSEC_STAT_PMTU_UPDATE,		/* frag-needed about our packets */
+	NFSEC_STAT_PMTU_IGNORED,	/* ICMP error quoting no live SA */
+	NFSEC_STAT_NATT_GRO,		/* merged ESP-in-UDP datagrams */
 	__NFSEC_STAT_MAX
 };
 #define NFSEC_STAT_MAX (__NFSEC_STAT_MAX - 1)
