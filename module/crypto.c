@@ -207,6 +207,7 @@ static int esp_setup(struct nfsec_sa *sa, const u8 *aead_key,
 			       &aead_msgs, extack))
 			return -EINVAL;
 		sa->esp_kind = NFSEC_ESP_AEAD;
+		sa->integrity = true;
 		return aead_setup(sa, sa->alg_aead.name, aead_key,
 				  sa->alg_aead.key_bits / 8,
 				  sa->alg_aead.icv_bits / 8, extack);
@@ -231,6 +232,7 @@ static int esp_setup(struct nfsec_sa *sa, const u8 *aead_key,
 				   "NULL encryption with NULL authentication needs the allow_null module parameter");
 		return -EINVAL;
 	}
+	sa->integrity = strcmp(sa->alg_auth.name, "digest_null");
 	return authenc_setup(sa, enc_key, auth_key, extack);
 }
 
@@ -258,6 +260,7 @@ static int ah_setup(struct nfsec_sa *sa, const u8 *auth_key,
 		return -EINVAL;
 	}
 	sa->icvlen = sa->alg_auth.icv_bits / 8;
+	sa->integrity = true;
 	return 0;
 }
 

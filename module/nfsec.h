@@ -138,6 +138,7 @@ struct nfsec_sa {
 	unsigned int ivlen;		/* bytes on the wire */
 	unsigned int icvlen;		/* bytes */
 	unsigned int blksize;		/* ESP padding alignment, >= 4 */
+	bool integrity;			/* an ICV authenticates packets */
 
 	struct dst_cache dst_cache;	/* tunnel mode: the route to the peer */
 
