@@ -26,7 +26,8 @@ struct ah_ctx {
 	struct sk_buff *skb;
 	struct nfsec_sa *sa;
 	u64 seq;
-	unsigned int size;
+	unsigned int size;	/* as allocated */
+	unsigned int nsg;	/* scatterlist entries */
 	__be32 seqhi;
 	u8 tos;
 	u8 ttl;
@@ -62,9 +63,16 @@ static struct scatterlist *ctx_sg(struct nfsec_sa *sa, struct ah_ctx *c)
 	return (void *)((u8 *)ctx_req(c) + req_len(sa));
 }
 
-/* One allocation per packet: context, request and scatterlist. */
-static struct ah_ctx *ctx_alloc(struct nfsec_sa *sa, int nsg)
+/*
+ * One allocation per packet: context, request and scatterlist, with one
+ * entry more than skb_cow_data()'s @nfrags for the ESN high bits. The
+ * size allocated and the entries written both come from c->nsg.
+ */
+static struct ah_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
+				int nfrags, u64 seq, nfsec_done_t done,
+				void *arg)
 {
+	unsigned int nsg = nfrags + 1;
 	size_t len = sizeof(struct ah_ctx) + req_len(sa) +
 		     nsg * sizeof(struct scatterlist);
 	struct ah_ctx *c;
@@ -72,8 +80,11 @@ static struct ah_ctx *ctx_alloc(struct nfsec_sa *sa, int nsg)
 	/* The request must be aligned as the transform wants. */
 	BUILD_BUG_ON(sizeof(struct ah_ctx) % __alignof__(struct ahash_request));
 	c = nfsec_req_alloc(len);
-	if (c)
-		c->size = len;
+	if (!c)
+		return NULL;
+	*c = (struct ah_ctx){ .done = done, .arg = arg, .skb = skb, .sa = sa,
+			      .seq = seq, .size = len, .nsg = nsg,
+			      .seqhi = htonl(upper_32_bits(seq)) };
 	return c;
 }
 
@@ -149,21 +160,22 @@ static void restore(struct ah_ctx *c, struct iphdr *iph)
 	ip_send_check(iph);
 }
 
-static int digest(struct ah_ctx *c, struct sk_buff *skb, int nfrags,
+static int digest(struct ah_ctx *c, struct sk_buff *skb,
 		  crypto_completion_t complete)
 {
 	struct nfsec_sa *sa = c->sa;
 	struct ahash_request *req = ctx_req(c);
 	struct scatterlist *sg = ctx_sg(sa, c);
 	bool esn = sa->flags & NFSEC_SA_F_ESN;
-	int err;
+	int n, err;
 
-	sg_init_table(sg, nfrags + esn);
-	err = skb_to_sgvec_nomark(skb, sg, 0, skb->len);
-	if (unlikely(err < 0))
-		return err;
+	sg_init_table(sg, c->nsg);
+	n = skb_to_sgvec_nomark(skb, sg, 0, skb->len);
+	if (unlikely(n <= 0))
+		return n ?: -EINVAL;
 	if (esn)
-		sg_set_buf(sg + nfrags, &c->seqhi, sizeof(c->seqhi));
+		sg_set_buf(sg + n++, &c->seqhi, sizeof(c->seqhi));
+	sg_mark_end(sg + n - 1);
 	ahash_request_set_tfm(req, sa->ahash);
 	ahash_request_set_crypt(req, sg, c->icv, skb->len + esn * 4);
 	ahash_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, complete, c);
@@ -216,7 +228,7 @@ int nfsec_ah_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	nfrags = skb_cow_data(skb, 0, &trailer);
 	if (nfrags < 0)
 		return nfrags;
-	c = ctx_alloc(sa, nfrags + 1);
+	c = ctx_alloc(sa, skb, nfrags, seq, done, arg);
 	if (!c)
 		return -ENOMEM;
 
@@ -235,11 +247,9 @@ int nfsec_ah_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	iph->protocol = IPPROTO_AH;
 	iph->tot_len = htons(skb->len);
 
-	*c = (struct ah_ctx){ .done = done, .arg = arg, .skb = skb, .sa = sa,
-			      .seq = seq, .seqhi = htonl(upper_32_bits(seq)) };
 	err = save_and_clear(c, iph);
 	if (!err)
-		err = digest(c, skb, nfrags, output_done);
+		err = digest(c, skb, output_done);
 	if (err == -EINPROGRESS)
 		return err;
 	output_finish(c, err);
@@ -311,17 +321,15 @@ int nfsec_ah_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	nfrags = skb_cow_data(skb, 0, &trailer);
 	if (nfrags < 0)
 		return nfrags;
-	c = ctx_alloc(sa, nfrags + 1);
+	c = ctx_alloc(sa, skb, nfrags, seq, done, arg);
 	if (!c)
 		return -ENOMEM;
-	*c = (struct ah_ctx){ .done = done, .arg = arg, .skb = skb, .sa = sa,
-			      .seq = seq, .seqhi = htonl(upper_32_bits(seq)) };
 	ah = (void *)(skb->data + ihl);
 	memcpy(c->icv_in, ah->auth_data, sa->icvlen);
 	memset(ah->auth_data, 0, sa->icvlen);
 	err = save_and_clear(c, ip_hdr(skb));
 	if (!err)
-		err = digest(c, skb, nfrags, input_done);
+		err = digest(c, skb, input_done);
 	if (err == -EINPROGRESS)
 		return err;
 	input_finish(c, err);

@@ -27,7 +27,8 @@ struct esp_ctx {
 	struct sk_buff *skb;
 	struct nfsec_sa *sa;
 	u64 seq;
-	unsigned int size;
+	unsigned int size;		/* as allocated */
+	unsigned int nsg;		/* scatterlist entries */
 	__be32 aad[3];
 	u8 iv[16];
 	/* struct aead_request, then the scatterlist */
@@ -49,9 +50,16 @@ static struct scatterlist *ctx_sg(struct esp_ctx *c)
 	return (void *)((u8 *)ctx_req(c) + req_len(c->sa));
 }
 
+/*
+ * @nfrags is what skb_cow_data() counted; the scatterlist has one entry
+ * more, for the AAD. The size allocated and the entries written both come
+ * from c->nsg, set here and nowhere else.
+ */
 static struct esp_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
-				 int nsg, u64 seq, nfsec_done_t done, void *arg)
+				 int nfrags, u64 seq, nfsec_done_t done,
+				 void *arg)
 {
+	unsigned int nsg = nfrags + 1;
 	size_t size = sizeof(struct esp_ctx) + req_len(sa) +
 		      nsg * sizeof(struct scatterlist);
 	struct esp_ctx *c;
@@ -61,6 +69,7 @@ static struct esp_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
 	if (!c)
 		return NULL;
 	c->size = size;
+	c->nsg = nsg;
 	c->done = done;
 	c->arg = arg;
 	c->skb = skb;
@@ -87,15 +96,14 @@ static unsigned int aad_len(const struct nfsec_sa *sa)
 }
 
 /* The AAD buffer, then @len bytes of the packet from @off (IV onwards). */
-static int build_sg(struct esp_ctx *c, int nfrags, unsigned int off,
-		    unsigned int len)
+static int build_sg(struct esp_ctx *c, unsigned int off, unsigned int len)
 {
 	struct scatterlist *sg = ctx_sg(c);
 	int n;
 
-	sg_init_table(sg, nfrags + 1);
+	sg_init_table(sg, c->nsg);
 	sg_set_buf(sg, c->aad, aad_len(c->sa));
-	/* Marks the end, which may come before nfrags + 1 entries. */
+	/* Marks the end, which may come before c->nsg entries. */
 	n = skb_to_sgvec(c->skb, sg + 1, off, len);
 	return n < 0 ? n : 0;
 }
@@ -123,7 +131,7 @@ static void output_done(struct crypto_async_request *base, int err)
 int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		     nfsec_done_t done, void *arg)
 {
-	unsigned int ihl = ip_hdrlen(skb), hdrlen, plen, clen, padlen, i;
+	unsigned int ihl = ip_hdrlen(skb), hdrlen, plen, clen, padlen, tlen, i;
 	unsigned int encap;
 	struct aead_request *req;
 	struct ip_esp_hdr *esph;
@@ -138,11 +146,13 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	plen = skb->len - ihl;
 	clen = ALIGN(plen + 2, sa->blksize);
 	padlen = clen - plen - 2;
+	/* What goes behind the payload: the room made is the room filled. */
+	tlen = padlen + 2 + sa->icvlen;
 
 	err = skb_cow_head(skb, encap + hdrlen);
 	if (err)
 		return err;
-	nfrags = skb_cow_data(skb, padlen + 2 + sa->icvlen, &trailer);
+	nfrags = skb_cow_data(skb, tlen, &trailer);
 	if (nfrags < 0)
 		return nfrags;
 	c = ctx_alloc(sa, skb, nfrags, seq, done, arg);
@@ -151,7 +161,7 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 
 	/* Trailer: 1, 2, 3, ... padding, its length, the next header. */
 	proto = ip_hdr(skb)->protocol;
-	tail = pskb_put(skb, trailer, padlen + 2 + sa->icvlen);
+	tail = pskb_put(skb, trailer, tlen);
 	for (i = 0; i < padlen; i++)
 		tail[i] = i + 1;
 	tail[padlen] = padlen;
@@ -181,7 +191,7 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		get_random_bytes(c->iv, sa->ivlen);
 	memcpy(esph + 1, c->iv, sa->ivlen);
 
-	err = build_sg(c, nfrags, ihl + encap + sizeof(*esph),
+	err = build_sg(c, ihl + encap + sizeof(*esph),
 		       sa->ivlen + clen + sa->icvlen);
 	if (err) {
 		ctx_free(c);
@@ -229,7 +239,7 @@ int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	if (!c)
 		return -ENOMEM;
 	skb_copy_bits(skb, off, c->iv, sa->ivlen);
-	err = build_sg(c, nfrags, off, sa->ivlen + elen + sa->icvlen);
+	err = build_sg(c, off, sa->ivlen + elen + sa->icvlen);
 	if (err) {
 		ctx_free(c);
 		return err;

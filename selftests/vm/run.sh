@@ -73,7 +73,7 @@ timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-nodefaults -nographic -serial stdio -no-reboot \
 	-accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 oops=panic slab_nomerge softlockup_panic=1 quiet NFSEC_REPO=$repo NFSEC_RUN=$run" \
+	-append "console=ttyS0 panic=-1 oops=panic slab_nomerge slub_debug=FZ,kmalloc-1k log_buf_len=8M softlockup_panic=1 quiet NFSEC_REPO=$repo NFSEC_RUN=$run" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$run,mount_tag=results,security_model=none,multidevs=remap" \
 	</dev/null >"$run/console.log" 2>&1 &
