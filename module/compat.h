@@ -18,6 +18,18 @@
 static_assert(NFSEC_IPSKB_DECAP > IPSKB_MULTIPATH);
 
 /*
+ * ip_defrag() keys its queues by a "user" as well as the datagram's
+ * addresses, id and protocol; the kernel's own users are a small enum.
+ * nfsec's are above them: one per direction for cleartext it reassembles
+ * before a policy that names ports, and one per SA for the inner
+ * fragments that come out of it, so that these never join fragments that
+ * came any other way.
+ */
+#define NFSEC_DEFRAG_DIR	0x4e460000	/* + enum nfsec_dir */
+#define NFSEC_DEFRAG_SA		0x80000000	/* | the SA's number */
+static_assert(NFSEC_DEFRAG_DIR > IP_DEFRAG_MACVLAN);
+
+/*
  * ip_finish_output() measures a local packet against the path MTU of its
  * route, which nfsec's own frag-needed lowered to what fits inside ESP
  * when the inner destination is the peer (transport mode): the ESP packet

@@ -44,6 +44,29 @@ static struct nfsec_sa *inbound_sa(struct nfsec_net *nn, struct sk_buff *skb)
 	return nfsec_sa_lookup(nn, iph->daddr, *spi, iph->protocol);
 }
 
+/*
+ * Ports are only in a datagram's first fragment, and policy.c takes
+ * every fragment's as opaque. Where a policy of @dir names ports, a
+ * fragment is reassembled first, so that the datagram meets the policy it
+ * would whole (RFC 4301 7.3): never one fragment protected and the rest in
+ * clear. ip_finish_output() fragments it again, as the sender did. False:
+ * ip_defrag() holds or dropped @skb.
+ */
+static bool defrag_for_ports(struct nfsec_net *nn, struct sk_buff *skb,
+			     u8 dir, enum nfsec_stat stat)
+{
+	int err;
+
+	if (!ip_is_fragment(ip_hdr(skb)) || !READ_ONCE(nn->pol_ports[dir]))
+		return true;
+	nfsec_count(nn, NULL, stat, 1);
+	/* A raw socket's fragments come here in process context. */
+	local_bh_disable();
+	err = ip_defrag(nn->net, skb, NFSEC_DEFRAG_DIR + dir);
+	local_bh_enable();
+	return !err;
+}
+
 /* Cleartext against in/fwd policies. */
 static unsigned int check_clear(struct nfsec_net *nn, struct sk_buff *skb,
 				u8 dir)
@@ -51,8 +74,7 @@ static unsigned int check_clear(struct nfsec_net *nn, struct sk_buff *skb,
 	struct nfsec_policy *pol;
 	struct nfsec_flow fl;
 
-	if (IPCB(skb)->flags & NFSEC_IPSKB_DECAP ||
-	    list_empty(&nn->policies[dir]))
+	if (list_empty(&nn->policies[dir]))
 		return NF_ACCEPT;
 	nfsec_flow_from_skb(skb, &fl);
 	pol = nfsec_policy_lookup(nn, dir, &fl);
@@ -78,7 +100,7 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 	struct nfsec_sa *sa;
 
 	if (IPCB(skb)->flags & NFSEC_IPSKB_DECAP)
-		return check_clear(nn, skb, NFSEC_DIR_IN);
+		return nfsec_check_decap(nn, skb, NFSEC_DIR_IN);
 	if (proto == IPPROTO_ESP || proto == IPPROTO_AH) {
 		sa = inbound_sa(nn, skb);
 		if (!sa) {
@@ -103,9 +125,15 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 static unsigned int fwd_hook(void *priv, struct sk_buff *skb,
 			     const struct nf_hook_state *state)
 {
+	struct nfsec_net *nn = nfsec_pernet(state->net);
+
 	if (nfsec_skb_bridged(skb))
 		return NF_ACCEPT;
-	return check_clear(nfsec_pernet(state->net), skb, NFSEC_DIR_FWD);
+	if (IPCB(skb)->flags & NFSEC_IPSKB_DECAP)
+		return nfsec_check_decap(nn, skb, NFSEC_DIR_FWD);
+	if (!defrag_for_ports(nn, skb, NFSEC_DIR_FWD, NFSEC_STAT_RX_FRAG_REASM))
+		return NF_STOLEN;
+	return check_clear(nn, skb, NFSEC_DIR_FWD);
 }
 
 static unsigned int out_hook(void *priv, struct sk_buff *skb,
@@ -120,6 +148,8 @@ static unsigned int out_hook(void *priv, struct sk_buff *skb,
 	    IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED ||
 	    list_empty(&nn->policies[NFSEC_DIR_OUT]))
 		return NF_ACCEPT;
+	if (!defrag_for_ports(nn, skb, NFSEC_DIR_OUT, NFSEC_STAT_TX_FRAG_REASM))
+		return NF_STOLEN;
 	nfsec_flow_from_skb(skb, &fl);
 	pol = nfsec_policy_lookup(nn, NFSEC_DIR_OUT, &fl);
 	if (!pol)

@@ -87,26 +87,57 @@ static int decap_tunnel(struct sk_buff *skb, u8 nexthdr)
 	return 0;
 }
 
-/* The decapsulated packet must be what the SA and an in/fwd policy allow. */
-static int policy_ok(struct nfsec_net *nn, struct nfsec_sa *sa,
-		     struct sk_buff *skb)
+/*
+ * The decapsulated packet must be what the SA carries: its selector, and
+ * in transport mode its peer as the source (the outer header is the
+ * packet's own there, and a peer must not speak for another with its SA).
+ */
+static int sa_carries(struct nfsec_sa *sa, struct sk_buff *skb)
 {
-	struct nfsec_policy *pol;
 	struct nfsec_flow fl;
-	u8 dir = NFSEC_DIR_IN;
 
+	if (sa->mode == NFSEC_MODE_TRANSPORT && sa->saddr &&
+	    ip_hdr(skb)->saddr != sa->saddr)
+		return NFSEC_STAT_RX_POLICY_MISMATCH;
 	nfsec_flow_from_skb(skb, &fl);
 	if (!nfsec_sel_match(&sa->sel, &fl))
 		return NFSEC_STAT_RX_POLICY_MISMATCH;
-	if (sa->mode == NFSEC_MODE_TUNNEL &&
-	    inet_addr_type(nn->net, fl.daddr) != RTN_LOCAL)
-		dir = NFSEC_DIR_FWD;
+	return 0;
+}
+
+/*
+ * LOCAL_IN and FORWARD, for a packet nfsec decapsulated: the policy of
+ * the direction it took must accept the SA it came through. Checked here,
+ * after routing, not guessed before (a broadcast, a DNAT). The flow is
+ * the packet's as it left the SA, before NAT, as xfrm checks it.
+ */
+unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
+			       u8 dir)
+{
+	const struct nfsec_rx_id *id = &NFSEC_CB(skb)->id;
+	const struct nfsec_flow fl = {
+		.saddr = id->saddr,
+		.daddr = id->daddr,
+		.proto = id->proto,
+		.sport = id->sport,
+		.dport = id->dport,
+	};
+	struct nfsec_policy *pol;
+	struct nfsec_sa *sa;
+
+	sa = nfsec_sa_lookup(nn, id->sa_daddr, id->spi, id->sa_proto);
+	if (!sa) {
+		nfsec_count(nn, NULL, NFSEC_STAT_RX_SA_GONE, 1);
+		return NF_DROP;
+	}
 	pol = nfsec_policy_lookup(nn, dir, &fl);
 	if (!pol || pol->action != NFSEC_ACTION_ALLOW || !pol->has_tmpl ||
-	    !nfsec_tmpl_match_sa(&pol->tmpl, sa))
-		return NFSEC_STAT_RX_POLICY_MISMATCH;
+	    !nfsec_tmpl_match_sa(&pol->tmpl, sa)) {
+		nfsec_count(nn, sa, NFSEC_STAT_RX_POLICY_MISMATCH, 1);
+		return NF_DROP;
+	}
 	nfsec_policy_count(pol, skb->len);
-	return 0;
+	return NF_ACCEPT;
 }
 
 /* After PRE_ROUTING: route the inner packet if it has no route yet. */
@@ -130,12 +161,25 @@ static int deliver_finish(struct net *net, struct sock *sk,
  * Re-enter the stack as xfrm4_transport_finish() does: PRE_ROUTING runs
  * again, so conntrack and DNAT see the inner packet, then the route
  * (transport mode keeps its local one unless DNAT dropped it) decides
- * between the local stack and forwarding. From the queue's poll (rxq.c).
+ * between the local stack and forwarding, where nfsec_check_decap()
+ * judges it. From the queue's poll (rxq.c), which holds @sa.
  */
-void nfsec_deliver(struct sk_buff *skb)
+void nfsec_deliver(struct sk_buff *skb, struct nfsec_sa *sa)
 {
 	struct net_device *dev = skb->dev;
+	struct nfsec_flow fl;
 
+	nfsec_flow_from_skb(skb, &fl);
+	NFSEC_CB(skb)->id = (struct nfsec_rx_id){
+		.saddr = fl.saddr,
+		.daddr = fl.daddr,
+		.sport = fl.sport,
+		.dport = fl.dport,
+		.proto = fl.proto,
+		.sa_proto = sa->proto,
+		.sa_daddr = sa->daddr,
+		.spi = sa->spi,
+	};
 	NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb,
 		dev, NULL, deliver_finish);
 }
@@ -190,13 +234,82 @@ static int parse_options(struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * After the ICV verified: the replay window and the lifetime move. An SA
+ * without integrity (allowed only for tests) has nothing that tells the
+ * peer's packets from anyone's: they move nothing.
+ */
+static int accept_seq(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq)
+{
+	int drop;
+
+	if (!sa->integrity)
+		return 0;
+	spin_lock_bh(&sa->lock);
+	/* An update copied the window already: it must not miss this one. */
+	drop = sa->dead ? NFSEC_STAT_RX_SA_GONE :
+	       nfsec_replay_advance(&sa->replay, seq);
+	if (!drop)
+		nfsec_lft_count(sa, skb->len);
+	spin_unlock_bh(&sa->lock);
+	if (!drop && NFSEC_CB(skb)->encap)
+		nfsec_natt_check_src(sa, skb);
+	return drop;
+}
+
+/*
+ * Inner fragments are reassembled in a queue of the SA's own, never with
+ * fragments that came another way, in clear or through another SA: a
+ * datagram is delivered as protected only if all of it came through this
+ * SA, and its selector is checked on the whole. 0: @skb is the datagram;
+ * else ip_defrag() holds or dropped it.
+ */
+static int reassemble(struct nfsec_sa *sa, struct sk_buff *skb)
+{
+	int err;
+
+	nfsec_count(sa->nn, sa, NFSEC_STAT_RX_FRAG_REASM, 1);
+	nf_reset_ct(skb);
+	local_bh_disable();
+	err = ip_defrag(sa->nn->net, skb, sa->frag_user);
+	local_bh_enable();
+	return err;
+}
+
+/* Take off ESP or AH's headers and trailer; what is left is the inner packet. */
+static int decap(struct nfsec_sa *sa, struct sk_buff *skb)
+{
+	u8 nexthdr;
+	int drop;
+
+	if (sa->proto == IPPROTO_ESP) {
+		drop = esp_trailer(sa, skb, &nexthdr);
+		if (drop)
+			return drop;
+	} else {
+		nexthdr = ip_hdr(skb)->protocol;
+	}
+	/* RFC 4303 2.6: traffic flow confidentiality padding. */
+	if (nexthdr == IPPROTO_NONE)
+		return NFSEC_STAT_RX_DUMMY;
+	/* Ours to decide, not the outer reassembly's. */
+	skb->ignore_df = 0;
+	if (sa->mode == NFSEC_MODE_TUNNEL)
+		return decap_tunnel(skb, nexthdr);
+	fix_header(skb, nexthdr);
+	if (skb->len <= ip_hdrlen(skb))
+		return NFSEC_STAT_RX_TOO_SHORT;
+	if (NFSEC_CB(skb)->encap && !nfsec_natt_fix_csum(skb))
+		return NFSEC_STAT_RX_NO_MEM;
+	return 0;
+}
+
 static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 		       void *arg, int err)
 {
 	struct net_device *dev = skb->dev;
 	struct nfsec_net *nn = sa->nn;
 	unsigned int len;
-	u8 nexthdr;
 	int drop;
 
 	if (err) {
@@ -205,41 +318,23 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 		       NFSEC_STAT_RX_CRYPTO_ERROR;
 		goto drop;
 	}
-	spin_lock_bh(&sa->lock);
-	/* An update copied the window already: it must not miss this one. */
-	drop = sa->dead ? NFSEC_STAT_RX_SA_GONE :
-	       nfsec_replay_advance(&sa->replay, seq);
-	if (!drop)
-		nfsec_lft_count(sa, skb->len);
-	spin_unlock_bh(&sa->lock);
+	drop = accept_seq(sa, skb, seq);
 	if (drop)
 		goto drop;
 	/* What the device summed was the ciphertext. */
 	skb->ip_summed = CHECKSUM_NONE;
-	if (NFSEC_CB(skb)->encap)
-		nfsec_natt_check_src(sa, skb);
-	if (sa->proto == IPPROTO_ESP) {
-		drop = esp_trailer(sa, skb, &nexthdr);
-		if (drop)
-			goto drop;
-	} else {
-		nexthdr = ip_hdr(skb)->protocol;
-	}
-	if (sa->mode == NFSEC_MODE_TUNNEL) {
-		drop = decap_tunnel(skb, nexthdr);
-		if (drop)
-			goto drop;
-	} else {
-		fix_header(skb, nexthdr);
-		if (NFSEC_CB(skb)->encap && !nfsec_natt_fix_csum(skb)) {
-			drop = NFSEC_STAT_RX_NO_MEM;
-			goto drop;
-		}
+	drop = decap(sa, skb);
+	if (drop)
+		goto drop;
+	if (ip_is_fragment(ip_hdr(skb)) && reassemble(sa, skb)) {
+		dev_put(dev);
+		nfsec_sa_put(sa);
+		return;
 	}
 
 	/* The completion may run in cryptd's process context. */
 	rcu_read_lock_bh();
-	drop = policy_ok(nn, sa, skb) ?: parse_options(skb);
+	drop = sa_carries(sa, skb) ?: parse_options(skb);
 	if (!drop) {
 		clamp_syn(sa, skb);
 		len = skb->len;
@@ -256,7 +351,10 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 		return;
 drop:
 	nfsec_count(nn, sa, drop, 1);
-	kfree_skb(skb);
+	if (drop == NFSEC_STAT_RX_DUMMY)
+		consume_skb(skb);
+	else
+		kfree_skb(skb);
 	dev_put(dev);
 	nfsec_sa_put(sa);
 }

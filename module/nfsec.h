@@ -158,6 +158,7 @@ struct nfsec_sa {
 	struct work_struct expire_work;	/* tells, and deletes at hard */
 
 	struct nfsec_stats __percpu *stats;
+	u32 frag_user;			/* ip_defrag() queue of its inner fragments */
 };
 
 struct nfsec_tmpl {
@@ -209,6 +210,7 @@ struct nfsec_net {
 	struct list_head pol_classes[3];
 	u64 pol_seq;
 	unsigned int pol_count;
+	unsigned int pol_ports[3];	/* policies naming ports, per dir */
 	u32 pol_next_index;
 	u32 genid;			/* bumped on every change; dumps */
 	u32 hash_seed;
@@ -220,14 +222,35 @@ struct nfsec_net {
 };
 
 /*
+ * A decapsulated packet on its way back through the stack: the inner
+ * packet as it came out of the SA, before NAT, and the SA, for the in or
+ * fwd policy check at LOCAL_IN or FORWARD, whichever it reaches.
+ */
+struct nfsec_rx_id {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	u8 proto;
+	u8 sa_proto;
+	__be32 sa_daddr;
+	__be32 spi;
+};
+
+/*
  * The control block of a packet on nfsec's receive path: IPCB() first,
- * as the stack keeps using it, then whether the ESP came in UDP.
+ * as the stack keeps using it, then nfsec's own state.
  */
 struct nfsec_skb_cb {
 	struct inet_skb_parm ip;
-	bool encap;
-	__be16 encap_sport;
-	struct nfsec_sa *sa;		/* while in the rx queue (rxq.c) */
+	union {
+		struct {			/* up to and in the rx queue */
+			struct nfsec_sa *sa;	/* in the queue: a reference */
+			bool encap;		/* the ESP came in UDP */
+			__be16 encap_sport;
+		};
+		struct nfsec_rx_id id;		/* delivered (NFSEC_IPSKB_DECAP) */
+	};
 };
 #define NFSEC_CB(skb) ((struct nfsec_skb_cb *)(skb)->cb)
 static_assert(sizeof(struct nfsec_skb_cb) <= sizeof_field(struct sk_buff, cb));
@@ -343,7 +366,9 @@ void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 		  int (*okfn)(struct net *net, struct sock *sk,
 			      struct sk_buff *skb));
 void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb);
-void nfsec_deliver(struct sk_buff *skb);
+void nfsec_deliver(struct sk_buff *skb, struct nfsec_sa *sa);
+unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
+			       u8 dir);
 
 /* rxq.c */
 bool nfsec_rxq_add(struct nfsec_sa *sa, struct sk_buff *skb);

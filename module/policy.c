@@ -51,8 +51,12 @@ void nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl)
 	fl->proto = iph->protocol;
 	fl->sport = 0;
 	fl->dport = 0;
-	/* Only the first fragment carries the ports. */
-	if (!has_ports(iph->protocol) || (iph->frag_off & htons(IP_OFFSET)))
+	/*
+	 * Only the first fragment carries the ports: those of every fragment
+	 * are opaque (RFC 4301 7), so that all of a datagram's fragments meet
+	 * one policy. hooks.c reassembles where a policy names ports.
+	 */
+	if (!has_ports(iph->protocol) || ip_is_fragment(iph))
 		return;
 	ports = skb_header_pointer(skb, skb_network_offset(skb) + iph->ihl * 4,
 				   sizeof(_ports), _ports);
@@ -299,6 +303,8 @@ static void pol_link(struct nfsec_net *nn, struct nfsec_policy *pol)
 	}
 	list_add_rcu(&pol->node, &pos->node);
 	chain_add(nn, pol);
+	if (pol->sel.sport || pol->sel.dport)
+		WRITE_ONCE(nn->pol_ports[pol->dir], nn->pol_ports[pol->dir] + 1);
 	nn->pol_count++;
 	nn->genid++;
 }
@@ -351,6 +357,8 @@ void nfsec_policy_unlink(struct nfsec_net *nn, struct nfsec_policy *pol)
 	list_del_rcu(&pol->node);
 	hlist_del_rcu(&pol->hnode);
 	class_put(nn, pol);
+	if (pol->sel.sport || pol->sel.dport)
+		WRITE_ONCE(nn->pol_ports[pol->dir], nn->pol_ports[pol->dir] - 1);
 	nn->pol_count--;
 	nn->genid++;
 	call_rcu(&pol->rcu, policy_free_rcu);

@@ -51,7 +51,7 @@ static int rxq_poll(struct napi_struct *napi, int budget)
 		dev = skb->dev;
 		/* Not into another netns, if the device moved meanwhile. */
 		if (net_eq(dev_net(dev), sa->nn->net)) {
-			nfsec_deliver(skb);
+			nfsec_deliver(skb, sa);
 		} else {
 			nfsec_count(sa->nn, sa, NFSEC_STAT_RX_SA_GONE, 1);
 			kfree_skb(skb);

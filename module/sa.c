@@ -13,8 +13,8 @@
 #include <linux/wait_bit.h>
 #include <crypto/aead.h>
 #include <crypto/hash.h>
+#include "compat.h"
 #include "nfsec.h"
-
 
 /* A cache of its own makes SAs countable in /proc/slabinfo (tests). */
 static struct kmem_cache *sa_cache __read_mostly;
@@ -72,6 +72,7 @@ void nfsec_sa_exit(struct nfsec_net *nn)
 
 struct nfsec_sa *nfsec_sa_alloc(void)
 {
+	static atomic_t frag_ids = ATOMIC_INIT(0);
 	struct nfsec_sa *sa;
 
 	sa = kmem_cache_zalloc(sa_cache, GFP_KERNEL);
@@ -81,6 +82,8 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 	spin_lock_init(&sa->lock);
 	nfsec_lft_init(sa);
 	sa->add_time = ktime_get_real_seconds();
+	sa->frag_user = NFSEC_DEFRAG_SA |
+			((u32)atomic_inc_return(&frag_ids) & ~NFSEC_DEFRAG_SA);
 	sa->stats = nfsec_stats_alloc();
 	if (!sa->stats)
 		goto free;
@@ -147,9 +150,12 @@ bool nfsec_tmpl_match_sa(const struct nfsec_tmpl *t, const struct nfsec_sa *sa)
 		return false;
 	if ((t->reqid && t->reqid != sa->reqid) || (t->spi && t->spi != sa->spi))
 		return false;
-	if (t->mode == NFSEC_MODE_TUNNEL &&
-	    ((t->saddr && t->saddr != sa->saddr) ||
-	     (t->daddr && t->daddr != sa->daddr)))
+	/*
+	 * In transport mode too (xfrm ignores them there): a template that
+	 * names the peers accepts only their SAs.
+	 */
+	if ((t->saddr && t->saddr != sa->saddr) ||
+	    (t->daddr && t->daddr != sa->daddr))
 		return false;
 	return true;
 }
@@ -251,6 +257,8 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	new->cur_packets = old->cur_packets;
 	new->add_time = old->add_time;
 	new->use_time = old->use_time;
+	/* Fragments half through the old SA complete through the new one. */
+	new->frag_user = old->frag_user;
 	WRITE_ONCE(old->dead, true);
 	spin_unlock_bh(&old->lock);
 
