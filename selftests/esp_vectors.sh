@@ -70,6 +70,7 @@ inject()
 coproc SENDER { ip netns exec "$s" python3 -u "$SELFTESTS_DIR/esp_pkt.py" serve eth0; }
 defer "kill $SENDER_PID 2>/dev/null"
 failed=0
+dummies_sent=0
 while IFS='|' read -r -u 3 name expect mode src dst spi algw isrc idst frame flipped; do
 	spi_now=$spi
 	read -ra alg <<<"$algw"
@@ -115,11 +116,13 @@ while IFS='|' read -r -u 3 name expect mode src dst spi algw isrc idst frame fli
 			# ICV >= its length) and counts it as XfrmInStateProtoError, like an ICV failure
 			echo "# $name, $what: xfrm: $got (not checked)"
 		elif [[ $want == dummy ]]; then
+			# RFC 4303 2.6: verified, then discarded, never delivered as protocol 59
 			read -r d f dup old <<<"$got"
-			if ((f == 0 && dup == 0 && old == 0)); then
-				echo "# ok: $name, $what: no ICV failure, no replay (delivered $d)"
+			dummies=$(nstat "$r" rx_dummy)
+			if ((d == 0 && f == 0 && dup == 0 && old == 0 && dummies == ++dummies_sent)); then
+				echo "# ok: $name, $what: discarded (rx_dummy $dummies), no ICV failure, no replay"
 			else
-				echo "# FAIL: $name, $what: got '$got'"
+				echo "# FAIL: $name, $what: got '$got' (delivered auth_fail replay_dup replay_old), rx_dummy $dummies"
 				failed=1
 			fi
 		elif [[ $got == "$want" ]]; then
