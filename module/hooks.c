@@ -92,6 +92,9 @@ static unsigned int check_clear(struct nfsec_net *nn, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+static unsigned int in_merged(void *priv, struct sk_buff *skb,
+			      const struct nf_hook_state *state);
+
 static unsigned int in_hook(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state)
 {
@@ -117,9 +120,47 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 		nfsec_input(sa, skb);
 		return NF_STOLEN;
 	}
-	if (proto == IPPROTO_UDP && nfsec_natt_rcv(nn, skb) == NF_STOLEN)
-		return NF_STOLEN;
+	if (proto == IPPROTO_UDP) {
+		if (skb_is_gso(skb) && nfsec_natt_port(nn, skb))
+			return in_merged(priv, skb, state);
+		if (nfsec_natt_rcv(nn, skb) == NF_STOLEN)
+			return NF_STOLEN;
+	}
 	return check_clear(nn, skb, NFSEC_DIR_IN);
+}
+
+/*
+ * GRO may have merged ESP-in-UDP datagrams (rx-gro-list, or
+ * rx-udp-gro-forwarding with no socket on the port), each with an ESP
+ * packet of its own: take them apart again, as udp_rcv_segment() does for
+ * an encap socket, and let each go its way, the stack's included.
+ */
+static unsigned int in_merged(void *priv, struct sk_buff *skb,
+			      const struct nf_hook_state *state)
+{
+	struct nfsec_net *nn = nfsec_pernet(state->net);
+	struct sk_buff *segs, *next;
+
+	nfsec_count(nn, NULL, NFSEC_STAT_NATT_GRO, 1);
+	segs = __skb_gso_segment(skb, NETIF_F_SG | NETIF_F_IP_CSUM, false);
+	if (IS_ERR_OR_NULL(segs)) {
+		nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_MEM, 1);
+		kfree_skb(skb);
+		return NF_STOLEN;
+	}
+	consume_skb(skb);
+	skb_list_walk_safe(segs, skb, next) {
+		skb_mark_not_on_list(skb);
+		switch (in_hook(priv, skb, state)) {
+		case NF_ACCEPT:
+			state->okfn(state->net, state->sk, skb);
+			break;
+		case NF_DROP:
+			kfree_skb(skb);
+			break;
+		}
+	}
+	return NF_STOLEN;
 }
 
 static unsigned int fwd_hook(void *priv, struct sk_buff *skb,

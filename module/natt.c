@@ -136,6 +136,18 @@ static int strip_udp(struct sk_buff *skb, const struct udphdr *uh)
 	return 0;
 }
 
+/* Is @skb, a UDP datagram, to the address and port of an encap SA? */
+bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb)
+{
+	struct udphdr _uh;
+	const struct udphdr *uh;
+
+	if (!READ_ONCE(nn->natt_ports_used))
+		return false;
+	uh = skb_header_pointer(skb, ip_hdrlen(skb), sizeof(_uh), &_uh);
+	return uh && port_find(nn, ip_hdr(skb)->daddr, uh->dest);
+}
+
 /*
  * LOCAL_IN, a UDP datagram (defragmented, its UDP header not checked
  * yet). NF_ACCEPT: not ours, the stack goes on; NF_STOLEN: consumed.

@@ -387,6 +387,7 @@ int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa);
 void nfsec_natt_port_put(struct nfsec_net *nn, const struct nfsec_sa *sa);
 void nfsec_natt_encap(const struct nfsec_sa *sa, struct sk_buff *skb,
 		      unsigned int off);
+bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb);
 unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb);
 void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb);
 bool nfsec_natt_fix_csum(struct sk_buff *skb);

@@ -8,7 +8,8 @@ a plan for esp_vectors.sh: one line per usable vector, fields separated by "|":
 Usable: IPv4 outer header included, no UDP encapsulation, no ESN, an IPv4 inner packet in
 tunnel mode, and an algorithm nfsec has (rfc4106(gcm(aes)), cbc(aes) with or without
 hmac(sha256) 128, NULL encryption with hmac(sha256) 128). expect is valid, invalid (a
-published negative vector) or dummy (next header 59: to be discarded). alg words use "-" for
+published negative vector), dummy (next header 59: to be discarded) or fragment (the inner
+packet is an IP fragment: held for reassembly). alg words use "-" for
 an empty key. The frame files (written to OUTDIR) hold the packet as an Ethernet frame to
 DSTMAC; the outer IPv4 checksum is recomputed. The flipped file, for vectors with an ICV,
 is the same with one ciphertext byte changed ("-" otherwise).
@@ -89,6 +90,8 @@ def main():
             if mode == "tunnel" and nh == 4:
                 inner = bytes.fromhex(c["plaintext"])
                 isrc, idst = ip4(inner[12:16]), ip4(inner[16:20])
+                if expect == "valid" and struct.unpack("!H", inner[6:8])[0] & 0x3FFF:
+                    expect = "fragment"
                 # ESP does not cover the outer header: an unusable (0/8) outer address
                 # (DPDK's byte-swapped copy of RFC 3602 #7) is replaced by the inner one
                 if pkt[12] == 0 or pkt[16] == 0:
@@ -103,7 +106,7 @@ def main():
             with open(path, "wb") as f:
                 f.write(frame)
             flipped = "-"
-            if c.get("icv_len") and expect == "valid":
+            if c.get("icv_len") and expect in ("valid", "fragment"):
                 bad = bytearray(frame)
                 bad[14 + 20 + 8 + 9] ^= 0x80  # inside the IV/ciphertext, covered by the ICV
                 flipped = path + ".bad"

@@ -5,6 +5,8 @@ hand-made IPv4 fragments whose pieces may take different paths (SO_MARK per frag
 xfrm policies with a mark).
 
   udp_probe.py recv ADDR PORT FILE      log "LEN SHA256" per datagram to FILE (line buffered)
+  udp_probe.py burst DST PORT LEN COUNT  COUNT datagrams of LEN bytes (each its index, then
+                                        0x5a filler) to DST:PORT, 50 per send (UDP GSO)
   udp_probe.py frags SRC DST PORT LEN MARKS [COUNT]
                                         COUNT (1) datagrams of LEN payload bytes from SRC to
                                         DST:PORT, each cut into fragments of at most 1480
@@ -16,6 +18,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 SO_MARK = 36
 
@@ -33,12 +36,24 @@ def recv(addr, port, path):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: bursts, not losses
     s.bind((addr, int(port)))
     with open(path, "a", buffering=1) as f:
         f.write("ready\n")
         while True:
             d = s.recv(70000)
             f.write("%d %s\n" % (len(d), hashlib.sha256(d).hexdigest()))
+
+
+def burst(dst, port, length, count):
+    length, count = int(length), int(count)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_UDP, 103, length)  # UDP_SEGMENT: one send, many datagrams
+    for first in range(0, count, 50):
+        n = min(50, count - first)
+        s.sendto(b"".join(struct.pack("!I", first + i) + b"\x5a" * (length - 4) for i in range(n)),
+                 (dst, int(port)))
+        time.sleep(0.02)
 
 
 def frags(src, dst, port, length, marks, count=1):
@@ -68,6 +83,8 @@ if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "recv":
         recv(*args)
+    elif cmd == "burst":
+        burst(*args)
     elif cmd == "frags":
         frags(*args)
     else:

@@ -42,7 +42,6 @@ static const char *const stat_names[__NFSEC_STAT_MAX] = {
 	[NFSEC_STAT_TX_SA_GONE] = "tx_sa_gone",
 	[NFSEC_STAT_RX_FRAG_REASM] = "rx_frag_reasm",
 	[NFSEC_STAT_RX_DUMMY] = "rx_dummy",
-	[NFSEC_STAT_RX_NO_AUTH] = "rx_no_auth",
 	[NFSEC_STAT_TX_FRAG_REASM] = "tx_frag_reasm",
 	[NFSEC_STAT_TX_TOO_BIG] = "tx_too_big",
 	[NFSEC_STAT_PMTU_UPDATE] = "pmtu_update",

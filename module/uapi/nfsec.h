@@ -296,7 +296,6 @@ enum nfsec_stat {
 	NFSEC_STAT_TX_SA_GONE,		/* SA deleted or updated meanwhile */
 	NFSEC_STAT_RX_FRAG_REASM,	/* inner fragments held for reassembly */
 	NFSEC_STAT_RX_DUMMY,		/* dummy packets (next header 59) */
-	NFSEC_STAT_RX_NO_AUTH,		/* refused: SA without integrity */
 	NFSEC_STAT_TX_FRAG_REASM,	/* forwarded fragments reassembled */
 	NFSEC_STAT_TX_TOO_BIG,		/* cannot grow past 64 KiB */
 	NFSEC_STAT_PMTU_UPDATE,		/* frag-needed about our packets */
