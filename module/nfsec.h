@@ -139,6 +139,7 @@ struct nfsec_sa {
 	unsigned int icvlen;		/* bytes */
 	unsigned int blksize;		/* ESP padding alignment, >= 4 */
 	bool integrity;			/* an ICV authenticates packets */
+	u64 iv_salt;			/* AEAD IV = seq ^ iv_salt; random */
 
 	struct dst_cache dst_cache;	/* tunnel mode: the route to the peer */
 

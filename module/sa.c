@@ -81,6 +81,12 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 	spin_lock_init(&sa->lock);
 	nfsec_lft_init(sa);
 	sa->add_time = ktime_get_real_seconds();
+	/*
+	 * Manual keying reuses keys (both directions, or an SA deleted and
+	 * added again): a random per-SA offset keeps GCM and ChaCha20 nonces
+	 * apart where the sequence numbers alone would repeat them.
+	 */
+	get_random_bytes(&sa->iv_salt, sizeof(sa->iv_salt));
 	sa->stats = nfsec_stats_alloc();
 	if (!sa->stats)
 		goto free;
@@ -220,7 +226,8 @@ void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa)
 }
 
 /*
- * Update keeps the identity, the sequence numbers, the replay state, the
+ * Update keeps the identity, the sequence numbers, the IV salt (the IVs
+ * stay unique only if both continue together), the replay state, the
  * lifetime use and the counters of @old; everything else comes from @new.
  */
 int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
@@ -243,6 +250,7 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 
 	spin_lock_bh(&old->lock);
 	new->oseq = old->oseq;
+	new->iv_salt = old->iv_salt;
 	new->replay.top = old->replay.top;
 	if (old->replay.bmp)
 		memcpy(new->replay.bmp, old->replay.bmp,
