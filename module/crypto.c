@@ -226,13 +226,18 @@ static int esp_setup(struct nfsec_sa *sa, const u8 *aead_key,
 	    !check_alg(&sa->alg_auth, auth_algs, ARRAY_SIZE(auth_algs),
 		       &auth_msgs, extack))
 		return -EINVAL;
-	if (!strcmp(sa->alg_enc.name, "ecb(cipher_null)") &&
-	    !strcmp(sa->alg_auth.name, "digest_null") && !nfsec_allow_null) {
+	/*
+	 * Without an ICV anyone can send packets the SA accepts: one forged
+	 * sequence number far ahead stalls its replay window, and forged
+	 * traffic runs its lifetimes out. RFC 4303 allows it; only tests and
+	 * benchmarks should want it.
+	 */
+	sa->integrity = strcmp(sa->alg_auth.name, "digest_null");
+	if (!sa->integrity && !READ_ONCE(nfsec_allow_null)) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "NULL encryption with NULL authentication needs the allow_null module parameter");
+				   "ESP without integrity (no auth, or digest_null) needs the allow_null module parameter: add auth-trunc hmac(sha256) or use an aead");
 		return -EINVAL;
 	}
-	sa->integrity = strcmp(sa->alg_auth.name, "digest_null");
 	return authenc_setup(sa, enc_key, auth_key, extack);
 }
 

@@ -13,9 +13,10 @@ unsigned int nfsec_net_id __read_mostly;
 struct workqueue_struct *nfsec_wq __read_mostly;
 
 bool nfsec_allow_null;
-module_param_named(allow_null, nfsec_allow_null, bool, 0444);
+/* Writable, so that tests can allow it for their own SAs only. */
+module_param_named(allow_null, nfsec_allow_null, bool, 0644);
 MODULE_PARM_DESC(allow_null,
-		 "accept ESP with both NULL encryption and NULL authentication (benchmarks and tests only; RFC 4303 forbids it)");
+		 "accept ESP without integrity (no auth, or digest_null), with or without encryption (benchmarks and tests only: one forged packet can disrupt such an SA)");
 
 struct nfsec_net *nfsec_pernet(const struct net *net)
 {

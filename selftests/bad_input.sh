@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Bad input is refused with a message that says why, and changes nothing:
-# unknown algorithms, wrong key and ICV sizes, SPI 0, duplicates, replay
+# unknown algorithms, wrong key and ICV sizes, ESP without integrity (unless
+# the allow_null parameter says so), SPI 0, duplicates, replay
 # windows out of range, bad prefixes, tunnel mode without endpoints, AH
 # with encryption or in UDP, ESP in UDP to port 0; then malformed netlink
 # built by hand (nl_raw.py).
@@ -77,6 +78,12 @@ expect_err "AH with a 128-bit hmac(sha256) key" "auth key length" \
 expect_err "ESP with NULL+NULL" "allow_null" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
 	enc 'ecb(cipher_null)' '' auth digest_null ''
+expect_err "ESP with cbc(aes) and no auth" "without integrity.*allow_null" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
+	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef
+expect_err "ESP with cbc(aes) and auth digest_null" "without integrity.*allow_null" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
+	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef auth digest_null ''
 expect_err "aead with enc" "excludes" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
 	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef
@@ -105,3 +112,14 @@ expect_err "update of a missing SA" "no such SA" \
 n1 python3 "$SELFTESTS_DIR/nl_raw.py"
 
 check_eq "state after every rejection" "$(snapshot)" "$before"
+
+# ESP without integrity is there for tests and benchmarks, behind allow_null.
+param=/sys/module/nfsec/parameters/allow_null
+old=$(cat $param)
+defer "echo $old >$param"
+echo 1 >$param
+n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
+	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef
+echo "$old" >$param
+n1 nfsec sa get dst 10.0.0.2 proto esp spi 0x2001 >/dev/null
+pass "with allow_null=1, ESP cbc(aes) without auth is accepted"
