@@ -20,13 +20,13 @@ struct alg_desc {
 	const char *alias;	/* the short name iproute2 also accepts */
 	u16 key_bytes[3];	/* allowed key sizes in bytes */
 	u16 icv_bits[4];	/* allowed ICV/truncation lengths, bits */
-	u16 default_icv;		/* for "auth" without truncation */
+	u16 default_icv;	/* for an ICV length of 0 or none (uapi) */
 };
 
 static const struct alg_desc aead_algs[] = {
-	/* AES key plus the 4-byte salt. */
-	{ "rfc4106(gcm(aes))", NULL, { 20, 28, 36 }, { 64, 96, 128 } },
-	{ "rfc7539esp(chacha20,poly1305)", NULL, { 36 }, { 128 } },
+	/* AES key plus the 4-byte salt; the full tag by default. */
+	{ "rfc4106(gcm(aes))", NULL, { 20, 28, 36 }, { 64, 96, 128 }, 128 },
+	{ "rfc7539esp(chacha20,poly1305)", NULL, { 36 }, { 128 }, 128 },
 };
 
 static const struct alg_desc enc_algs[] = {

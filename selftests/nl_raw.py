@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Send malformed nfsec netlink requests by hand; each must be refused
 with an error and an extended-ACK message. Exits 1 on the first that is
-accepted or refused without a message."""
+accepted or refused without a message.
+
+  nl_raw.py aead SPI NAME KEYHEX [ICV]
+      add an ESP SA 10.9.0.1 -> 10.9.0.2 with that AEAD, without the ICV
+      length attribute unless ICV is given (the tool always sends one)"""
 import os
 import socket
 import struct
@@ -145,7 +149,22 @@ CASES = [
 ]
 
 
+def add_aead(spi, name, key, icv):
+    g = Genl()
+    alg = [attr(ALG_NAME, name.encode() + b"\0"), attr(ALG_KEY, bytes.fromhex(key))]
+    if icv is not None:
+        alg.append(attr(ALG_ICV, struct.pack("=L", icv)))
+    sa = nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, struct.pack(">L", spi)), nest(SA_AEAD, *alg))
+    err, msg, _ = g.request(g.family("nfsec"), SA_ADD, sa)
+    if err:
+        sys.exit(f"sa add: {os.strerror(err)}: {msg}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "aead":
+        icv = int(sys.argv[5], 0) if len(sys.argv) > 5 else None
+        add_aead(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], icv)
+        return
     g = Genl()
     fam = g.family("nfsec")
     bad = 0
