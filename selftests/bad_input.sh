@@ -5,8 +5,8 @@
 # unknown algorithms, wrong key and ICV sizes, ESP without integrity (unless
 # the allow_null parameter says so), SPI 0, duplicates, replay
 # windows out of range, bad prefixes, tunnel mode without endpoints, AH
-# with encryption or in UDP, ESP in UDP to port 0; then malformed netlink
-# built by hand (nl_raw.py).
+# with encryption or in UDP, ESP in UDP to port 0, template level use; then
+# malformed netlink built by hand (nl_raw.py), level use among it.
 source "$(dirname "$0")/lib.sh"
 need_module
 need_cmd python3
@@ -67,6 +67,8 @@ expect_err "policy prefix /40" "prefix|40" \
 	policy add src 10.1.0.0/40 dst 10.2.0.0/24 dir out
 expect_err "tunnel mode without src" "src" \
 	sa add dst 10.0.0.2 proto esp spi 0x2001 mode tunnel aead 'rfc4106(gcm(aes))' $GCM 128
+expect_err "template level use (the tool)" "level use is not supported" \
+	policy add src 10.3.0.0/24 dst 10.4.0.0/24 dir out tmpl proto esp level use
 expect_err "tunnel template without endpoints" "endpoints" \
 	policy add src 10.3.0.0/24 dst 10.4.0.0/24 dir out tmpl proto esp mode tunnel
 expect_err "AH with encryption" "AH takes no encryption" \

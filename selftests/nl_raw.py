@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Send malformed nfsec netlink requests by hand; each must be refused
-with an error and an extended-ACK message. Exits 1 on the first that is
+with an error and an extended-ACK message (containing the case's text,
+where it gives one). Exits 1 on the first that is
 accepted or refused without a message.
 
   nl_raw.py aead SPI NAME KEYHEX [ICV]
@@ -27,7 +28,8 @@ A_SA, A_POLICY, A_STATS = 1, 2, 3
 SA_SRC, SA_DST, SA_PROTO, SA_SPI, SA_REQID, SA_MODE, SA_FLAGS = 1, 2, 3, 4, 5, 6, 7
 SA_REPLAY, SA_AEAD = 8, 9
 ALG_NAME, ALG_KEY, ALG_ICV, ALG_KEY_LEN = 1, 2, 3, 4
-POL_SEL, POL_DIR = 1, 2
+POL_SEL, POL_DIR, POL_TMPL = 1, 2, 6
+TMPL_PROTO, TMPL_LEVEL = 3, 7
 SEL_SRC_PLEN = 2
 
 
@@ -145,6 +147,10 @@ CASES = [
     ("policy dir 9", POLICY_ADD, nest(A_POLICY, attr(POL_DIR, b"\x09"))),
     ("selector prefix 33", POLICY_ADD,
      nest(A_POLICY, attr(POL_DIR, b"\x01"), nest(POL_SEL, attr(SEL_SRC_PLEN, b"\x21")))),
+    ("template level use", POLICY_ADD,
+     nest(A_POLICY, attr(POL_DIR, b"\x01"),
+          nest(POL_TMPL, attr(TMPL_PROTO, b"\x32"), attr(TMPL_LEVEL, b"\x01"))),
+     "level use"),
     ("unknown command 200", 200, b""),
 ]
 
@@ -168,13 +174,16 @@ def main():
     g = Genl()
     fam = g.family("nfsec")
     bad = 0
-    for what, cmd, payload in CASES:
+    for what, cmd, payload, *want in CASES:
         err, msg, _ = g.request(fam, cmd, payload)
         if err == 0:
             print(f"# FAIL: {what}: accepted")
             bad += 1
         elif not msg and cmd != 200:
             print(f"# FAIL: {what}: refused ({os.strerror(err)}) without a message")
+            bad += 1
+        elif want and want[0] not in msg:
+            print(f"# FAIL: {what}: {os.strerror(err)}: message lacks '{want[0]}': {msg}")
             bad += 1
         else:
             print(f"# ok: {what}: {os.strerror(err)}: {msg}")
