@@ -210,7 +210,8 @@ struct nfsec_net {
 	struct list_head pol_classes[3];
 	u64 pol_seq;
 	unsigned int pol_count;
-	u32 pol_next_index;
+	u32 pol_next_index;		/* counter of policy.c's index_alloc() */
+	bool pol_index_wrapped;		/* indexes may be in use: check */
 	u32 genid;			/* bumped on every change; dumps */
 	u32 hash_seed;
 	struct nfsec_stats __percpu *stats;

@@ -303,6 +303,32 @@ static void pol_link(struct nfsec_net *nn, struct nfsec_policy *pol)
 	nn->genid++;
 }
 
+#define POL_INDEX_MASK (BIT(29) - 1)	/* the counter above the dir bits */
+
+/*
+ * Like xfrm, the index carries the direction in its low 3 bits and a
+ * counter above them. The counter wraps after 2^29 insertions: from then
+ * on skip indexes still in use, as an index must name one policy (del and
+ * get by index). Until then every index is fresh, and insertion (the
+ * scale test's 10,000 policies) needs no walk of the list.
+ */
+static u32 index_alloc(struct nfsec_net *nn, u8 dir)
+{
+	u32 index;
+
+	for (;;) {
+		nn->pol_next_index = (nn->pol_next_index + 1) & POL_INDEX_MASK;
+		if (!nn->pol_next_index) {
+			/* 0 is not an index: a policy's is never 0..7 */
+			nn->pol_index_wrapped = true;
+			continue;
+		}
+		index = nn->pol_next_index << 3 | dir;
+		if (!nn->pol_index_wrapped || !nfsec_policy_find_index(nn, index))
+			return index;
+	}
+}
+
 int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 			struct netlink_ext_ack *extack)
 {
@@ -313,8 +339,7 @@ int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 	}
 	if (class_get(nn, pol))
 		return -ENOMEM;
-	/* Like xfrm, the index carries the direction in its low 3 bits. */
-	pol->index = (++nn->pol_next_index << 3) | pol->dir;
+	pol->index = index_alloc(nn, pol->dir);
 	pol->seq = ++nn->pol_seq;
 	pol_link(nn, pol);
 	return 0;
@@ -376,6 +401,58 @@ unsigned int nfsec_policy_flush(struct nfsec_net *nn, int dir)
 }
 
 #ifdef DEBUG
+/*
+ * Index allocation across the counter's wrap: fresh indexes without a
+ * check before it, indexes in use (1 and 2 in dir out) skipped after.
+ */
+static bool __init index_selftest(void)
+{
+	static const struct {
+		u32 next;		/* counter before the call */
+		bool wrapped;
+		u32 want;		/* counter part of the index */
+	} t[] = {
+		{ 0, false, 1 },
+		{ 5, false, 6 },
+		{ 1, false, 2 },		/* before the wrap: no check */
+		{ POL_INDEX_MASK - 1, false, POL_INDEX_MASK },
+		{ POL_INDEX_MASK, false, 3 },	/* wraps, skips 0, 1, 2 */
+		{ 1, true, 3 },
+		{ 3, true, 4 },
+	};
+	static struct nfsec_policy used[2];
+	struct nfsec_net *nn;
+	bool ok = true;
+	u32 got;
+	int i;
+
+	nn = kzalloc(sizeof(*nn), GFP_KERNEL);
+	if (!nn)
+		return false;
+	mutex_init(&nn->lock);
+	for (i = 0; i < ARRAY_SIZE(nn->policies); i++)
+		INIT_LIST_HEAD(&nn->policies[i]);
+	for (i = 0; i < ARRAY_SIZE(used); i++) {
+		used[i].index = (i + 1) << 3 | NFSEC_DIR_OUT;
+		list_add_tail(&used[i].node, &nn->policies[NFSEC_DIR_OUT]);
+	}
+	mutex_lock(&nn->lock);
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		nn->pol_next_index = t[i].next;
+		nn->pol_index_wrapped = t[i].wrapped;
+		got = index_alloc(nn, NFSEC_DIR_OUT);
+		if (got != (t[i].want << 3 | NFSEC_DIR_OUT)) {
+			pr_err("policy index self-test %d: fail (%#x)\n", i + 1, got);
+			ok = false;
+		}
+	}
+	mutex_unlock(&nn->lock);
+	kfree(nn);
+	if (ok)
+		pr_info("policy index self-tests: pass\n");
+	return ok;
+}
+
 bool __init nfsec_policy_selftest(void)
 {
 	static const struct {
@@ -413,6 +490,6 @@ bool __init nfsec_policy_selftest(void)
 	}
 	if (ok)
 		pr_info("selector self-tests: pass\n");
-	return ok;
+	return index_selftest() && ok;
 }
 #endif
