@@ -178,7 +178,7 @@ static int authenc_setup(struct nfsec_sa *sa, const u8 *ekey, const u8 *akey,
 		     sa->alg_auth.name, sa->alg_enc.name) >= sizeof(name))
 		return -ENAMETOOLONG;
 	len = RTA_SPACE(sizeof(*param)) + alen + elen;
-	key = kmalloc(len, GFP_KERNEL);
+	key = kmalloc(len, GFP_KERNEL_ACCOUNT);
 	if (!key)
 		return -ENOMEM;
 	rta = (struct rtattr *)key;

@@ -18,6 +18,19 @@ module_param_named(allow_null, nfsec_allow_null, bool, 0644);
 MODULE_PARM_DESC(allow_null,
 		 "accept ESP without integrity (no auth, or digest_null), with or without encryption (benchmarks and tests only: one forged packet can disrupt such an SA)");
 
+/*
+ * Root of a user namespace may configure its own netns: bound what one
+ * netns holds (memory is also charged to the adder's memcg).
+ */
+unsigned int nfsec_max_sas = 100000;
+module_param_named(max_sas, nfsec_max_sas, uint, 0644);
+MODULE_PARM_DESC(max_sas, "most SAs in one network namespace (0: no limit; default 100000)");
+
+unsigned int nfsec_max_policies = 100000;
+module_param_named(max_policies, nfsec_max_policies, uint, 0644);
+MODULE_PARM_DESC(max_policies,
+		 "most policies in one network namespace (0: no limit; default 100000)");
+
 struct nfsec_net *nfsec_pernet(const struct net *net)
 {
 	return net_generic(net, nfsec_net_id);

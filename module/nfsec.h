@@ -236,7 +236,9 @@ static_assert(sizeof(struct nfsec_skb_cb) <= sizeof_field(struct sk_buff, cb));
 
 extern unsigned int nfsec_net_id;
 extern struct workqueue_struct *nfsec_wq;
-extern bool nfsec_allow_null;		/* module parameter */
+extern bool nfsec_allow_null;		/* module parameters */
+extern unsigned int nfsec_max_sas;	/* per netns, 0: no limit */
+extern unsigned int nfsec_max_policies;
 
 struct nfsec_net *nfsec_pernet(const struct net *net);
 

@@ -66,7 +66,8 @@ static struct kmem_cache *policy_cache __read_mostly;
 
 int __init nfsec_policy_cache_init(void)
 {
-	policy_cache = KMEM_CACHE(nfsec_policy, 0);
+	/* Charged to the memcg of whoever adds policies (userns root). */
+	policy_cache = KMEM_CACHE(nfsec_policy, SLAB_ACCOUNT);
 	return policy_cache ? 0 : -ENOMEM;
 }
 
@@ -166,7 +167,7 @@ struct nfsec_policy *nfsec_policy_alloc(void)
 	pol = kmem_cache_zalloc(policy_cache, GFP_KERNEL);
 	if (!pol)
 		return NULL;
-	pol->stats = alloc_percpu(struct nfsec_pol_stats);
+	pol->stats = alloc_percpu_gfp(struct nfsec_pol_stats, GFP_KERNEL_ACCOUNT);
 	if (!pol->stats) {
 		kmem_cache_free(policy_cache, pol);
 		return NULL;
@@ -244,7 +245,7 @@ static int class_get(struct nfsec_net *nn, const struct nfsec_policy *pol)
 		c->refs++;
 		return 0;
 	}
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return -ENOMEM;
 	c->splen = pol->sel.splen;
@@ -332,10 +333,16 @@ static u32 index_alloc(struct nfsec_net *nn, u8 dir)
 int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 			struct netlink_ext_ack *extack)
 {
+	unsigned int max = READ_ONCE(nfsec_max_policies);
+
 	lockdep_assert_held(&nn->lock);
 	if (nfsec_policy_find(nn, pol->dir, &pol->sel)) {
 		NL_SET_ERR_MSG_MOD(extack, "a policy with this selector and dir exists");
 		return -EEXIST;
+	}
+	if (max && nn->pol_count >= max) {
+		NL_SET_ERR_MSG_MOD(extack, "this netns has as many policies as the max_policies module parameter allows");
+		return -ENOSPC;
 	}
 	if (class_get(nn, pol))
 		return -ENOMEM;

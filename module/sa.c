@@ -16,12 +16,15 @@
 #include "nfsec.h"
 
 
-/* A cache of its own makes SAs countable in /proc/slabinfo (tests). */
+/*
+ * A cache of its own makes SAs countable in /proc/slabinfo (tests). Root
+ * of a user namespace may add SAs: charge them to its memory cgroup.
+ */
 static struct kmem_cache *sa_cache __read_mostly;
 
 int __init nfsec_sa_cache_init(void)
 {
-	sa_cache = KMEM_CACHE(nfsec_sa, 0);
+	sa_cache = KMEM_CACHE(nfsec_sa, SLAB_ACCOUNT);
 	return sa_cache ? 0 : -ENOMEM;
 }
 
@@ -90,7 +93,7 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 	sa->stats = nfsec_stats_alloc();
 	if (!sa->stats)
 		goto free;
-	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL))
+	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL_ACCOUNT))
 		goto free_stats;
 	return sa;
 free_stats:
@@ -190,10 +193,16 @@ struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
 int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 		    struct netlink_ext_ack *extack)
 {
+	unsigned int max = READ_ONCE(nfsec_max_sas);
+
 	lockdep_assert_held(&nn->lock);
 	if (nfsec_sa_lookup(nn, sa->daddr, sa->spi, sa->proto)) {
 		NL_SET_ERR_MSG_MOD(extack, "an SA with this dst, spi and proto exists");
 		return -EEXIST;
+	}
+	if (max && nn->sa_count >= max) {
+		NL_SET_ERR_MSG_MOD(extack, "this netns has as many SAs as the max_sas module parameter allows");
+		return -ENOSPC;
 	}
 	if (nfsec_natt_port_get(nn, sa))
 		return -ENOMEM;

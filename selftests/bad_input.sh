@@ -5,7 +5,8 @@
 # unknown algorithms, wrong key and ICV sizes, ESP without integrity (unless
 # the allow_null parameter says so), SPI 0, duplicates, replay
 # windows out of range, bad prefixes, tunnel mode without endpoints, AH
-# with encryption or in UDP, ESP in UDP to port 0, template level use; then
+# with encryption or in UDP, ESP in UDP to port 0, template level use, more
+# SAs or policies than max_sas and max_policies allow; then
 # malformed netlink built by hand (nl_raw.py), level use among it.
 source "$(dirname "$0")/lib.sh"
 need_module
@@ -109,6 +110,20 @@ expect_err "a fixed MSS below TCP's minimum" "below TCP's minimum" \
 	mss 87
 expect_err "update of a missing SA" "no such SA" \
 	sa update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2fff aead 'rfc4106(gcm(aes))' $GCM 128
+
+# Per-netns limits (module parameters): ns1 holds one SA and one policy.
+params=/sys/module/nfsec/parameters
+defer "echo $(cat $params/max_sas) >$params/max_sas; echo $(cat $params/max_policies) >$params/max_policies"
+echo 1 >$params/max_sas
+echo 1 >$params/max_policies
+expect_err "an SA beyond max_sas" "max_sas" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128
+expect_err "a policy beyond max_policies" "max_policies" \
+	policy add src 10.5.0.0/24 dst 10.6.0.0/24 dir out
+n1 nfsec sa update $ID mode tunnel aead 'rfc4106(gcm(aes))' $GCM 128
+pass "sa update at the limit (it adds nothing)"
+echo 100000 >$params/max_sas
+echo 100000 >$params/max_policies
 
 # Malformed messages the tool would never send.
 n1 python3 "$SELFTESTS_DIR/nl_raw.py"
