@@ -20,13 +20,13 @@ struct alg_desc {
 	const char *alias;	/* the short name iproute2 also accepts */
 	u16 key_bytes[3];	/* allowed key sizes in bytes */
 	u16 icv_bits[4];	/* allowed ICV/truncation lengths, bits */
-	u16 default_icv;		/* for "auth" without truncation */
+	u16 default_icv;	/* for an ICV length of 0 or none (uapi) */
 };
 
 static const struct alg_desc aead_algs[] = {
-	/* AES key plus the 4-byte salt. */
-	{ "rfc4106(gcm(aes))", NULL, { 20, 28, 36 }, { 64, 96, 128 } },
-	{ "rfc7539esp(chacha20,poly1305)", NULL, { 36 }, { 128 } },
+	/* AES key plus the 4-byte salt; the full tag by default. */
+	{ "rfc4106(gcm(aes))", NULL, { 20, 28, 36 }, { 64, 96, 128 }, 128 },
+	{ "rfc7539esp(chacha20,poly1305)", NULL, { 36 }, { 128 }, 128 },
 };
 
 static const struct alg_desc enc_algs[] = {
@@ -178,7 +178,7 @@ static int authenc_setup(struct nfsec_sa *sa, const u8 *ekey, const u8 *akey,
 		     sa->alg_auth.name, sa->alg_enc.name) >= sizeof(name))
 		return -ENAMETOOLONG;
 	len = RTA_SPACE(sizeof(*param)) + alen + elen;
-	key = kmalloc(len, GFP_KERNEL);
+	key = kmalloc(len, GFP_KERNEL_ACCOUNT);
 	if (!key)
 		return -ENOMEM;
 	rta = (struct rtattr *)key;
@@ -226,13 +226,18 @@ static int esp_setup(struct nfsec_sa *sa, const u8 *aead_key,
 	    !check_alg(&sa->alg_auth, auth_algs, ARRAY_SIZE(auth_algs),
 		       &auth_msgs, extack))
 		return -EINVAL;
-	if (!strcmp(sa->alg_enc.name, "ecb(cipher_null)") &&
-	    !strcmp(sa->alg_auth.name, "digest_null") && !nfsec_allow_null) {
+	/*
+	 * Without an ICV anyone can send packets the SA accepts: one forged
+	 * sequence number far ahead stalls its replay window, and forged
+	 * traffic runs its lifetimes out. RFC 4303 allows it; only tests and
+	 * benchmarks should want it.
+	 */
+	sa->integrity = strcmp(sa->alg_auth.name, "digest_null");
+	if (!sa->integrity && !READ_ONCE(nfsec_allow_null)) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "NULL encryption with NULL authentication needs the allow_null module parameter");
+				   "ESP without integrity (no auth, or digest_null) needs the allow_null module parameter: add auth-trunc hmac(sha256) or use an aead");
 		return -EINVAL;
 	}
-	sa->integrity = strcmp(sa->alg_auth.name, "digest_null");
 	return authenc_setup(sa, enc_key, auth_key, extack);
 }
 

@@ -182,11 +182,13 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	ip_send_check(iph);
 
 	/*
-	 * GCM and ChaCha20 need a unique IV per key: the 64-bit sequence
-	 * number is one. CBC needs an unpredictable one.
+	 * GCM and ChaCha20 need an IV never repeated under one key. The
+	 * sequence number is unique within the SA, but users reuse keys
+	 * across SAs: XORing in the SA's random salt (as seqiv does) keeps
+	 * those apart too (RFC 4106 section 8). CBC needs an unpredictable IV.
 	 */
 	if (sa->esp_kind == NFSEC_ESP_AEAD)
-		put_unaligned_be64(seq, c->iv);
+		put_unaligned_be64(seq ^ sa->iv_salt, c->iv);
 	else if (sa->ivlen)
 		get_random_bytes(c->iv, sa->ivlen);
 	memcpy(esph + 1, c->iv, sa->ivlen);

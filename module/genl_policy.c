@@ -34,6 +34,16 @@ static int parse_tmpl(const struct nlattr *nest, struct nfsec_policy *pol,
 		t->reqid = nla_get_u32(tb[NFSEC_TMPL_A_REQID]);
 	if (tb[NFSEC_TMPL_A_LEVEL])
 		t->level = nla_get_u8(tb[NFSEC_TMPL_A_LEVEL]);
+	/*
+	 * xfrm's "use" lets traffic pass in clear when no SA exists. nfsec
+	 * has no optional protection: storing the word and then requiring
+	 * the SA anyway would mislead whoever asked for it.
+	 */
+	if (t->level == NFSEC_LEVEL_USE) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_TMPL_A_LEVEL],
+				    "level use (an optional SA) is not supported: nfsec always requires the template's SA");
+		return -EOPNOTSUPP;
+	}
 	/* Outbound tunnel mode must know where to send. */
 	if (t->mode == NFSEC_MODE_TUNNEL && (!t->saddr || !t->daddr)) {
 		NL_SET_ERR_MSG_ATTR(extack, nest,

@@ -13,9 +13,23 @@ unsigned int nfsec_net_id __read_mostly;
 struct workqueue_struct *nfsec_wq __read_mostly;
 
 bool nfsec_allow_null;
-module_param_named(allow_null, nfsec_allow_null, bool, 0444);
+/* Writable, so that tests can allow it for their own SAs only. */
+module_param_named(allow_null, nfsec_allow_null, bool, 0644);
 MODULE_PARM_DESC(allow_null,
-		 "accept ESP with both NULL encryption and NULL authentication (benchmarks and tests only; RFC 4303 forbids it)");
+		 "accept ESP without integrity (no auth, or digest_null), with or without encryption (benchmarks and tests only: one forged packet can disrupt such an SA)");
+
+/*
+ * Root of a user namespace may configure its own netns: bound what one
+ * netns holds (memory is also charged to the adder's memcg).
+ */
+unsigned int nfsec_max_sas = 100000;
+module_param_named(max_sas, nfsec_max_sas, uint, 0644);
+MODULE_PARM_DESC(max_sas, "most SAs in one network namespace (0: no limit; default 100000)");
+
+unsigned int nfsec_max_policies = 100000;
+module_param_named(max_policies, nfsec_max_policies, uint, 0644);
+MODULE_PARM_DESC(max_policies,
+		 "most policies in one network namespace (0: no limit; default 100000)");
 
 struct nfsec_net *nfsec_pernet(const struct net *net)
 {

@@ -66,7 +66,7 @@ int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa)
 		p->refs++;
 		return 0;
 	}
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return -ENOMEM;
 	p->addr = sa->daddr;

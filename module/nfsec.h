@@ -139,6 +139,7 @@ struct nfsec_sa {
 	unsigned int icvlen;		/* bytes */
 	unsigned int blksize;		/* ESP padding alignment, >= 4 */
 	bool integrity;			/* an ICV authenticates packets */
+	u64 iv_salt;			/* AEAD IV = seq ^ iv_salt; random */
 
 	struct dst_cache dst_cache;	/* tunnel mode: the route to the peer */
 
@@ -211,7 +212,8 @@ struct nfsec_net {
 	u64 pol_seq;
 	unsigned int pol_count;
 	unsigned int pol_ports[3];	/* policies naming ports, per dir */
-	u32 pol_next_index;
+	u32 pol_next_index;		/* counter of policy.c's index_alloc() */
+	bool pol_index_wrapped;		/* indexes may be in use: check */
 	u32 genid;			/* bumped on every change; dumps */
 	u32 hash_seed;
 	struct nfsec_stats __percpu *stats;
@@ -257,7 +259,9 @@ static_assert(sizeof(struct nfsec_skb_cb) <= sizeof_field(struct sk_buff, cb));
 
 extern unsigned int nfsec_net_id;
 extern struct workqueue_struct *nfsec_wq;
-extern bool nfsec_allow_null;		/* module parameter */
+extern bool nfsec_allow_null;		/* module parameters */
+extern unsigned int nfsec_max_sas;	/* per netns, 0: no limit */
+extern unsigned int nfsec_max_policies;
 
 struct nfsec_net *nfsec_pernet(const struct net *net);
 

@@ -70,7 +70,8 @@ static struct kmem_cache *policy_cache __read_mostly;
 
 int __init nfsec_policy_cache_init(void)
 {
-	policy_cache = KMEM_CACHE(nfsec_policy, 0);
+	/* Charged to the memcg of whoever adds policies (userns root). */
+	policy_cache = KMEM_CACHE(nfsec_policy, SLAB_ACCOUNT);
 	return policy_cache ? 0 : -ENOMEM;
 }
 
@@ -170,7 +171,7 @@ struct nfsec_policy *nfsec_policy_alloc(void)
 	pol = kmem_cache_zalloc(policy_cache, GFP_KERNEL);
 	if (!pol)
 		return NULL;
-	pol->stats = alloc_percpu(struct nfsec_pol_stats);
+	pol->stats = alloc_percpu_gfp(struct nfsec_pol_stats, GFP_KERNEL_ACCOUNT);
 	if (!pol->stats) {
 		kmem_cache_free(policy_cache, pol);
 		return NULL;
@@ -248,7 +249,7 @@ static int class_get(struct nfsec_net *nn, const struct nfsec_policy *pol)
 		c->refs++;
 		return 0;
 	}
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return -ENOMEM;
 	c->splen = pol->sel.splen;
@@ -309,18 +310,49 @@ static void pol_link(struct nfsec_net *nn, struct nfsec_policy *pol)
 	nn->genid++;
 }
 
+#define POL_INDEX_MASK (BIT(29) - 1)	/* the counter above the dir bits */
+
+/*
+ * Like xfrm, the index carries the direction in its low 3 bits and a
+ * counter above them. The counter wraps after 2^29 insertions: from then
+ * on skip indexes still in use, as an index must name one policy (del and
+ * get by index). Until then every index is fresh, and insertion (the
+ * scale test's 10,000 policies) needs no walk of the list.
+ */
+static u32 index_alloc(struct nfsec_net *nn, u8 dir)
+{
+	u32 index;
+
+	for (;;) {
+		nn->pol_next_index = (nn->pol_next_index + 1) & POL_INDEX_MASK;
+		if (!nn->pol_next_index) {
+			/* 0 is not an index: a policy's is never 0..7 */
+			nn->pol_index_wrapped = true;
+			continue;
+		}
+		index = nn->pol_next_index << 3 | dir;
+		if (!nn->pol_index_wrapped || !nfsec_policy_find_index(nn, index))
+			return index;
+	}
+}
+
 int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 			struct netlink_ext_ack *extack)
 {
+	unsigned int max = READ_ONCE(nfsec_max_policies);
+
 	lockdep_assert_held(&nn->lock);
 	if (nfsec_policy_find(nn, pol->dir, &pol->sel)) {
 		NL_SET_ERR_MSG_MOD(extack, "a policy with this selector and dir exists");
 		return -EEXIST;
 	}
+	if (max && nn->pol_count >= max) {
+		NL_SET_ERR_MSG_MOD(extack, "this netns has as many policies as the max_policies module parameter allows");
+		return -ENOSPC;
+	}
 	if (class_get(nn, pol))
 		return -ENOMEM;
-	/* Like xfrm, the index carries the direction in its low 3 bits. */
-	pol->index = (++nn->pol_next_index << 3) | pol->dir;
+	pol->index = index_alloc(nn, pol->dir);
 	pol->seq = ++nn->pol_seq;
 	pol_link(nn, pol);
 	return 0;
@@ -384,6 +416,58 @@ unsigned int nfsec_policy_flush(struct nfsec_net *nn, int dir)
 }
 
 #ifdef DEBUG
+/*
+ * Index allocation across the counter's wrap: fresh indexes without a
+ * check before it, indexes in use (1 and 2 in dir out) skipped after.
+ */
+static bool __init index_selftest(void)
+{
+	static const struct {
+		u32 next;		/* counter before the call */
+		bool wrapped;
+		u32 want;		/* counter part of the index */
+	} t[] = {
+		{ 0, false, 1 },
+		{ 5, false, 6 },
+		{ 1, false, 2 },		/* before the wrap: no check */
+		{ POL_INDEX_MASK - 1, false, POL_INDEX_MASK },
+		{ POL_INDEX_MASK, false, 3 },	/* wraps, skips 0, 1, 2 */
+		{ 1, true, 3 },
+		{ 3, true, 4 },
+	};
+	static struct nfsec_policy used[2];
+	struct nfsec_net *nn;
+	bool ok = true;
+	u32 got;
+	int i;
+
+	nn = kzalloc(sizeof(*nn), GFP_KERNEL);
+	if (!nn)
+		return false;
+	mutex_init(&nn->lock);
+	for (i = 0; i < ARRAY_SIZE(nn->policies); i++)
+		INIT_LIST_HEAD(&nn->policies[i]);
+	for (i = 0; i < ARRAY_SIZE(used); i++) {
+		used[i].index = (i + 1) << 3 | NFSEC_DIR_OUT;
+		list_add_tail(&used[i].node, &nn->policies[NFSEC_DIR_OUT]);
+	}
+	mutex_lock(&nn->lock);
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		nn->pol_next_index = t[i].next;
+		nn->pol_index_wrapped = t[i].wrapped;
+		got = index_alloc(nn, NFSEC_DIR_OUT);
+		if (got != (t[i].want << 3 | NFSEC_DIR_OUT)) {
+			pr_err("policy index self-test %d: fail (%#x)\n", i + 1, got);
+			ok = false;
+		}
+	}
+	mutex_unlock(&nn->lock);
+	kfree(nn);
+	if (ok)
+		pr_info("policy index self-tests: pass\n");
+	return ok;
+}
+
 bool __init nfsec_policy_selftest(void)
 {
 	static const struct {
@@ -421,6 +505,6 @@ bool __init nfsec_policy_selftest(void)
 	}
 	if (ok)
 		pr_info("selector self-tests: pass\n");
-	return ok;
+	return index_selftest() && ok;
 }
 #endif

@@ -20,7 +20,7 @@ int nfsec_replay_init(struct nfsec_replay *r, u32 size, u64 seq)
 	if (!size)
 		return 0;
 	r->nblocks = roundup_pow_of_two(DIV_ROUND_UP(size, BLOCK_BITS) + 1);
-	r->bmp = kcalloc(r->nblocks, sizeof(u64), GFP_KERNEL);
+	r->bmp = kcalloc(r->nblocks, sizeof(u64), GFP_KERNEL_ACCOUNT);
 	return r->bmp ? 0 : -ENOMEM;
 }
 

@@ -16,12 +16,16 @@
 #include "compat.h"
 #include "nfsec.h"
 
-/* A cache of its own makes SAs countable in /proc/slabinfo (tests). */
+
+/*
+ * A cache of its own makes SAs countable in /proc/slabinfo (tests). Root
+ * of a user namespace may add SAs: charge them to its memory cgroup.
+ */
 static struct kmem_cache *sa_cache __read_mostly;
 
 int __init nfsec_sa_cache_init(void)
 {
-	sa_cache = KMEM_CACHE(nfsec_sa, 0);
+	sa_cache = KMEM_CACHE(nfsec_sa, SLAB_ACCOUNT);
 	return sa_cache ? 0 : -ENOMEM;
 }
 
@@ -84,10 +88,16 @@ struct nfsec_sa *nfsec_sa_alloc(void)
 	sa->add_time = ktime_get_real_seconds();
 	sa->frag_user = NFSEC_DEFRAG_SA |
 			((u32)atomic_inc_return(&frag_ids) & ~NFSEC_DEFRAG_SA);
+	/*
+	 * Manual keying reuses keys (both directions, or an SA deleted and
+	 * added again): a random per-SA offset keeps GCM and ChaCha20 nonces
+	 * apart where the sequence numbers alone would repeat them.
+	 */
+	get_random_bytes(&sa->iv_salt, sizeof(sa->iv_salt));
 	sa->stats = nfsec_stats_alloc();
 	if (!sa->stats)
 		goto free;
-	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL))
+	if (dst_cache_init(&sa->dst_cache, GFP_KERNEL_ACCOUNT))
 		goto free_stats;
 	return sa;
 free_stats:
@@ -190,10 +200,16 @@ struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
 int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 		    struct netlink_ext_ack *extack)
 {
+	unsigned int max = READ_ONCE(nfsec_max_sas);
+
 	lockdep_assert_held(&nn->lock);
 	if (nfsec_sa_lookup(nn, sa->daddr, sa->spi, sa->proto)) {
 		NL_SET_ERR_MSG_MOD(extack, "an SA with this dst, spi and proto exists");
 		return -EEXIST;
+	}
+	if (max && nn->sa_count >= max) {
+		NL_SET_ERR_MSG_MOD(extack, "this netns has as many SAs as the max_sas module parameter allows");
+		return -ENOSPC;
 	}
 	if (nfsec_natt_port_get(nn, sa))
 		return -ENOMEM;
@@ -226,7 +242,8 @@ void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa)
 }
 
 /*
- * Update keeps the identity, the sequence numbers, the replay state, the
+ * Update keeps the identity, the sequence numbers, the IV salt (the IVs
+ * stay unique only if both continue together), the replay state, the
  * lifetime use and the counters of @old; everything else comes from @new.
  */
 int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
@@ -249,6 +266,7 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 
 	spin_lock_bh(&old->lock);
 	new->oseq = old->oseq;
+	new->iv_salt = old->iv_salt;
 	new->replay.top = old->replay.top;
 	if (old->replay.bmp)
 		memcpy(new->replay.bmp, old->replay.bmp,

@@ -11,7 +11,8 @@ struct nfsec_stats __percpu *nfsec_stats_alloc(void)
 	struct nfsec_stats __percpu *stats;
 	int cpu;
 
-	stats = alloc_percpu(struct nfsec_stats);
+	/* Per SA, and userns root may add SAs: charged to its memcg. */
+	stats = alloc_percpu_gfp(struct nfsec_stats, GFP_KERNEL_ACCOUNT);
 	if (!stats)
 		return NULL;
 	for_each_possible_cpu(cpu)

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Bad input is refused with a message that says why, and changes nothing:
-# unknown algorithms, wrong key and ICV sizes, SPI 0, duplicates, replay
+# unknown algorithms, wrong key and ICV sizes, ESP without integrity (unless
+# the allow_null parameter says so), SPI 0, duplicates, replay
 # windows out of range, bad prefixes, tunnel mode without endpoints, AH
-# with encryption or in UDP, ESP in UDP to port 0; then malformed netlink
-# built by hand (nl_raw.py).
+# with encryption or in UDP, ESP in UDP to port 0, template level use, more
+# SAs or policies than max_sas and max_policies allow; then
+# malformed netlink built by hand (nl_raw.py), level use among it.
 source "$(dirname "$0")/lib.sh"
 need_module
 need_cmd python3
@@ -66,6 +68,8 @@ expect_err "policy prefix /40" "prefix|40" \
 	policy add src 10.1.0.0/40 dst 10.2.0.0/24 dir out
 expect_err "tunnel mode without src" "src" \
 	sa add dst 10.0.0.2 proto esp spi 0x2001 mode tunnel aead 'rfc4106(gcm(aes))' $GCM 128
+expect_err "template level use (the tool)" "level use is not supported" \
+	policy add src 10.3.0.0/24 dst 10.4.0.0/24 dir out tmpl proto esp level use
 expect_err "tunnel template without endpoints" "endpoints" \
 	policy add src 10.3.0.0/24 dst 10.4.0.0/24 dir out tmpl proto esp mode tunnel
 expect_err "AH with encryption" "AH takes no encryption" \
@@ -77,6 +81,12 @@ expect_err "AH with a 128-bit hmac(sha256) key" "auth key length" \
 expect_err "ESP with NULL+NULL" "allow_null" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
 	enc 'ecb(cipher_null)' '' auth digest_null ''
+expect_err "ESP with cbc(aes) and no auth" "without integrity.*allow_null" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
+	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef
+expect_err "ESP with cbc(aes) and auth digest_null" "without integrity.*allow_null" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
+	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef auth digest_null ''
 expect_err "aead with enc" "excludes" \
 	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128 \
 	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef
@@ -101,7 +111,32 @@ expect_err "a fixed MSS below TCP's minimum" "below TCP's minimum" \
 expect_err "update of a missing SA" "no such SA" \
 	sa update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2fff aead 'rfc4106(gcm(aes))' $GCM 128
 
+# Per-netns limits (module parameters): ns1 holds one SA and one policy.
+params=/sys/module/nfsec/parameters
+defer "echo $(cat $params/max_sas) >$params/max_sas; echo $(cat $params/max_policies) >$params/max_policies"
+echo 1 >$params/max_sas
+echo 1 >$params/max_policies
+expect_err "an SA beyond max_sas" "max_sas" \
+	sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 aead 'rfc4106(gcm(aes))' $GCM 128
+expect_err "a policy beyond max_policies" "max_policies" \
+	policy add src 10.5.0.0/24 dst 10.6.0.0/24 dir out
+n1 nfsec sa update $ID mode tunnel aead 'rfc4106(gcm(aes))' $GCM 128
+pass "sa update at the limit (it adds nothing)"
+echo 100000 >$params/max_sas
+echo 100000 >$params/max_policies
+
 # Malformed messages the tool would never send.
 n1 python3 "$SELFTESTS_DIR/nl_raw.py"
 
 check_eq "state after every rejection" "$(snapshot)" "$before"
+
+# ESP without integrity is there for tests and benchmarks, behind allow_null.
+param=/sys/module/nfsec/parameters/allow_null
+old=$(cat $param)
+defer "echo $old >$param"
+echo 1 >$param
+n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2001 \
+	enc 'cbc(aes)' 0x0123456789abcdef0123456789abcdef
+echo "$old" >$param
+n1 nfsec sa get dst 10.0.0.2 proto esp spi 0x2001 >/dev/null
+pass "with allow_null=1, ESP cbc(aes) without auth is accepted"

@@ -7,22 +7,16 @@
 # replay window advanced by it would make every genuine packet after it "old". The genuine
 # pings from native xfrm must still be delivered, and the lifetime must not count the forgery
 # (nor anything else: without an ICV no packet is known to be the peer's).
-# Reloads the module with allow_null=1 and again without it at the end.
+# Sets allow_null=1 for its own SA, and back at the end.
 
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
 need_module
 need_cmd python3
 
-ko=${NFSEC_KO:-$SELFTESTS_DIR/../module/nfsec.ko}
-reload() # [PARAM]
-{
-	rmmod nfsec || fail "rmmod failed"
-	# shellcheck disable=SC2086
-	insmod "$ko" $1 || fail "insmod $ko $1 failed"
-}
-defer "rmmod nfsec 2>/dev/null; insmod $ko"
-reload allow_null=1
+param=/sys/module/nfsec/parameters/allow_null
+defer "echo $(cat $param) >$param"
+echo 1 >$param
 
 ns_create a b
 veth_pair "$a" eth0 10.0.0.1/24 "$b" eth0 10.0.0.2/24

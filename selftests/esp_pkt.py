@@ -3,6 +3,8 @@
 """ESP and AH frames for the datapath tests, from tcpdump captures (Ethernet pcap).
 
   esp_pkt.py list PCAP                        "index spi seq len" per ESP or AH frame
+  esp_pkt.py iv PCAP [LEN]                    "spi seq iv" per ESP frame, iv the LEN (8) bytes after
+                                              the sequence number, in hex
   esp_pkt.py pick PCAP SPI SEQ OUT [FLIP]     write the frame with that SPI and sequence number
                                               to OUT; FLIP: xor 0x01 into the byte at offset FLIP
                                               after the sequence number (ESP: of the payload;
@@ -83,6 +85,12 @@ def main():
             r = esp(fr)
             if r:
                 print(i, "0x%08x" % r[0], r[1], len(fr))
+    elif cmd == "iv":
+        n = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+        for fr in frames(sys.argv[2]):
+            r = esp(fr)
+            if r and fr[14 + 9] == 50:
+                print("0x%08x" % r[0], r[1], fr[r[2]:r[2] + n].hex())
     elif cmd == "pick":
         path, spi, seq, out = sys.argv[2], int(sys.argv[3], 0), int(sys.argv[4], 0), sys.argv[5]
         flip = int(sys.argv[6], 0) if len(sys.argv) > 6 else None

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The in-module self-tests of the pure logic (replay window, ESN inference,
-# selector matching) run when a debug build loads; a failure refuses the
-# load. `make check` builds that module (make debug-ko); this test loads it
-# in place of the normal one and puts the normal one back.
+# selector matching, policy index allocation) run when a debug build loads;
+# a failure refuses the load. `make check` builds that module (make
+# debug-ko); this test loads it in place of the normal one and puts the
+# normal one back.
 source "$(dirname "$0")/lib.sh"
 need_module
 
@@ -22,6 +23,7 @@ insmod "$ko"
 echo "$log" | grep 'nfsec' | sed 's/^/# /'
 grep -q "nfsec: replay self-tests: pass" <<<"$log" || fail "no replay self-test pass line"
 grep -q "nfsec: selector self-tests: pass" <<<"$log" || fail "no selector self-test pass line"
+grep -q "nfsec: policy index self-tests: pass" <<<"$log" || fail "no policy index self-test pass line"
 grep -q "nfsec: mss self-tests: pass" <<<"$log" || fail "no MSS self-test pass line"
 if grep -qi "self-test.*fail" <<<"$log"; then
 	fail "a self-test failed"

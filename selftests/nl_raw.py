@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Send malformed nfsec netlink requests by hand; each must be refused
-with an error and an extended-ACK message. Exits 1 on the first that is
-accepted or refused without a message."""
+with an error and an extended-ACK message (containing the case's text,
+where it gives one). Exits 1 on the first that is
+accepted or refused without a message.
+
+  nl_raw.py aead SPI NAME KEYHEX [ICV]
+      add an ESP SA 10.9.0.1 -> 10.9.0.2 with that AEAD, without the ICV
+      length attribute unless ICV is given (the tool always sends one)"""
 import os
 import socket
 import struct
@@ -23,7 +28,8 @@ A_SA, A_POLICY, A_STATS = 1, 2, 3
 SA_SRC, SA_DST, SA_PROTO, SA_SPI, SA_REQID, SA_MODE, SA_FLAGS = 1, 2, 3, 4, 5, 6, 7
 SA_REPLAY, SA_AEAD = 8, 9
 ALG_NAME, ALG_KEY, ALG_ICV, ALG_KEY_LEN = 1, 2, 3, 4
-POL_SEL, POL_DIR = 1, 2
+POL_SEL, POL_DIR, POL_TMPL = 1, 2, 6
+TMPL_PROTO, TMPL_LEVEL = 3, 7
 SEL_SRC_PLEN = 2
 
 
@@ -141,21 +147,43 @@ CASES = [
     ("policy dir 9", POLICY_ADD, nest(A_POLICY, attr(POL_DIR, b"\x09"))),
     ("selector prefix 33", POLICY_ADD,
      nest(A_POLICY, attr(POL_DIR, b"\x01"), nest(POL_SEL, attr(SEL_SRC_PLEN, b"\x21")))),
+    ("template level use", POLICY_ADD,
+     nest(A_POLICY, attr(POL_DIR, b"\x01"),
+          nest(POL_TMPL, attr(TMPL_PROTO, b"\x32"), attr(TMPL_LEVEL, b"\x01"))),
+     "level use"),
     ("unknown command 200", 200, b""),
 ]
 
 
+def add_aead(spi, name, key, icv):
+    g = Genl()
+    alg = [attr(ALG_NAME, name.encode() + b"\0"), attr(ALG_KEY, bytes.fromhex(key))]
+    if icv is not None:
+        alg.append(attr(ALG_ICV, struct.pack("=L", icv)))
+    sa = nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, struct.pack(">L", spi)), nest(SA_AEAD, *alg))
+    err, msg, _ = g.request(g.family("nfsec"), SA_ADD, sa)
+    if err:
+        sys.exit(f"sa add: {os.strerror(err)}: {msg}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "aead":
+        icv = int(sys.argv[5], 0) if len(sys.argv) > 5 else None
+        add_aead(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], icv)
+        return
     g = Genl()
     fam = g.family("nfsec")
     bad = 0
-    for what, cmd, payload in CASES:
+    for what, cmd, payload, *want in CASES:
         err, msg, _ = g.request(fam, cmd, payload)
         if err == 0:
             print(f"# FAIL: {what}: accepted")
             bad += 1
         elif not msg and cmd != 200:
             print(f"# FAIL: {what}: refused ({os.strerror(err)}) without a message")
+            bad += 1
+        elif want and want[0] not in msg:
+            print(f"# FAIL: {what}: {os.strerror(err)}: message lacks '{want[0]}': {msg}")
             bad += 1
         else:
             print(f"# ok: {what}: {os.strerror(err)}: {msg}")

@@ -14,6 +14,9 @@ GCM_KEY=0x0123456789abcdef0123456789abcdef0badc0de
 CBC_KEY=0xfedcba9876543210fedcba9876543210
 MAC_KEY=0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 
+icv_py='
+import json, sys
+print([s for s in json.load(sys.stdin) if int(s["spi"], 0) == int(sys.argv[1], 0)][0]["aead"]["icv_len"])'
 count_sas() { n1 nfsec -j sa show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
 check_eq "SAs in a new netns" "$(count_sas)" 0
@@ -89,6 +92,17 @@ fi
 err=$(n1 nfsec sa del dst 10.0.0.2 proto esp spi 0x1000 2>&1) && fail "second del succeeded"
 grep -qi "no such SA" <<<"$err" || fail "del of a missing SA: unclear error: $err"
 pass "sa del"
+
+# The UAPI's ICV length is optional for an AEAD: none or 0 means its full tag.
+n1 python3 "$SELFTESTS_DIR/nl_raw.py" aead 0x1003 'rfc4106(gcm(aes))' "${GCM_KEY#0x}"
+n1 python3 "$SELFTESTS_DIR/nl_raw.py" aead 0x1004 'rfc7539esp(chacha20,poly1305)' \
+	"${GCM_KEY#0x}${MAC_KEY:2:32}" 0
+check_eq "GCM added without an ICV length: icv_len" \
+	"$(n1 nfsec -j sa show | python3 -c "$icv_py" 0x1003)" 128
+check_eq "ChaCha20-Poly1305 added with ICV length 0: icv_len" \
+	"$(n1 nfsec -j sa show | python3 -c "$icv_py" 0x1004)" 128
+n1 nfsec sa del dst 10.9.0.2 proto esp spi 0x1003
+n1 nfsec sa del dst 10.9.0.2 proto esp spi 0x1004
 
 n1 nfsec sa flush proto ah
 check_eq "SAs after flush proto ah" "$(count_sas)" 1

@@ -24,7 +24,7 @@ void usage_policy(FILE *f)
 	      "        [ mode MODE ] [ reqid REQID ] [ level LEVEL ]\n"
 	      "XFRM-PROTO := esp | ah\n"
 	      "MODE := transport | tunnel\n"
-	      "LEVEL := required | use\n"
+	      "LEVEL := required\n"
 	      "Only one tmpl; no limit, flag, mark, ctx, if_id; no index on add or update.\n", f);
 }
 
@@ -71,12 +71,13 @@ static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 				return -EINVAL;
 			nla_put_u32(m, NFSEC_TMPL_A_REQID, v32);
 		} else if (!strcmp(w, "level")) {
+			/* nfsec has no optional SAs (xfrm's "use"). */
 			if (!strcmp(v, "required"))
 				v8 = NFSEC_LEVEL_REQUIRED;
 			else if (!strcmp(v, "use"))
-				v8 = NFSEC_LEVEL_USE;
+				return parse_fail("level use is not supported by nfsec (optional SAs; every template's SA is required)");
 			else
-				return parse_fail("unknown level \"%s\" (required, use)", v);
+				return parse_fail("unknown level \"%s\" (required)", v);
 			nla_put_u8(m, NFSEC_TMPL_A_LEVEL, v8);
 		}
 	}

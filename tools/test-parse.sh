@@ -68,9 +68,9 @@ ok "sa flush" NFSEC_CMD_SA_FLUSH
 ok "sa flush proto ah" "SA.PROTO 51"
 ok "policy add src 10.1.0.0/24 dst 10.2.0.0/24 proto tcp dport 22 dir out priority 100 action block ptype main" \
 	NFSEC_CMD_POLICY_ADD "POLICY.DIR 1" "POLICY.PRIORITY 100" "POLICY.ACTION 1" "POLICY.SEL.DPORT 22"
-ok "policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir fwd tmpl src 10.0.0.1 dst 10.0.0.2 proto ah spi 7 mode tunnel reqid 1 level use priority 3" \
+ok "policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir fwd tmpl src 10.0.0.1 dst 10.0.0.2 proto ah spi 7 mode tunnel reqid 1 level required priority 3" \
 	"POLICY.DIR 2" "POLICY.TMPL.SRC 10.0.0.1" "POLICY.TMPL.PROTO 51" "POLICY.TMPL.SPI 0x00000007" \
-	"POLICY.TMPL.MODE 1" "POLICY.TMPL.REQID 1" "POLICY.TMPL.LEVEL 1" "POLICY.PRIORITY 3"
+	"POLICY.TMPL.MODE 1" "POLICY.TMPL.REQID 1" "POLICY.TMPL.LEVEL 0" "POLICY.PRIORITY 3"
 ok "policy del index 7 dir in" NFSEC_CMD_POLICY_DEL "POLICY.INDEX 7" "POLICY.DIR 0"
 ok "policy get src 10.1.0.0/24 dir out" NFSEC_CMD_POLICY_GET "POLICY.SEL.SRC_PLEN 24"
 ok "policy flush ptype main" NFSEC_CMD_POLICY_FLUSH
@@ -84,6 +84,7 @@ done
 for f in noecn decap-dscp nopmtudisc wildrecv icmp af-unspec; do
 	bad "sa add $ID flag $f" "flag $f is not supported by nfsec"
 done
+bad "policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out tmpl proto esp level use" "level use is not supported"
 bad "sa add $ID mode beet" "mode beet is not supported"
 bad "sa add $ID mode ro" "mode ro is not supported"
 bad "sa add src 10.0.0.1 dst 10.0.0.2 proto comp spi 1" "proto comp is not supported"

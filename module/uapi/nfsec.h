@@ -235,7 +235,7 @@ enum nfsec_pol_attr {
 
 enum nfsec_tmpl_level {
 	NFSEC_LEVEL_REQUIRED,
-	NFSEC_LEVEL_USE,
+	NFSEC_LEVEL_USE,	/* refused: nfsec has no optional SAs */
 };
 
 enum nfsec_tmpl_attr {
