@@ -6,6 +6,7 @@
 #   make module | tools            one of them
 #   make debug                     module with CONFIG_NFSEC_DEBUG=y (-DDEBUG); or DEBUG=1 on any target
 #   make C=1                       also run sparse on the module (passed through to kbuild)
+#   make WERROR=1                  compiler warnings are errors (module and tool; CI builds so)
 #   make check [TESTS="a.sh b.sh"] build, then run selftests/ with the module loaded (in a VM
 #                                  when this kernel cannot load it): see Documentation/testing.rst
 #   make install [PREFIX=/usr/local]
@@ -17,7 +18,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(lastword $(shell
 KDIR := $(KDIR)
 KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 PREFIX ?= /usr/local
-KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y)
+KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror)
 
 all: module tools
 
@@ -38,7 +39,7 @@ debug-ko:
 	$(MAKE) -C $(KDIR) M=$(DEBUG_DIR) CONFIG_NFSEC_DEBUG=y modules
 
 tools:
-	$(MAKE) -C tools
+	$(MAKE) -C tools $(if $(WERROR),WERROR=1)
 
 install: all
 	$(KBUILD) modules_install

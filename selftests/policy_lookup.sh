@@ -100,7 +100,8 @@ na ping -c 1 -W 2 10.0.0.2 >/dev/null || fail "no ping after the flush"
 pass "flushed: no policy applies"
 
 # replace_under_flood N LINES...: run the batch of LINES N times while a ping flood runs;
-# prints how many packets the block behind the /24 caught meanwhile
+# prints how many packets the block behind the /24 caught meanwhile. Fails (status 1, and
+# prints why) if the batch did: a check of "nothing leaked" means nothing if nothing changed.
 replace_under_flood()
 {
 	local n=$1 pid b4 i line
@@ -109,9 +110,13 @@ replace_under_flood()
 	ip netns exec "$a" ping -q -f -l 16 -w 120 10.0.0.2 >/dev/null 2>&1 &
 	pid=$!
 	sleep 0.5
-	for ((i = 0; i < n; i++)); do
+	if ! for ((i = 0; i < n; i++)); do
 		for line; do echo "$line"; done
-	done | na nfsec -batch -
+	done | na nfsec -batch - >/dev/null; then
+		kill "$pid"
+		echo "nfsec -batch failed"
+		return 1
+	fi
 	kill "$pid"
 	wait "$pid" 2>/dev/null
 	echo $(($(packets host32) - b4))
@@ -128,17 +133,17 @@ add tcp22 dst 10.0.0.0/24 proto tcp dport 22 priority 7 action block
 # The control: del + add until a packet falls through (each round 300 times).
 for ((rounds = 1; rounds <= 10; rounds++)); do
 	leaked=$(replace_under_flood 300 "policy del dst 10.0.0.0/24 dir out" \
-		"policy add dst 10.0.0.0/24 dir out priority 10 action allow")
+		"policy add dst 10.0.0.0/24 dir out priority 10 action allow") || fail "control: $leaked"
 	((leaked > 0)) && break
 done
 ((leaked > 0)) || fail "the control (del + add under a flood, 3,000 times) let no packet through"
 idx[net24]=$(net24_index)
 # update, at least as many times as the control needed, and 900 at the least
 ((rounds < 3)) && rounds=3
-check_eq "packets blocked between update's old and new, $((rounds * 300)) updates" \
-	"$(replace_under_flood $((rounds * 150)) \
-		"policy update dst 10.0.0.0/24 dir out priority 5 action allow" \
-		"policy update dst 10.0.0.0/24 dir out priority 10 action allow")" 0
+blocked=$(replace_under_flood $((rounds * 150)) \
+	"policy update dst 10.0.0.0/24 dir out priority 5 action allow" \
+	"policy update dst 10.0.0.0/24 dir out priority 10 action allow") || fail "updates: $blocked"
+check_eq "packets blocked between update's old and new, $((rounds * 300)) updates" "$blocked" 0
 pass "updates under a flood: no packet fell through (del + add: $leaked did)"
 check_eq "index after the updates" "$(net24_index)" "${idx[net24]}"
 expect net24 ok

@@ -51,10 +51,17 @@ result() # ok|fail|skip NAME [REASON]
 echo "KTAP version 1"
 echo "1..$((${#tests[@]} + 2))"
 
-[[ ! -d /sys/module/nfsec ]] || rmmod nfsec || echo "# could not unload the nfsec already loaded"
+# Tests run against this tree's module or not at all: never against one loaded before.
+load_err=
+if [[ -d /sys/module/nfsec ]] && ! out=$(rmmod nfsec 2>&1); then
+	load_err="could not unload the nfsec already loaded: $out"
+fi
 dmesg_mark
 echo "# insmod $ko"
-out=$(insmod "$ko" 2>&1) || echo "# insmod failed: $out"
+if [[ -z $load_err ]] && ! out=$(insmod "$ko" 2>&1); then
+	load_err="insmod failed: $out"
+fi
+[[ -z $load_err ]] || echo "# $load_err"
 
 # Instantiate the crypto templates once, up front: under emulation their self-tests can take
 # long enough that the first `ip xfrm state add` gives up ("Requested AEAD algorithm not found").
@@ -79,6 +86,10 @@ for t in "${tests[@]}"; do
 	[[ $t == *.sh ]] || t+=.sh
 	if [[ ! -f selftests/$t ]]; then
 		result fail "$t" "no such test"
+		continue
+	fi
+	if [[ -n $load_err ]]; then
+		result fail "$t" "not run: the module is not this tree's"
 		continue
 	fi
 	echo "# $t"
