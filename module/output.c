@@ -94,14 +94,6 @@ static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 	return rt;
 }
 
-/* The largest inner packet that fits @mtu once encapsulated. */
-static unsigned int inner_mtu(const struct nfsec_sa *sa, unsigned int mtu)
-{
-	unsigned int mss = nfsec_mss_for(sa, mtu);
-
-	return mss + sizeof(struct tcphdr) + sizeof(struct iphdr);
-}
-
 /*
  * The MTU of the path to the peer. The frag-needed we send lowers the
  * PMTU of the inner destination's route; where that is the peer's route
@@ -118,7 +110,7 @@ static unsigned int peer_mtu(const struct dst_entry *dst, bool shared)
 static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
 		    unsigned int mtu)
 {
-	unsigned int max = inner_mtu(sa, mtu);
+	unsigned int max = nfsec_inner_mtu(sa, mtu);
 
 	if (skb->len <= max || !(ip_hdr(skb)->frag_off & htons(IP_DF)) ||
 	    skb->ignore_df)
@@ -128,11 +120,15 @@ static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
 	return true;
 }
 
-/* Clamp a SYN to the MSS that fits @mtu, then judge the packet by it. */
+/*
+ * Clamp a SYN to the MSS that fits the path, then judge the packet by it:
+ * the path is @mtu, the route's, or what a router further on told us.
+ */
 static bool fits(struct nfsec_sa *sa, struct sk_buff *skb, unsigned int mtu)
 {
 	unsigned int thoff = nfsec_mss_syn(sa, skb);
 
+	mtu = min(mtu, nfsec_sa_pmtu(sa));
 	if (thoff)
 		nfsec_mss_sa(sa, skb, thoff, mtu);
 	return !too_big(sa, skb, mtu);

@@ -251,6 +251,8 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	new->cur_packets = old->cur_packets;
 	new->add_time = old->add_time;
 	new->use_time = old->use_time;
+	new->pmtu = old->pmtu;
+	new->pmtu_expires = old->pmtu_expires;
 	WRITE_ONCE(old->dead, true);
 	spin_unlock_bh(&old->lock);
 
