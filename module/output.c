@@ -71,7 +71,11 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 	return ret;
 }
 
-/* The route to the peer, from the SA's per-CPU cache when still valid. */
+/*
+ * The route to the peer, from the SA's per-CPU cache when still valid.
+ * The cache wants BH off: a local sender runs POST_ROUTING in process
+ * context, where a softirq on this CPU could use the same cache slot.
+ */
 static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 {
 	struct flowi4 fl = {
@@ -84,13 +88,16 @@ static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 	struct rtable *rt;
 	__be32 saddr;
 
+	local_bh_disable();
 	rt = dst_cache_get_ip4(&sa->dst_cache, &saddr);
-	if (rt)
-		return rt;
-	rt = ip_route_output_key(net, &fl);
-	if (IS_ERR(rt))
-		return NULL;
-	dst_cache_set_ip4(&sa->dst_cache, &rt->dst, fl.saddr);
+	if (!rt) {
+		rt = ip_route_output_key(net, &fl);
+		if (IS_ERR(rt))
+			rt = NULL;
+		else
+			dst_cache_set_ip4(&sa->dst_cache, &rt->dst, fl.saddr);
+	}
+	local_bh_enable();
 	return rt;
 }
 
