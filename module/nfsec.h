@@ -286,6 +286,7 @@ void nfsec_lft_stop(struct nfsec_sa *sa);
 /* Under sa->lock, on the packet path. */
 bool nfsec_lft_check(struct nfsec_sa *sa);
 void nfsec_lft_count(struct nfsec_sa *sa, unsigned int len);
+void nfsec_lft_seq(struct nfsec_sa *sa, u64 seq, bool esn);
 
 /* policy.c: RCU readers; first match by priority, NULL if none. */
 int nfsec_policy_cache_init(void);

@@ -66,6 +66,7 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 	} else {
 		*seq = ++sa->oseq;
 		nfsec_lft_count(sa, len);
+		nfsec_lft_seq(sa, *seq, esn);
 	}
 	spin_unlock_bh(&sa->lock);
 	return ret;
@@ -199,9 +200,6 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 		err = NFSEC_STAT_TX_ERROR;
 		goto drop;
 	}
-	err = next_seq(sa, len, &seq);
-	if (err)
-		goto drop;
 	if (sa->mode == NFSEC_MODE_TUNNEL) {
 		if (tunnel_encap(net, sa, skb))
 			goto drop_counted;
@@ -213,6 +211,10 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 		err = NFSEC_STAT_TX_NO_ROUTE;
 		goto drop;
 	}
+	/* Only a packet that leaves takes a number and counts as use. */
+	err = next_seq(sa, len, &seq);
+	if (err)
+		goto drop;
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_PACKETS, 1);
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_BYTES, len);
 	if (sa->proto == IPPROTO_AH)

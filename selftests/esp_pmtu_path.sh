@@ -17,9 +17,9 @@
 #   1. 2 MB over TCP h1 -> h2 (transport: gwA -> gwB): sha256 matches within 30 s;
 #   2. DF pings of 1400 bytes from h1 (gwA): one is refused with exactly the MTU above, from
 #      gwA ("Frag needed") or locally ("message too long"); a DF ping of that size passes;
-#   3. nfsec on gwA: the refused ping counts tx_frag_needed (the sender's route cache is
-#      flushed first, so the refusal is nfsec's, from the SA's learnt MTU); pmtu_update moved;
-#      pmtu_ignored stays 0.
+#   3. nfsec on gwA: the refused ping counts tx_frag_needed and took no sequence number (the
+#      SA's oseq stands still: the sender's route cache is flushed first, so the refusal is
+#      nfsec's from the SA's learnt MTU); pmtu_update moved; pmtu_ignored stays 0.
 # Run with xfrm on gwA too: native xfrm passes the same checks.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
@@ -102,7 +102,7 @@ pmtu_updates() { if is_nfsec "$LEFT"; then nstat "$gwA" pmtu_update; else echo 0
 
 run_case()
 {
-	local mode=$1 encap=$2 port=$3 what="$1 ${2:-bare}" want from to dst d p0 fn0
+	local mode=$1 encap=$2 port=$3 what="$1 ${2:-bare}" want from to dst d p0 seq0 fn0
 	configure "$mode" "$encap"
 	want=1266
 	[[ $mode == tunnel ]] && want=1246
@@ -118,12 +118,15 @@ run_case()
 	# the sender learnt the PMTU during TCP: make it ask the gateway's path again
 	ip -n "$from" route flush cache
 	if is_nfsec "$LEFT"; then
+		seq0=$(sa_field "$gwA" $SPI_AB oseq)
 		fn0=$(nstat "$gwA" tx_frag_needed)
 	fi
 	check_eq "$what: DF ping of 1400 refused with MTU" "$(df_refused "$from" "$dst" 1372)" "$want"
 	if is_nfsec "$LEFT"; then
 		check_eq "$what: gwA (nfsec) tx_frag_needed for it" \
 			"$(($(nstat "$gwA" tx_frag_needed) - fn0))" 1
+		check_eq "$what: gwA (nfsec) SA $SPI_AB oseq after it (no number taken)" \
+			"$(sa_field "$gwA" $SPI_AB oseq)" "$seq0"
 	fi
 	check_eq "$what: DF ping of $want bytes" "$(df_refused "$from" "$dst" $((want - 28)))" fits
 	is_nfsec "$LEFT" || return 0
