@@ -128,6 +128,9 @@ static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
 	return true;
 }
 
+/* IPv4's tot_len: no packet, an outer one neither, can be longer. */
+#define MAX_TOT_LEN	0xffffU
+
 /*
  * Clamp a SYN to the MSS that fits the path, then judge the packet by it:
  * the path is @mtu, the route's, or what a router further on told us.
@@ -136,10 +139,17 @@ static bool fits(struct nfsec_sa *sa, struct sk_buff *skb, unsigned int mtu)
 {
 	unsigned int thoff = nfsec_mss_syn(sa, skb);
 
-	mtu = min(mtu, nfsec_sa_pmtu(sa));
+	mtu = min3(mtu, nfsec_sa_pmtu(sa), MAX_TOT_LEN);
 	if (thoff)
 		nfsec_mss_sa(sa, skb, thoff, mtu);
-	return !too_big(sa, skb, mtu);
+	if (too_big(sa, skb, mtu))
+		return false;
+	/* Without DF too: the outer tot_len would wrap, the packet vanish. */
+	if (skb->len > nfsec_inner_mtu(sa, MAX_TOT_LEN)) {
+		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_TOO_BIG, 1);
+		return false;
+	}
+	return true;
 }
 
 static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
