@@ -4,8 +4,8 @@
  *
  * The out hook hands each packet (GSO packets segment by segment) here
  * with a reference on its SA. Tunnel mode builds the outer header and
- * routes it first; then the transform runs, and nfsec_output_done()
- * finishes both its synchronous and its asynchronous completion.
+ * routes it first; then the transform runs, and output_done() finishes
+ * both its synchronous and its asynchronous completion.
  */
 #include <linux/icmp.h>
 #include <linux/ip.h>
@@ -20,8 +20,13 @@
 
 typedef int (*okfn_t)(struct net *net, struct sock *sk, struct sk_buff *skb);
 
+/*
+ * Send the ESP or AH packet as xfrm does, through LOCAL_OUT and
+ * POST_ROUTING again in either mode, so that the firewall judges and
+ * counts it, and conntrack sees a flow of its own.
+ */
 static void output_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
-			void *okfn, int err)
+			void *arg, int err)
 {
 	struct nfsec_net *nn = sa->nn;
 	struct net *net = nn->net;
@@ -34,11 +39,9 @@ static void output_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	/* Never transform this packet again, nor its outer header. */
 	IPCB(skb)->flags |= IPSKB_XFRM_TRANSFORMED;
 	nfsec_skb_route_mtu(skb);
+	nf_reset_ct(skb);
 	rcu_read_lock_bh();
-	if (okfn)
-		((okfn_t)okfn)(net, skb->sk, skb);
-	else
-		ip_local_out(net, skb->sk, skb);
+	ip_local_out(net, skb->sk, skb);
 	rcu_read_unlock_bh();
 out:
 	nfsec_sa_put(sa);
@@ -200,7 +203,7 @@ static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 
 /* One non-GSO packet; consumes @skb and the caller's SA reference. */
 static void output_one(struct net *net, struct nfsec_sa *sa,
-		       struct sk_buff *skb, okfn_t okfn)
+		       struct sk_buff *skb)
 {
 	unsigned int len = skb->len;
 	u64 seq;
@@ -213,7 +216,6 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 	if (sa->mode == NFSEC_MODE_TUNNEL) {
 		if (tunnel_encap(net, sa, skb))
 			goto drop_counted;
-		okfn = NULL;
 	} else if (!fits(sa, skb, peer_mtu(skb_dst(skb), true))) {
 		goto drop_counted;
 	} else if (!skb_dst_force(skb)) {
@@ -228,9 +230,9 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_PACKETS, 1);
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_BYTES, len);
 	if (sa->proto == IPPROTO_AH)
-		err = nfsec_ah_output(sa, skb, seq, output_done, okfn);
+		err = nfsec_ah_output(sa, skb, seq, output_done, NULL);
 	else
-		err = nfsec_esp_output(sa, skb, seq, output_done, okfn);
+		err = nfsec_esp_output(sa, skb, seq, output_done, NULL);
 	if (err >= 0 || err == -EINPROGRESS)
 		return;
 	err = err == -ENOMEM ? NFSEC_STAT_TX_NO_MEM : NFSEC_STAT_TX_ERROR;
@@ -275,7 +277,10 @@ static struct sk_buff *fit_headroom(struct sk_buff *skb)
 	return nskb;
 }
 
-/* Protect @skb with @sa; always consumes @skb. */
+/*
+ * Protect @skb with @sa; always consumes @skb. The hook's @okfn is left
+ * unused: output_done() sends through LOCAL_OUT and POST_ROUTING again.
+ */
 void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 		  okfn_t okfn)
 {
@@ -283,7 +288,7 @@ void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 
 	if (!skb_is_gso(skb)) {
 		if (nfsec_sa_hold(sa))
-			output_one(net, sa, skb, okfn);
+			output_one(net, sa, skb);
 		else
 			kfree_skb(skb);
 		return;
@@ -300,7 +305,7 @@ void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 	skb_list_walk_safe(segs, segs, next) {
 		skb_mark_not_on_list(segs);
 		if (nfsec_sa_hold(sa))
-			output_one(net, sa, segs, okfn);
+			output_one(net, sa, segs);
 		else
 			kfree_skb(segs);
 	}
