@@ -20,6 +20,9 @@
 #   3. nfsec on gwA: the refused ping counts tx_frag_needed and took no sequence number (the
 #      SA's oseq stands still: the sender's route cache is flushed first, so the refusal is
 #      nfsec's from the SA's learnt MTU); pmtu_update moved; pmtu_ignored stays 0.
+# Last, on an nfsec gwA, three forged frag-needed (MTU 600) quoting ESP the SA never sent (an
+# unknown SPI, its SPI from another source, its SPI without UDP) count pmtu_ignored 3 and leave
+# the SA's path MTU alone.
 # Run with xfrm on gwA too: native xfrm passes the same checks.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
@@ -148,6 +151,28 @@ run_case transport "" 5003
 run_case transport udp 5004
 if is_nfsec "$LEFT"; then
 	check_eq "gwA (nfsec) pmtu_ignored" "$(nstat "$gwA" pmtu_ignored)" 0
+	# Forged frag-needed (MTU 600) from r, quoting ESP that the live SA (in UDP) never sent:
+	# an unknown SPI, the SA's SPI from another source, the SA's SPI bare: none believed.
+	ip netns exec "$r" python3 - <<'EOF'
+import socket, struct
+def csum(b):
+    b += bytes(len(b) % 2)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+for src, spi in (("10.0.1.1", 0xdead), ("10.0.1.99", 0x1001), ("10.0.1.1", 0x1001)):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1400, 0, 0x4000, 64, 50, 0,
+                     socket.inet_aton(src), socket.inet_aton("10.0.2.2"))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 600) + ip + struct.pack("!II", spi, 1)
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    s.sendto(icmp, ("10.0.1.1", 0))
+EOF
+	ignored() { [[ $(nstat "$gwA" pmtu_ignored) == 3 ]]; }
+	wait_for 10 ignored
+	pass "gwA (nfsec) pmtu_ignored = 3 after three forged frag-needed"
+	check_eq "DF ping of 1258 bytes after them" "$(df_refused "$gwA" 10.0.2.2 1230)" fits
 fi
 echo "# all cases in $((SECONDS - t0)) s"
 exit 0
