@@ -5,7 +5,8 @@
  * LOCAL_IN, last: ESP/AH to an SA of ours is taken (reassembled already:
  * ip_local_deliver defragments before this hook), and so is ESP in UDP
  * to the port of an encap SA (natt.c); cleartext that an in policy
- * requires protected is dropped.
+ * requires protected is dropped. ICMP fragmentation-needed about our own
+ * packets lowers the SA's path MTU (pmtu.c) and goes on to the stack.
  * FORWARD, after the filter table: the same check with fwd policies.
  * POST_ROUTING, last: out policies, for locally generated and forwarded
  * packets alike; what nfsec produced is marked and skipped.
@@ -120,6 +121,8 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 		nfsec_input(sa, skb);
 		return NF_STOLEN;
 	}
+	if (proto == IPPROTO_ICMP)
+		nfsec_pmtu_icmp(nn, skb);
 	if (proto == IPPROTO_UDP) {
 		if (skb_is_gso(skb) && nfsec_natt_port(nn, skb))
 			return in_merged(priv, skb, state);

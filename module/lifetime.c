@@ -9,7 +9,8 @@
  * has the keying daemon told, once, with an SA_EXPIRE event (hard 0), so
  * that it rekeys in time; a packet that finds it at or past a hard limit
  * is dropped (tx_expired, rx_expired) and the SA is deleted, with an
- * SA_EXPIRE event (hard 1). Time limits act when the timer finds them
+ * SA_EXPIRE event (hard 1). A quarter of the sequence numbers left is a
+ * soft limit too (nfsec_lft_seq()). Time limits act when the timer finds them
  * reached, without waiting for a packet. Events and deletion need process
  * context: a work item per SA does them.
  */
@@ -78,6 +79,22 @@ bool nfsec_lft_check(struct nfsec_sa *sa)
 	if (sa->cur_bytes >= l->soft_bytes || sa->cur_packets >= l->soft_packets)
 		expire(sa, EXP_SOFT);
 	return true;
+}
+
+/*
+ * Sequence numbers run out whatever the limits say, and the SA then stops
+ * (tx_seq_overflow): warn the daemon with a soft expiry when a quarter of
+ * them is left, 2^32 - 2^30 without ESN, so that it rekeys in time. With
+ * ESN the same fraction of 2^64 is never reached in practice.
+ */
+#define SEQ_SOFT	(U32_MAX - (U32_MAX >> 2))
+#define SEQ_SOFT_ESN	(U64_MAX - (U64_MAX >> 2))
+
+/* Under sa->lock, for the sequence number a packet took. */
+void nfsec_lft_seq(struct nfsec_sa *sa, u64 seq, bool esn)
+{
+	if (seq >= (esn ? SEQ_SOFT_ESN : SEQ_SOFT))
+		expire(sa, EXP_SOFT);
 }
 
 /* Seconds from @now until passed() becomes true, U64_MAX for never. */

@@ -48,6 +48,14 @@ unsigned int nfsec_mss_for(const struct nfsec_sa *sa, unsigned int mtu)
 	return room > hdrs ? room - hdrs : 0;
 }
 
+/* The largest inner packet that fits @mtu once encapsulated. */
+unsigned int nfsec_inner_mtu(const struct nfsec_sa *sa, unsigned int mtu)
+{
+	unsigned int mss = nfsec_mss_for(sa, mtu);
+
+	return mss + sizeof(struct tcphdr) + sizeof(struct iphdr);
+}
+
 /*
  * Lower the MSS option of the TCP SYN at @thoff in @skb to @mss. Returns
  * true if it changed; the checksum is updated incrementally.

@@ -13,6 +13,7 @@
 #define _NFSEC_H
 
 #include <linux/types.h>
+#include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
@@ -142,6 +143,9 @@ struct nfsec_sa {
 	u64 iv_salt;			/* AEAD IV = seq ^ iv_salt; random */
 
 	struct dst_cache dst_cache;	/* tunnel mode: the route to the peer */
+	/* pmtu.c: learnt from ICMP, written under @lock, read without */
+	u32 pmtu;			/* 0: none */
+	unsigned long pmtu_expires;	/* jiffies */
 
 	/* Per-packet state under @lock. */
 	spinlock_t lock;
@@ -309,6 +313,7 @@ void nfsec_lft_stop(struct nfsec_sa *sa);
 /* Under sa->lock, on the packet path. */
 bool nfsec_lft_check(struct nfsec_sa *sa);
 void nfsec_lft_count(struct nfsec_sa *sa, unsigned int len);
+void nfsec_lft_seq(struct nfsec_sa *sa, u64 seq, bool esn);
 
 /* policy.c: RCU readers; first match by priority, NULL if none. */
 int nfsec_policy_cache_init(void);
@@ -396,8 +401,26 @@ unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb);
 void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb);
 bool nfsec_natt_fix_csum(struct sk_buff *skb);
 
+/* pmtu.c */
+void nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb);
+
+/*
+ * The path MTU learnt for @sa while it lasts, else UINT_MAX. Read without
+ * the lock: a reader that sees a new MTU with its old expiry ignores it
+ * once, no worse than a packet earlier.
+ */
+static inline unsigned int nfsec_sa_pmtu(const struct nfsec_sa *sa)
+{
+	u32 mtu = READ_ONCE(sa->pmtu);
+
+	if (mtu && time_before(jiffies, READ_ONCE(sa->pmtu_expires)))
+		return mtu;
+	return UINT_MAX;
+}
+
 /* mss.c */
 unsigned int nfsec_mss_for(const struct nfsec_sa *sa, unsigned int mtu);
+unsigned int nfsec_inner_mtu(const struct nfsec_sa *sa, unsigned int mtu);
 bool nfsec_mss_clamp(struct sk_buff *skb, unsigned int thoff, u16 mss);
 unsigned int nfsec_mss_syn(const struct nfsec_sa *sa, const struct sk_buff *skb);
 void nfsec_mss_sa(struct nfsec_sa *sa, struct sk_buff *skb,

@@ -4,8 +4,8 @@
  *
  * The out hook hands each packet (GSO packets segment by segment) here
  * with a reference on its SA. Tunnel mode builds the outer header and
- * routes it first; then the transform runs, and nfsec_output_done()
- * finishes both its synchronous and its asynchronous completion.
+ * routes it first; then the transform runs, and output_done() finishes
+ * both its synchronous and its asynchronous completion.
  */
 #include <linux/icmp.h>
 #include <linux/ip.h>
@@ -20,8 +20,13 @@
 
 typedef int (*okfn_t)(struct net *net, struct sock *sk, struct sk_buff *skb);
 
+/*
+ * Send the ESP or AH packet as xfrm does, through LOCAL_OUT and
+ * POST_ROUTING again in either mode, so that the firewall judges and
+ * counts it, and conntrack sees a flow of its own.
+ */
 static void output_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
-			void *okfn, int err)
+			void *arg, int err)
 {
 	struct nfsec_net *nn = sa->nn;
 	struct net *net = nn->net;
@@ -34,11 +39,9 @@ static void output_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	/* Never transform this packet again, nor its outer header. */
 	IPCB(skb)->flags |= IPSKB_XFRM_TRANSFORMED;
 	nfsec_skb_route_mtu(skb);
+	nf_reset_ct(skb);
 	rcu_read_lock_bh();
-	if (okfn)
-		((okfn_t)okfn)(net, skb->sk, skb);
-	else
-		ip_local_out(net, skb->sk, skb);
+	ip_local_out(net, skb->sk, skb);
 	rcu_read_unlock_bh();
 out:
 	nfsec_sa_put(sa);
@@ -66,12 +69,17 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 	} else {
 		*seq = ++sa->oseq;
 		nfsec_lft_count(sa, len);
+		nfsec_lft_seq(sa, *seq, esn);
 	}
 	spin_unlock_bh(&sa->lock);
 	return ret;
 }
 
-/* The route to the peer, from the SA's per-CPU cache when still valid. */
+/*
+ * The route to the peer, from the SA's per-CPU cache when still valid.
+ * The cache wants BH off: a local sender runs POST_ROUTING in process
+ * context, where a softirq on this CPU could use the same cache slot.
+ */
 static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 {
 	struct flowi4 fl = {
@@ -84,22 +92,17 @@ static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 	struct rtable *rt;
 	__be32 saddr;
 
+	local_bh_disable();
 	rt = dst_cache_get_ip4(&sa->dst_cache, &saddr);
-	if (rt)
-		return rt;
-	rt = ip_route_output_key(net, &fl);
-	if (IS_ERR(rt))
-		return NULL;
-	dst_cache_set_ip4(&sa->dst_cache, &rt->dst, fl.saddr);
+	if (!rt) {
+		rt = ip_route_output_key(net, &fl);
+		if (IS_ERR(rt))
+			rt = NULL;
+		else
+			dst_cache_set_ip4(&sa->dst_cache, &rt->dst, fl.saddr);
+	}
+	local_bh_enable();
 	return rt;
-}
-
-/* The largest inner packet that fits @mtu once encapsulated. */
-static unsigned int inner_mtu(const struct nfsec_sa *sa, unsigned int mtu)
-{
-	unsigned int mss = nfsec_mss_for(sa, mtu);
-
-	return mss + sizeof(struct tcphdr) + sizeof(struct iphdr);
 }
 
 /*
@@ -118,7 +121,7 @@ static unsigned int peer_mtu(const struct dst_entry *dst, bool shared)
 static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
 		    unsigned int mtu)
 {
-	unsigned int max = inner_mtu(sa, mtu);
+	unsigned int max = nfsec_inner_mtu(sa, mtu);
 
 	if (skb->len <= max || !(ip_hdr(skb)->frag_off & htons(IP_DF)) ||
 	    skb->ignore_df)
@@ -128,14 +131,28 @@ static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
 	return true;
 }
 
-/* Clamp a SYN to the MSS that fits @mtu, then judge the packet by it. */
+/* IPv4's tot_len: no packet, an outer one neither, can be longer. */
+#define MAX_TOT_LEN	0xffffU
+
+/*
+ * Clamp a SYN to the MSS that fits the path, then judge the packet by it:
+ * the path is @mtu, the route's, or what a router further on told us.
+ */
 static bool fits(struct nfsec_sa *sa, struct sk_buff *skb, unsigned int mtu)
 {
 	unsigned int thoff = nfsec_mss_syn(sa, skb);
 
+	mtu = min3(mtu, nfsec_sa_pmtu(sa), MAX_TOT_LEN);
 	if (thoff)
 		nfsec_mss_sa(sa, skb, thoff, mtu);
-	return !too_big(sa, skb, mtu);
+	if (too_big(sa, skb, mtu))
+		return false;
+	/* Without DF too: the outer tot_len would wrap, the packet vanish. */
+	if (skb->len > nfsec_inner_mtu(sa, MAX_TOT_LEN)) {
+		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_TOO_BIG, 1);
+		return false;
+	}
+	return true;
 }
 
 static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
@@ -186,7 +203,7 @@ static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 
 /* One non-GSO packet; consumes @skb and the caller's SA reference. */
 static void output_one(struct net *net, struct nfsec_sa *sa,
-		       struct sk_buff *skb, okfn_t okfn)
+		       struct sk_buff *skb)
 {
 	unsigned int len = skb->len;
 	u64 seq;
@@ -196,13 +213,9 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 		err = NFSEC_STAT_TX_ERROR;
 		goto drop;
 	}
-	err = next_seq(sa, len, &seq);
-	if (err)
-		goto drop;
 	if (sa->mode == NFSEC_MODE_TUNNEL) {
 		if (tunnel_encap(net, sa, skb))
 			goto drop_counted;
-		okfn = NULL;
 	} else if (!fits(sa, skb, peer_mtu(skb_dst(skb), true))) {
 		goto drop_counted;
 	} else if (!skb_dst_force(skb)) {
@@ -210,12 +223,16 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 		err = NFSEC_STAT_TX_NO_ROUTE;
 		goto drop;
 	}
+	/* Only a packet that leaves takes a number and counts as use. */
+	err = next_seq(sa, len, &seq);
+	if (err)
+		goto drop;
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_PACKETS, 1);
 	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_BYTES, len);
 	if (sa->proto == IPPROTO_AH)
-		err = nfsec_ah_output(sa, skb, seq, output_done, okfn);
+		err = nfsec_ah_output(sa, skb, seq, output_done, NULL);
 	else
-		err = nfsec_esp_output(sa, skb, seq, output_done, okfn);
+		err = nfsec_esp_output(sa, skb, seq, output_done, NULL);
 	if (err >= 0 || err == -EINPROGRESS)
 		return;
 	err = err == -ENOMEM ? NFSEC_STAT_TX_NO_MEM : NFSEC_STAT_TX_ERROR;
@@ -260,7 +277,10 @@ static struct sk_buff *fit_headroom(struct sk_buff *skb)
 	return nskb;
 }
 
-/* Protect @skb with @sa; always consumes @skb. */
+/*
+ * Protect @skb with @sa; always consumes @skb. The hook's @okfn is left
+ * unused: output_done() sends through LOCAL_OUT and POST_ROUTING again.
+ */
 void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 		  okfn_t okfn)
 {
@@ -268,7 +288,7 @@ void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 
 	if (!skb_is_gso(skb)) {
 		if (nfsec_sa_hold(sa))
-			output_one(net, sa, skb, okfn);
+			output_one(net, sa, skb);
 		else
 			kfree_skb(skb);
 		return;
@@ -285,7 +305,7 @@ void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
 	skb_list_walk_safe(segs, segs, next) {
 		skb_mark_not_on_list(segs);
 		if (nfsec_sa_hold(sa))
-			output_one(net, sa, segs, okfn);
+			output_one(net, sa, segs);
 		else
 			kfree_skb(segs);
 	}

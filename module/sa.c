@@ -277,6 +277,8 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	new->use_time = old->use_time;
 	/* Fragments half through the old SA complete through the new one. */
 	new->frag_user = old->frag_user;
+	new->pmtu = old->pmtu;
+	new->pmtu_expires = old->pmtu_expires;
 	WRITE_ONCE(old->dead, true);
 	spin_unlock_bh(&old->lock);
 

@@ -34,6 +34,7 @@
 #   listening NS PORT          a TCP socket in NS listens on PORT
 #   xfer NSSRC NSDST DSTADDR PORT BYTES
 #                              send BYTES random bytes over TCP, fail unless sha256 matches
+#                              within XFER_TIMEOUT seconds (default 90)
 #
 # Two-sided tests (namespaces $a and $b configured by LEFT and RIGHT; the counters to watch in
 # NAMES, tx_packets and rx_packets among them):
@@ -231,10 +232,10 @@ xfer()
 	defer "rm -rf $dir"
 	in=$dir/in out=$dir/out
 	head -c "$bytes" /dev/urandom >"$in"
-	ip netns exec "$dst" timeout 90 socat -u "TCP-LISTEN:$port,reuseaddr" "OPEN:$out,creat,trunc" &
+	ip netns exec "$dst" timeout "${XFER_TIMEOUT:-90}" socat -u "TCP-LISTEN:$port,reuseaddr" "OPEN:$out,creat,trunc" &
 	local lpid=$!
 	wait_for 10 listening "$dst" "$port"
-	ip netns exec "$src" timeout 90 socat -u "OPEN:$in" "TCP:$addr:$port" ||
+	ip netns exec "$src" timeout "${XFER_TIMEOUT:-90}" socat -u "OPEN:$in" "TCP:$addr:$port" ||
 		fail "TCP transfer to $addr:$port: sender failed"
 	wait "$lpid" || fail "TCP transfer to $addr:$port: receiver failed"
 	want=$(sha256sum <"$in" | cut -d' ' -f1)

@@ -6,11 +6,15 @@
 #   a (10.0.0.1, LEFT: sender) --veth-- b (10.0.0.2, RIGHT: receiver)
 #
 # ESP transport, rfc4106(gcm(aes)), the a -> b SA starting at replay-oseq 0xfffffffd. Five UDP
-# datagrams a -> b: the first two leave with sequence numbers 0xfffffffe and 0xffffffff, the
-# other three are refused (tx_seq_overflow +3, xfrm: XfrmOutStateSeqError +3); two more later
-# are refused too. The wire carries exactly those two ESP packets and b gets exactly two.
+# datagrams a -> b (one, then four): the first two leave with sequence numbers 0xfffffffe and
+# 0xffffffff, the other three are refused (tx_seq_overflow +3, xfrm: XfrmOutStateSeqError +3);
+# two more later are refused too. The wire carries exactly those two ESP packets and b gets
+# exactly two. nfsec on a warns the keying daemon before the numbers run out (past 2^32 - 2^30):
+# after the first datagram, `nfsec monitor` shows one soft expire of the SA while
+# tx_seq_overflow is still 0, and no other expire event by the end (xfrm has no such warning).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
+source "$(dirname "$0")/monitor_lib.sh"
 run_combos "nfsec/xfrm"
 need_cmd tcpdump python3
 PKT="python3 $SELFTESTS_DIR/esp_pkt.py"
@@ -73,8 +77,19 @@ received()
 
 tmp=$(mktemp -d)
 defer "rm -rf $tmp"
+if is_nfsec "$LEFT"; then
+	mon_start "$a" nfsec "$tmp/events"
+	mon_ready "$a" nfsec "$tmp/events"
+fi
+soft_seen() { [[ $(mon_expiries "$tmp/events") == "soft 0x00001001" ]]; }
 cap_start "$b" eth0 "$tmp/esp.pcap" "esp"
-r=$(send 5 | tr '\n' ' ')
+r=$(send 1 | tr '\n' ' ')
+if is_nfsec "$LEFT"; then
+	wait_for 10 soft_seen
+	pass "a (nfsec) soft expire of SA $SPI_AB after sequence number 0xfffffffe"
+	check_eq "sequence overflows at the soft expire" "$(overflows)" 0
+fi
+r+=$(send 4 | tr '\n' ' ')
 sleep 0.5
 echo "# sendto results: $r"
 [[ $r == "ok ok "* ]] || fail "the first two datagrams were not sent: $r"
@@ -93,5 +108,6 @@ if is_nfsec "$LEFT"; then
 	check_eq "a (nfsec) tx_packets" "$(nstat "$a" tx_packets)" 2
 	check_eq "a (nfsec) SA $SPI_AB tx_seq_overflow" "$(sastat "$a" $SPI_AB tx_seq_overflow)" 5
 	check_eq "a (nfsec) SA $SPI_AB oseq" "$(sa_field "$a" $SPI_AB oseq)" $((0xffffffff))
+	check_eq "a (nfsec) expire events by the end" "$(mon_expiries "$tmp/events")" "soft 0x00001001"
 fi
 exit 0
