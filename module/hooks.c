@@ -211,7 +211,7 @@ static unsigned int out_hook(void *priv, struct sk_buff *skb,
 		nfsec_acquire(nn, pol, &fl);
 		return NF_DROP;
 	}
-	nfsec_output(state->net, sa, skb, state->okfn);
+	nfsec_output(state->net, sa, skb);
 	return NF_STOLEN;
 }
 

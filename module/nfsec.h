@@ -371,9 +371,7 @@ int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		    nfsec_done_t done, void *arg);
 
 /* output.c, input.c: the packet path below the hooks. */
-void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
-		  int (*okfn)(struct net *net, struct sock *sk,
-			      struct sk_buff *skb));
+void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb);
 void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb);
 void nfsec_deliver(struct sk_buff *skb, struct nfsec_sa *sa);
 unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,

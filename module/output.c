@@ -18,8 +18,6 @@
 #include "compat.h"
 #include "nfsec.h"
 
-typedef int (*okfn_t)(struct net *net, struct sock *sk, struct sk_buff *skb);
-
 /*
  * Send the ESP or AH packet as xfrm does, through LOCAL_OUT and
  * POST_ROUTING again in either mode, so that the firewall judges and
@@ -278,11 +276,11 @@ static struct sk_buff *fit_headroom(struct sk_buff *skb)
 }
 
 /*
- * Protect @skb with @sa; always consumes @skb. The hook's @okfn is left
- * unused: output_done() sends through LOCAL_OUT and POST_ROUTING again.
+ * Protect @skb with @sa; always consumes @skb. What comes out is sent
+ * through LOCAL_OUT and POST_ROUTING again (output_done()), not on to
+ * the hook's okfn.
  */
-void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb,
-		  okfn_t okfn)
+void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	struct sk_buff *segs, *next;
 
