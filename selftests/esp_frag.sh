@@ -40,9 +40,7 @@ nb nfsec policy add src 10.1.0.1 dst 10.2.0.1 proto udp dport 9000 dir in \
 
 log=$(mktemp)
 defer rm -f "$log"
-nb python3 "$probe" recv 10.2.0.1 9000 "$log" &
-ready() { grep -q ready "$log"; }
-wait_for 10 ready
+udp_listen "$b" 10.2.0.1 9000 "$log"
 received() { grep -c "^2000 " "$log" || true; }
 reasm_fails() { nb nstat -az IpReasmFails | awk '$1 == "IpReasmFails" { print $2 }'; }
 
@@ -84,9 +82,7 @@ nb nfsec policy add src 10.2.1.0/24 dst 10.1.0.1 proto udp dport 9000 dir out \
 	tmpl src 10.0.0.2 dst 10.0.0.1 proto esp reqid 2 mode tunnel
 alog=$(mktemp)
 defer rm -f "$alog"
-na python3 "$probe" recv 10.1.0.1 9000 "$alog" &
-a_ready() { grep -q ready "$alog"; }
-wait_for 10 a_ready
+udp_listen "$a" 10.1.0.1 9000 "$alog"
 cap=$(mktemp -d)
 defer rm -rf "$cap"
 cap_start "$b" eth0 "$cap/out.pcap"

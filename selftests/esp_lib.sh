@@ -32,6 +32,8 @@
 #   cap_stop                   stop every capture started, wait until the files are complete
 #   cap_count FILE FILTER      packets in FILE matching the pcap FILTER
 #   listening NS PORT          a TCP socket in NS listens on PORT
+#   udp_listen NS ADDR PORT LOG  udp_probe.py's receiver in NS on ADDR:PORT, in the background,
+#                              logging "LEN SHA256" per datagram to LOG; ready when it returns
 #   xfer NSSRC NSDST DSTADDR PORT BYTES
 #                              send BYTES random bytes over TCP, fail unless sha256 matches
 #                              within XFER_TIMEOUT seconds (default 90)
@@ -326,4 +328,10 @@ check_xfrm_icv()
 		check_eq "$(side "$ns") XfrmInStateProtoError (ICV failures)" \
 			"$(xstat "$ns" XfrmInStateProtoError)" 0
 	done
+}
+
+udp_listen()
+{
+	ip netns exec "$1" python3 "$SELFTESTS_DIR/udp_probe.py" recv "$2" "$3" "$4" &
+	wait_for 10 grep -q ready "$4"
 }

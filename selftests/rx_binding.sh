@@ -15,7 +15,6 @@ source "$(dirname "$0")/esp_lib.sh"
 need_module
 need_cmd python3
 
-probe=$SELFTESTS_DIR/udp_probe.py
 GCM="aead rfc4106(gcm(aes))"
 KEY_A=0x$(printf '%040x' 0xa)
 KEY_B=0x$(printf '%040x' 0xb)
@@ -30,11 +29,6 @@ s.bind((sys.argv[1], 0))
 s.sendto(b"hello", (sys.argv[2], 9000))' "$2" "$3"
 }
 
-listen() # NS ADDR LOG
-{
-	ip netns exec "$1" python3 "$probe" recv "$2" 9000 "$3" &
-	wait_for 10 grep -q ready "$3"
-}
 got() { grep -c '^5 ' "$1" || true; }
 
 # ---- transport mode: A forges B's source
@@ -48,7 +42,7 @@ nc nfsec policy add src 10.0.0.1 dst 10.0.0.3 dir in tmpl proto esp reqid 1 mode
 nc nfsec policy add src 10.0.0.2 dst 10.0.0.3 dir in tmpl proto esp mode transport
 clog=$(mktemp)
 defer rm -f "$clog"
-listen "$C" 10.0.0.3 "$clog"
+udp_listen "$C" 10.0.0.3 9000 "$clog"
 
 xa() # SRC: A's SA and out policy, with SRC as the source
 {
@@ -93,7 +87,7 @@ nq nfsec policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir fwd \
 	tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 3 mode tunnel
 qlog=$(mktemp)
 defer rm -f "$qlog"
-listen "$q" 0.0.0.0 "$qlog"
+udp_listen "$q" 0.0.0.0 9000 "$qlog"
 
 m0=$(sastat "$q" 0x300 rx_policy_mismatch) r0=$(sastat "$q" 0x300 rx_packets)
 send "$p" 10.1.0.1 10.2.0.255
