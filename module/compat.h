@@ -30,6 +30,22 @@ static_assert(NFSEC_IPSKB_DECAP > IPSKB_MULTIPATH);
 static_assert(NFSEC_DEFRAG_DIR > IP_DEFRAG_MACVLAN);
 
 /*
+ * ip_defrag() takes its queue's lock without disabling BH, as it runs in
+ * softirq; nfsec also calls it from process context (cryptd's completion,
+ * a raw socket's fragments on output). 0: @skb is the whole datagram;
+ * else it is held for the rest, or dropped.
+ */
+static inline int nfsec_defrag(struct net *net, struct sk_buff *skb, u32 user)
+{
+	int err;
+
+	local_bh_disable();
+	err = ip_defrag(net, skb, user);
+	local_bh_enable();
+	return err;
+}
+
+/*
  * ip_finish_output() measures a local packet against the path MTU of its
  * route, which nfsec's own frag-needed lowered to what fits inside ESP
  * when the inner destination is the peer (transport mode): the ESP packet

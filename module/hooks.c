@@ -56,16 +56,10 @@ static struct nfsec_sa *inbound_sa(struct nfsec_net *nn, struct sk_buff *skb)
 static bool defrag_for_ports(struct nfsec_net *nn, struct sk_buff *skb,
 			     u8 dir, enum nfsec_stat stat)
 {
-	int err;
-
 	if (!ip_is_fragment(ip_hdr(skb)) || !READ_ONCE(nn->pol_ports[dir]))
 		return true;
 	nfsec_count(nn, NULL, stat, 1);
-	/* A raw socket's fragments come here in process context. */
-	local_bh_disable();
-	err = ip_defrag(nn->net, skb, NFSEC_DEFRAG_DIR + dir);
-	local_bh_enable();
-	return !err;
+	return !nfsec_defrag(nn->net, skb, NFSEC_DEFRAG_DIR + dir);
 }
 
 /* Cleartext against in/fwd policies. */

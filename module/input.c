@@ -266,14 +266,9 @@ static int accept_seq(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq)
  */
 static int reassemble(struct nfsec_sa *sa, struct sk_buff *skb)
 {
-	int err;
-
 	nfsec_count(sa->nn, sa, NFSEC_STAT_RX_FRAG_REASM, 1);
 	nf_reset_ct(skb);
-	local_bh_disable();
-	err = ip_defrag(sa->nn->net, skb, sa->frag_user);
-	local_bh_enable();
-	return err;
+	return nfsec_defrag(sa->nn->net, skb, sa->frag_user);
 }
 
 /* Take off ESP or AH's headers and trailer; what is left is the inner packet. */
