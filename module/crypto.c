@@ -175,12 +175,16 @@ static int authenc_setup(struct nfsec_sa *sa, const u8 *ekey, const u8 *akey,
 
 	if (snprintf(name, sizeof(name), "%s(%s,%s)",
 		     sa->flags & NFSEC_SA_F_ESN ? "authencesn" : "authenc",
-		     sa->alg_auth.name, sa->alg_enc.name) >= sizeof(name))
+		     sa->alg_auth.name, sa->alg_enc.name) >= sizeof(name)) {
+		NL_SET_ERR_MSG_MOD(extack, "algorithm names too long");
 		return -ENAMETOOLONG;
+	}
 	len = RTA_SPACE(sizeof(*param)) + alen + elen;
 	key = kmalloc(len, GFP_KERNEL_ACCOUNT);
-	if (!key)
+	if (!key) {
+		NL_SET_ERR_MSG_MOD(extack, "out of memory");
 		return -ENOMEM;
+	}
 	rta = (struct rtattr *)key;
 	rta->rta_type = CRYPTO_AUTHENC_KEYA_PARAM;
 	rta->rta_len = RTA_LENGTH(sizeof(*param));

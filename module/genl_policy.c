@@ -226,8 +226,10 @@ int nfsec_nl_pol_add(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 	pol = nfsec_policy_alloc();
-	if (!pol)
+	if (!pol) {
+		NL_SET_ERR_MSG_MOD(info->extack, "out of memory");
 		return -ENOMEM;
+	}
 	err = pol_from_attrs(tb, pol, info);
 	if (err) {
 		nfsec_policy_destroy(pol);
@@ -238,6 +240,8 @@ int nfsec_nl_pol_add(struct sk_buff *skb, struct genl_info *info)
 		old = nfsec_policy_find(nn, pol->dir, &pol->sel);
 	if (old) {
 		err = nfsec_policy_replace(nn, old, pol);
+		if (err)
+			NL_SET_ERR_MSG_MOD(info->extack, "out of memory");
 		event = NFSEC_CMD_POLICY_UPDATE;
 	} else {
 		err = nfsec_policy_insert(nn, pol, info->extack);

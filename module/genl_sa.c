@@ -388,6 +388,7 @@ static struct nfsec_sa *sa_build(struct genl_info *info)
 	sa = nfsec_sa_alloc();
 	if (!sa) {
 		wipe_keys(tb);
+		NL_SET_ERR_MSG_MOD(info->extack, "out of memory");
 		return ERR_PTR(-ENOMEM);
 	}
 	err = sa_from_attrs(tb, info->attrs[NFSEC_A_SA], sa, info->extack);

@@ -350,8 +350,10 @@ int nfsec_policy_insert(struct nfsec_net *nn, struct nfsec_policy *pol,
 		NL_SET_ERR_MSG_MOD(extack, "this netns has as many policies as the max_policies module parameter allows");
 		return -ENOSPC;
 	}
-	if (class_get(nn, pol))
+	if (class_get(nn, pol)) {
+		NL_SET_ERR_MSG_MOD(extack, "out of memory");
 		return -ENOMEM;
+	}
 	pol->index = index_alloc(nn, pol->dir);
 	pol->seq = ++nn->pol_seq;
 	pol_link(nn, pol);

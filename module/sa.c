@@ -211,8 +211,10 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 		NL_SET_ERR_MSG_MOD(extack, "this netns has as many SAs as the max_sas module parameter allows");
 		return -ENOSPC;
 	}
-	if (nfsec_natt_port_get(nn, sa))
+	if (nfsec_natt_port_get(nn, sa)) {
+		NL_SET_ERR_MSG_MOD(extack, "out of memory for the ESP-in-UDP port");
 		return -ENOMEM;
+	}
 	sa->nn = nn;
 	atomic_inc(&nn->sa_alive);
 	hlist_add_head_rcu(&sa->spi_node,
@@ -257,8 +259,10 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 		NL_SET_ERR_MSG_MOD(extack, "replay-window cannot change on update");
 		return -EINVAL;
 	}
-	if (nfsec_natt_port_get(nn, new))
+	if (nfsec_natt_port_get(nn, new)) {
+		NL_SET_ERR_MSG_MOD(extack, "out of memory for the ESP-in-UDP port");
 		return -ENOMEM;
+	}
 	nfsec_natt_port_put(nn, old);
 	nfsec_stats_sum(old->stats, v);
 	for (i = 0; i < __NFSEC_STAT_MAX; i++)
