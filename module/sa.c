@@ -244,6 +244,23 @@ void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa)
 }
 
 /*
+ * Whether @old's sequence numbers fit @new: an update dropping flag esn
+ * must not leave an SA above 2^32 without it, which SA_ADD refuses (its
+ * next packet would overflow, and no packet could pass the replay check).
+ */
+static bool seq_fits(struct nfsec_sa *old, const struct nfsec_sa *new)
+{
+	bool fits;
+
+	if (new->flags & NFSEC_SA_F_ESN)
+		return true;
+	spin_lock_bh(&old->lock);
+	fits = old->oseq <= U32_MAX && old->replay.top <= U32_MAX;
+	spin_unlock_bh(&old->lock);
+	return fits;
+}
+
+/*
  * Update keeps the identity, the sequence numbers, the IV salt (the IVs
  * stay unique only if both continue together), the replay state, the
  * lifetime use and the counters of @old; everything else comes from @new.
@@ -257,6 +274,10 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	lockdep_assert_held(&nn->lock);
 	if (new->replay.size != old->replay.size) {
 		NL_SET_ERR_MSG_MOD(extack, "replay-window cannot change on update");
+		return -EINVAL;
+	}
+	if (!seq_fits(old, new)) {
+		NL_SET_ERR_MSG_MOD(extack, "sequence numbers above 2^32 need flag esn");
 		return -EINVAL;
 	}
 	if (nfsec_natt_port_get(nn, new)) {

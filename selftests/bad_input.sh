@@ -110,6 +110,16 @@ expect_err "a fixed MSS below TCP's minimum" "below TCP's minimum" \
 	mss 87
 expect_err "update of a missing SA" "no such SA" \
 	sa update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2fff aead 'rfc4106(gcm(aes))' $GCM 128
+# An update must not bring about what an add refuses: flag esn dropped with sequence numbers
+# above 2^32 (found by genl_fuzz.py).
+n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2ffe flag esn replay-window 32 \
+	replay-oseq-hi 1 aead 'rfc4106(gcm(aes))' $GCM 128
+expect_err "update dropping esn above 2^32" "above 2\^32 need flag esn" \
+	sa update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2ffe replay-window 32 \
+	aead 'rfc4106(gcm(aes))' $GCM 128
+n1 nfsec sa get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2ffe | grep -q esn ||
+	fail "the refused update changed the SA"
+n1 nfsec sa del src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2ffe
 
 # Per-netns limits (module parameters): ns1 holds one SA and one policy.
 params=/sys/module/nfsec/parameters

@@ -22,7 +22,8 @@
  *     MSS                               optional clamp: 0 auto (default),
  *                                       NFSEC_MSS_OFF, or a fixed value
  *   UPDATE replaces every field of an existing SA except its identity and
- *   its sequence and replay state.
+ *   its sequence and replay state, and cannot change REPLAY_WINDOW, nor
+ *   drop flag esn once the sequence numbers are above 2^32.
  *
  * NFSEC_CMD_SA_DEL, NFSEC_CMD_SA_GET (do)
  *   NFSEC_A_SA: nest of DST, SPI, PROTO
