@@ -7,19 +7,23 @@ accepted or refused without a message.
 
   nl_raw.py aead SPI NAME KEYHEX [ICV]
       add an ESP SA 10.9.0.1 -> 10.9.0.2 with that AEAD, without the ICV
-      length attribute unless ICV is given (the tool always sends one)"""
+      length attribute unless ICV is given (the tool always sends one)
+
+Also a small library for other raw-netlink tests (genl_fuzz.py): attr(),
+nest(), parse_attrs(), Genl.header(), Genl.transact(), Genl.dump()."""
 import os
 import socket
 import struct
 import sys
 
 NETLINK_GENERIC = 16
-NETLINK_EXT_ACK = 11
-NLM_F_REQUEST, NLM_F_ACK = 1, 4
-NLMSG_ERROR = 2
+NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_DUMP_INTR = 1, 2, 4, 0x10
+NLM_F_DUMP, NLM_F_CAPPED = 0x300, 0x100
+NLMSG_NOOP, NLMSG_ERROR, NLMSG_DONE = 1, 2, 3
 NLMSGERR_ATTR_MSG = 1
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
-CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_MCAST_GROUPS = 1, 2, 7
 NLA_F_NESTED = 1 << 15
 
 # From module/uapi/nfsec.h.
@@ -42,12 +46,103 @@ def nest(t, *attrs):
     return attr(t | NLA_F_NESTED, b"".join(attrs))
 
 
+def parse_attrs(buf):
+    """[(type without flag bits, payload)], in order; stops at a bad one."""
+    out, off = [], 0
+    while off + 4 <= len(buf):
+        ln, t = struct.unpack_from("=HH", buf, off)
+        if ln < 4 or off + ln > len(buf):
+            break
+        out.append((t & 0x3fff, buf[off + 4:off + ln]))
+        off += (ln + 3) & ~3
+    return out
+
+
+class Reply:
+    """One netlink message received: type, flags, seq, body (after nlmsghdr);
+    for NLMSG_ERROR also err (positive errno, 0 for an ACK) and msg (extack)."""
+
+    def __init__(self, data):
+        _, self.type, self.flags, self.seq, _ = struct.unpack_from("=LHHLL", data)
+        self.body = data[16:]
+        self.err, self.msg = None, ""
+        if self.type == NLMSG_ERROR:
+            self.err = -struct.unpack_from("=i", data, 16)[0]
+            self.msg = Genl._msg(data, self.flags)
+        elif self.type == NLMSG_DONE and len(self.body) >= 4:
+            self.err = -struct.unpack_from("=i", self.body)[0]
+            self.msg = dict(parse_attrs(self.body[4:])).get(NLMSGERR_ATTR_MSG, b"")
+            self.msg = self.msg.rstrip(b"\0").decode(errors="replace")
+
+
 class Genl:
-    def __init__(self):
+    def __init__(self, cap_ack=False, timeout=None):
         self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
         self.s.setsockopt(270, NETLINK_EXT_ACK, 1)  # SOL_NETLINK
+        if cap_ack:  # errors do not echo the request (its keys)
+            self.s.setsockopt(270, NETLINK_CAP_ACK, 1)
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        if timeout:
+            self.s.settimeout(timeout)
         self.s.bind((0, 0))
         self.seq = 1
+        self.raw = []  # every datagram received by transact(), if kept
+        self.buf = bytearray(1 << 17)  # more than a dump part or capped error
+
+    def header(self, family, cmd, payload, flags=NLM_F_REQUEST | NLM_F_ACK,
+               version=1, reserved=0, seq=None, length=None):
+        """A whole message; length overrides nlmsg_len (to lie about it)."""
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        n = 20 + len(payload) if length is None else length
+        return struct.pack("=LHHLLBBH", n, family, flags, seq, 0, cmd, version,
+                           reserved) + payload
+
+    def transact(self, raw, dumps=()):
+        """Send @raw (one or more messages) in one datagram, then a NOOP
+        with NLM_F_ACK that the kernel acknowledges without looking further.
+        Every reply to @raw comes before that ACK, except the later parts of
+        a dump: read those until NLMSG_DONE or an error for each seq in
+        @dumps that got any reply. Returns [Reply]."""
+        self.s.send(raw)
+        self.seq += 1
+        sentinel = self.seq
+        self.s.send(struct.pack("=LHHLL", 16, NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK,
+                                sentinel, 0))
+        out, seen, done, acked = [], set(), set(), False
+        while not acked or (seen - done):
+            data = bytes(self.buf[:self.s.recv_into(self.buf)])
+            self.raw.append(data)
+            off = 0
+            while off + 16 <= len(data):
+                ln = struct.unpack_from("=L", data, off)[0]
+                if ln < 16:
+                    break
+                r = Reply(data[off:off + ln])
+                off += (ln + 3) & ~3
+                if r.seq == sentinel and r.type == NLMSG_ERROR:
+                    acked = True
+                    continue
+                out.append(r)
+                if r.seq in dumps:
+                    seen.add(r.seq)
+                    if r.type in (NLMSG_DONE, NLMSG_ERROR):
+                        done.add(r.seq)
+        return out
+
+    def dump(self, family, cmd, payload=b""):
+        """(interrupted, [attribute payload of each reply]) of a dump."""
+        raw = self.header(family, cmd, payload, NLM_F_REQUEST | NLM_F_DUMP)
+        seq = self.seq
+        objs, intr = [], False
+        for r in self.transact(raw, dumps=(seq,)):
+            if r.err:
+                raise OSError(r.err, f"dump {cmd}: {r.msg}")
+            if r.type == family and r.seq == seq:
+                objs.append(r.body[4:])
+            intr |= bool(r.flags & NLM_F_DUMP_INTR)
+        return intr, objs
 
     def request(self, family, cmd, payload):
         self.seq += 1
@@ -83,6 +178,23 @@ class Genl:
                 return msg[off + 4:off + ln].rstrip(b"\0").decode()
             off += (ln + 3) & ~3
         return ""
+
+    def family_info(self, name):
+        """(family id, {multicast group name: id})"""
+        raw = self.header(GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
+                          attr(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0"))
+        fid, groups = None, {}
+        for r in self.transact(raw):
+            if r.err:
+                raise OSError(r.err, f"family {name}: {r.msg}")
+            for t, v in parse_attrs(r.body[4:]):
+                if t == CTRL_ATTR_FAMILY_ID:
+                    fid = struct.unpack_from("=H", v)[0]
+                elif t == CTRL_ATTR_MCAST_GROUPS:
+                    for _, g in parse_attrs(v):
+                        d = dict(parse_attrs(g))
+                        groups[d[1].rstrip(b"\0").decode()] = struct.unpack("=L", d[2])[0]
+        return fid, groups
 
     def family(self, name):
         err, _, _ = 0, "", b""
