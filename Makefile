@@ -9,6 +9,8 @@
 #   make WERROR=1                  compiler warnings are errors (module and tool; CI builds so)
 #   make check [TESTS="a.sh b.sh"] build, then run selftests/ with the module loaded (in a VM
 #                                  when this kernel cannot load it): see Documentation/testing.rst
+#   make fuzz [FUZZ=genl|pkt|all]  long fuzzing runs in the VM (FUZZ_COUNT, FUZZ_SEED: see
+#                                  Documentation/testing.rst)
 #   make install [PREFIX=/usr/local]
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
@@ -71,4 +73,15 @@ bench: all
 	@sed -n 's/^# json: //p' bench/last.log > bench/results.json
 	@echo "wrote bench/results.json"
 
-.PHONY: all module debug debug-ko tools bench install clean distclean check
+# Fuzzers, long (the short runs are in make check): FUZZ picks which.
+FUZZ ?= all
+FUZZ_COUNT ?= 100000
+FUZZ_TESTS_genl := genl_fuzz.sh
+FUZZ_TESTS = $(strip $(foreach f,$(if $(filter all,$(FUZZ)),genl pkt,$(FUZZ)),$(FUZZ_TESTS_$(f))))
+fuzz: all
+	@test -n "$(FUZZ_TESTS)" || { echo "no fuzzer for FUZZ=$(FUZZ): genl, pkt or all" >&2; exit 1; }
+	@TESTS="$(FUZZ_TESTS)" \
+		FUZZ_COUNT=$(FUZZ_COUNT) TEST_TIMEOUT=$${TEST_TIMEOUT:-10800} \
+		VM_TIMEOUT=$${VM_TIMEOUT:-12000} KVER="$(KVER)" selftests/vm/run.sh
+
+.PHONY: all module debug debug-ko tools bench install clean distclean check fuzz
