@@ -3,7 +3,7 @@
 """A seeded fuzzer of nfsec's generic netlink family, run in a fresh netns.
 
   genl_fuzz.py fuzz [COUNT]      COUNT messages (default $FUZZ_COUNT or
-                                 3000): valid, just-invalid, mutated, random
+                                 2000): valid, just-invalid, mutated, random
                                  and bad-header requests of every command,
                                  then dumps racing writers in other
                                  processes, then unprivileged senders;
@@ -1250,7 +1250,7 @@ def main():
             print(f"# FAIL: {ex}")
             sys.exit(1)
         return
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else int(os.environ.get("FUZZ_COUNT", "3000"))
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else int(os.environ.get("FUZZ_COUNT", "2000"))
     seed = int(os.environ.get("FUZZ_SEED") or random.SystemRandom().randrange(1 << 32))
     print(f"# genl_fuzz: seed {seed} (FUZZ_SEED={seed} reproduces), {count} messages")
     f = Fuzzer(seed)
