@@ -37,8 +37,11 @@ check_eq "SAs installed" "$(nb nfsec sa show | grep -c '^src ')" 301
 validate()
 {
 	local f=/sys/kernel/slab/kmalloc-1k/validate
-	[[ -w $f ]] && echo 1 >"$f"
-	return 0
+	if [[ -w $f ]]; then
+		echo 1 >"$f"
+	else
+		skip_case "no $f (SLUB debug): the red zones are not checked"
+	fi
 }
 
 dmesg_mark
