@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nfsec-selftest: exclusive (it validates the kmalloc-1k slab cache and reads the kernel log)
 #
 # Garbage ESP to the SPI of a live GCM SA, whole and in 2 to 44 IPv4 fragments, among 300 idle
 # SAs, then the SAs torn down. Every packet must reach the transform and fail its ICV (the

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nfsec-selftest: exclusive (it counts the objects of nfsec's slab caches)
 #
 # Every piece of state is per network namespace; configuring one needs
 # CAP_NET_ADMIN over it (root of a user namespace owning it will do); and a

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nfsec-selftest: exclusive (it takes cpu1 offline and reads the kernel log)
 #
 # Teardown under traffic. A packet in flight (in the transform, or in the per-CPU queue between
 # decapsulation and delivery, rxq.c) holds its SA and its device. Deleting the device the
