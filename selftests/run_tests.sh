@@ -64,7 +64,7 @@ result() # ok|fail|skip NAME [REASON]
 {
 	n=$((n + 1))
 	if [[ $1 == skip && -n $no_skip ]]; then
-		set -- fail "$2" "SKIP not allowed (NFSEC_NO_SKIP=1 or CI=true): ${3:-}"
+		set -- fail "$2" "skipped, which NFSEC_NO_SKIP=1 or CI=true forbids: ${3:-}"
 	fi
 	case $1 in
 	ok)	passed=$((passed + 1)); echo "ok $n $2" ;;
