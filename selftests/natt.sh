@@ -239,7 +239,11 @@ probes()
 
 rebind()
 {
-	is_nfsec "$RIGHT" || return 0
+	# not a skip: the step checks nfsec's receiver, and xfrm has no natt_unexpected_src
+	if ! is_nfsec "$RIGHT"; then
+		echo "# rebind: b is xfrm, nothing of nfsec's to check"
+		return 0
+	fi
 	snap
 	sa "$a" "$LEFT" update src 192.168.1.2 dst 10.0.0.2 proto esp spi $SPI_AB reqid 1 \
 		mode "$MODE" $GCM $KEY_AB 128 encap espinudp 4501 4500 0.0.0.0
