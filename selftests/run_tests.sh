@@ -81,8 +81,8 @@ result() # ok|fail|skip NAME [REASON]
 REF_MS=800
 calibrate()
 {
-	local k r t0 ms=()
-	for r in 1 2 3; do
+	local k t0 ms=()
+	for _ in 1 2 3; do
 		t0=${EPOCHREALTIME/./}
 		for ((k = 0; k < 10; k++)); do /bin/true; done
 		head -c 4M /dev/zero | sha256sum >/dev/null
