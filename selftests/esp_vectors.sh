@@ -21,8 +21,8 @@
 #                                                delivered alone
 # and on what r's stack received: raw sockets of ICMP, TCP, UDP and protocol 59 in r (the sink of
 # esp_vectors.py) see exactly one packet per valid vector, whose protocol, addresses and bytes
-# after the IPv4 header are the published plaintext's (transport mode: its payload under the
-# outer addresses), and nothing for every other step.
+# after the IPv4 header are those of the vector's published ESP plaintext, trailer removed
+# (transport mode: that payload under the outer addresses), and nothing for every other step.
 # The AES-CBC-only SAs (no integrity) need nfsec's allow_null=1, set for the test's duration.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
