@@ -52,8 +52,9 @@ mkdir -p .vm
 run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
 printf 'TESTS=%q\nNFSEC_KO=%q\nTEST_TIMEOUT=%q\nBENCH_CASES=%q\nROUNDS=%q\nSECS=%q\n' "${TESTS:-}" "$ko" "${TEST_TIMEOUT:-300}" \
 	"${BENCH_CASES:-}" "${ROUNDS:-3}" "${SECS:-5}" >"$run/config"
-# The datapath tests' choice of implementations (selftests/esp_lib.sh), only when set.
-for v in COMBOS LEFT RIGHT PERF PERF_UNDER; do
+# The datapath tests' choice of implementations (selftests/esp_lib.sh) and the fuzzers' settings
+# (pkt_fuzz.sh), only when set.
+for v in COMBOS LEFT RIGHT PERF PERF_UNDER FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES; do
 	[[ -z ${!v:-} ]] || printf '%s=%q\n' "$v" "${!v}" >>"$run/config"
 done
 : >"$run/ktap.log"
