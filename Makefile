@@ -9,6 +9,9 @@
 #   make WERROR=1                  compiler warnings are errors (module and tool; CI builds so)
 #   make check [TESTS="a.sh b.sh"] build, then run selftests/ with the module loaded (in a VM
 #                                  when this kernel cannot load it): see Documentation/testing.rst
+#   make fuzz [FUZZ=pkt] [FUZZ_SECS=600] [FUZZ_SEED=N]
+#                                  long fuzzing runs (pkt: selftests/pkt_fuzz.sh), in a VM
+#                                  as check does; FUZZ_SEED replays a run
 #   make install [PREFIX=/usr/local]
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
@@ -71,4 +74,17 @@ bench: all
 	@sed -n 's/^# json: //p' bench/last.log > bench/results.json
 	@echo "wrote bench/results.json"
 
-.PHONY: all module debug debug-ko tools bench install clean distclean check
+# Long fuzzing runs, one VM boot (Documentation/testing.rst). FUZZ names the fuzzers:
+# pkt is selftests/pkt_fuzz.sh. FUZZ_SECS each; FUZZ_SEED, FUZZ_COUNT go through to the test.
+FUZZ ?= pkt
+FUZZ_SECS ?= 600
+FUZZ_TESTS = $(patsubst %,%_fuzz.sh,$(FUZZ))
+fuzz: all
+	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
+		FUZZ_SECS=$(FUZZ_SECS) TEST_TIMEOUT=$$(($(FUZZ_SECS) + 600)) selftests/run_tests.sh $(FUZZ_TESTS); \
+	else \
+		TESTS="$(FUZZ_TESTS)" FUZZ_SECS=$(FUZZ_SECS) TEST_TIMEOUT=$$(($(FUZZ_SECS) + 600)) \
+		VM_TIMEOUT=$$(($(words $(FUZZ)) * ($(FUZZ_SECS) + 600) + 300)) KVER="$(KVER)" selftests/vm/run.sh; \
+	fi
+
+.PHONY: all module debug debug-ko tools bench install clean distclean check fuzz
