@@ -19,7 +19,7 @@
                                         exactly once and intact; waits up to SECS for the
                                         valid ones
 
-FUZZ_CASES=a,b,... draws only those cases (the names in Fuzzer.CASES).
+FUZZ_CASES=a,b,... draws only those cases (the names in Fuzzer.CASES); -a,-b all but those.
 
 Every test case has its own ID, in the first bytes of the UDP payload with its KIND:
   V  valid on purpose: must be delivered, once, as sent (sha256)
@@ -170,6 +170,7 @@ class Fuzzer:
         self.rng = random.Random(seed)
         self.sas = [make_sa(k) for k in range(len(KINDS))]
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        self.socks = {}
         self.sent = 0
 
     # -- numbers that carry over between rounds
@@ -249,9 +250,12 @@ class Fuzzer:
         cuts = sorted(rng.sample(range(1, slots), min(n - 1, slots - 1))) if slots > 1 else []
         if mtu:
             cuts = range(mtu // 8, slots, mtu // 8)
-        bounds = [0] + [c * 8 for c in cuts] + [len(data)]
-        if bounds[-1] == bounds[-2]:
-            bounds.pop()
+        bounds = [0]
+        for b in [c * 8 for c in cuts] + [len(data)]:
+            while b - bounds[-1] > 1480:     # no fragment longer than the link
+                bounds.append(bounds[-1] + 1480)
+            if b > bounds[-1]:
+                bounds.append(b)
         # The packet's own: AH covers it.
         ident = struct.unpack("!H", hdr[4:6])[0] or self.ident()
         out = []
@@ -311,16 +315,24 @@ class Fuzzer:
         del pool[:-4]
         return c
 
+    def big(self):
+        """A payload length for fragments: within one link's MTU, or up to 40 of them."""
+        return self.rng.choice([self.rng.randrange(300, 1300), self.rng.randrange(1300, 60000)])
+
     def valid_frag(self, sa):
-        """Outer fragments, 2 to 48 of them: the skb reassembled has as many pieces, each a
-        scatterlist entry of the transform's request."""
+        """Outer fragments, 2 to 48 of them (more if long): the skb reassembled has about as
+        many pieces, each a scatterlist entry of the transform's request (small ones are
+        copied into the first one's tailroom)."""
         c = Case("valid in outer fragments", "V")
-        nh, data = self.inner(sa, c, n=self.rng.randrange(300, 1300))
+        nh, data = self.inner(sa, c, n=self.big())
         seq = self.next_seq(sa)
         pkt = self.protect(sa, seq, nh, data)
         self.accepted(sa, seq)
-        n = self.rng.randrange(2, 49)
-        c.pkts = self.fragments(pkt, n)
+        if sa.proto == "esp" and self.rng.random() < 0.3:
+            c.pkts = [self.kernel_frag(pkt)]
+            c.what = "valid, %d bytes fragmented by the sender's kernel" % len(pkt)
+            return c
+        c.pkts = self.fragments(pkt, self.rng.randrange(2, 49))
         c.what = "valid in %d outer fragments" % len(c.pkts)
         return c
 
@@ -578,13 +590,17 @@ class Fuzzer:
     def garbage(self, sa):
         """Random bytes after a live SPI and a new sequence number, in 1 to 48 fragments."""
         c = Case("garbage", "-", True)
-        n = self.rng.randrange(8, 1400)
+        n = self.big()
         body = struct.pack("!II", sa.spi, self.next_seq(sa) & 0xFFFFFFFF) + self.rng.randbytes(n)
         if sa.proto == "ah":
             body = bytes([17, self.rng.randrange(256), 0, 0]) + body
             pkt = ip_header(sa.src, RCV, 51, 20 + len(body), ident=self.ident()) + body
         else:
             pkt = self.outer(sa, body)
+            if self.rng.random() < 0.3:
+                c.pkts = [self.kernel_frag(pkt)]
+                c.what = "%d garbage bytes fragmented by the sender's kernel" % len(body)
+                return c
         c.pkts = self.fragments(pkt, self.rng.randrange(1, 49))
         c.what = "%d garbage bytes in %d fragments" % (len(body), len(c.pkts))
         return c
@@ -651,8 +667,9 @@ class Fuzzer:
              ("icmp", 2), ("natt_small", 3)]
 
     def case(self):
-        only = os.environ.get("FUZZ_CASES")
-        cases = [(n, w) for n, w in self.CASES if not only or n in only.split(",")]
+        sel = [n for n in os.environ.get("FUZZ_CASES", "").split(",") if n]
+        cases = [(n, w) for n, w in self.CASES
+                 if not sel or n in sel or (sel[0][0] == "-" and "-" + n not in sel)]
         names = [n for n, _ in cases]
         weights = [w for _, w in cases]
         while True:
@@ -662,22 +679,47 @@ class Fuzzer:
                 c.what = "%s: %s" % (sa.name, c.what)
                 return c
 
+    def kernel_frag(self, pkt):
+        """PKT (ESP or ESP in UDP, no IP options) as the kernel fragments it: sent from a socket
+        bound to its source, without DF. Each fragment is then an skb of its own, MTU-sized,
+        that the receiver's reassembly cannot fold into the first one's tailroom."""
+        src, proto = socket.inet_ntoa(pkt[12:16]), pkt[9]
+        key = (src, proto)
+        if key not in self.socks:
+            if proto == 17:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((src, NATT))
+            else:
+                s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+                s.bind((src, 0))
+            s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER: IP_PMTUDISC_DONT
+            self.socks[key] = s
+        return ("kernel", key, pkt[28:] if proto == 17 else pkt[20:])
+
     def send(self, pkts):
         for p in pkts:
+            if isinstance(p, tuple):
+                _, key, data = p
+                self.retry(self.socks[key].sendto, data, (RCV, NATT if key[1] == 17 else 0))
+                self.sent += 1 + len(data) // 1480
+                continue
             if len(p) > 1500:
                 # Longer than the link: in outer fragments, as its sender would.
                 self.send(self.fragments(p, 1, mtu=1480))
                 continue
-            dst = socket.inet_ntoa(p[16:20])
-            while True:
-                try:
-                    self.sock.sendto(p, (dst, 0))
-                    break
-                except OSError as e:
-                    if e.errno != 105:  # ENOBUFS: let the device drain
-                        raise
-                    time.sleep(0.005)
+            self.retry(self.sock.sendto, p, (socket.inet_ntoa(p[16:20]), 0))
             self.sent += 1
+
+    @staticmethod
+    def retry(f, *a):
+        while True:
+            try:
+                return f(*a)
+            except OSError as e:
+                if e.errno != 105:  # ENOBUFS: let the device drain
+                    raise
+                time.sleep(0.005)
 
 
 def run_round(fz, rnd, count, manifest):

@@ -20,7 +20,7 @@
 #   FUZZ_SEED=N    replay a run (the seed is printed first)
 #   FUZZ_COUNT=N   test cases in all (default 600: make check)
 #   FUZZ_SECS=N    run rounds for N seconds instead (make fuzz FUZZ=pkt)
-#   FUZZ_CASES=a,b only these cases (pkt_fuzz.py's Fuzzer.CASES)
+#   FUZZ_CASES=a,b only these cases (pkt_fuzz.py's Fuzzer.CASES); -a,-b all but those
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
 need_module
