@@ -630,20 +630,27 @@ class Fuzzer:
         return c
 
     def icmp(self, sa):
-        """Fragmentation-needed from anyone, quoting ESP, AH or ESP in UDP with forged SPIs."""
+        """Fragmentation-needed from anyone, quoting ESP, AH or ESP in UDP with forged SPIs,
+        cut anywhere; or quoting, whole, a packet of SA itself: the peer's to us, which no
+        router can have refused on our behalf (the receiver sends nothing)."""
         rng = self.rng
         c = Case("ICMP frag-needed", None)
-        proto = rng.choice([50, 51, 17])
-        spi = rng.choice([sa.spi, rng.randrange(1 << 32), 0])
+        if rng.random() < 0.3:
+            proto = 17 if sa.encap else 51 if sa.proto == "ah" else 50
+            spi, src, dst, frag, cut = sa.spi, sa.src, RCV, 0, None
+        else:
+            proto = rng.choice([50, 51, 17])
+            spi = rng.choice([sa.spi, rng.randrange(1 << 32), 0])
+            src, dst = rng.choice([RCV, SND, sa.src]), rng.choice([sa.src, RCV, SND])
+            frag, cut = rng.choice([0, 0, 0x2000, 0x0010]), rng.randrange(0, 41)
         quoted = {50: struct.pack("!II", spi, 1), 51: struct.pack("!BBHII", 17, 4, 0, spi, 1),
                   17: struct.pack("!HHHHI", NATT, NATT, 100, 0, spi)}[proto]
-        q = ip_header(rng.choice([RCV, SND, sa.src]), rng.choice([sa.src, RCV, SND]), proto, 1400,
-                      frag=rng.choice([0, 0, 0x2000, 0x0010]))
-        q = (q + quoted)[:rng.randrange(0, 20 + len(quoted) + 1)]
+        q = (ip_header(src, dst, proto, 1400, frag=frag) + quoted)[:cut]
         icmp = struct.pack("!BBHHH", 3, 4, 0, 0, rng.choice([0, 68, 576, 1200, 1400, 65535])) + q
         icmp = icmp[:2] + struct.pack("!H", ip_checksum(icmp + b"\0" * (len(icmp) % 2))) + icmp[4:]
         c.pkts = [ip_header(rng.choice([SND, "10.9.9.9"]), RCV, 1, 20 + len(icmp)) + icmp]
-        c.what = "frag-needed quoting %d bytes, proto %d, spi %#x" % (len(q), proto, spi)
+        c.what = "frag-needed quoting %d bytes %s -> %s, proto %d, spi %#x" % (
+            len(q), src, dst, proto, spi)
         return c
 
     def natt_small(self, sa):

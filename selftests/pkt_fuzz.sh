@@ -11,11 +11,12 @@
 #
 #   s 10.0.0.1, 10.0.0.10-23 eth0 ---- eth0 10.0.0.2 r, 10.2.0.1 lo: UDP 9000 listeners
 #
-# After each round of FUZZ_ROUND cases (300): no mutant that must be dropped was delivered (UDP
-# socket) or passed LOCAL_IN (raw socket), every valid datagram arrived once with its sha256,
-# the sum of nfsec's drop counters moved by at least the must-drop mutants that reached it,
-# the kmalloc-1k red zones are intact (the VM boots with slub_debug=FZ,kmalloc-1k) and the
-# kernel log is clean.
+# After each round of FUZZ_ROUND cases (300; 1000 with FUZZ_SECS): no mutant that must be
+# dropped was delivered (UDP socket) or passed LOCAL_IN (raw socket), every valid datagram
+# arrived once with its sha256, the sum of nfsec's drop counters moved by at least the
+# must-drop mutants that reached it, no forged frag-needed was believed (pmtu_update: r sends
+# nothing), the kmalloc-1k red zones are intact (the VM boots with slub_debug=FZ,kmalloc-1k)
+# and the kernel log is clean.
 #
 #   FUZZ_SEED=N    replay a run (the seed is printed first)
 #   FUZZ_COUNT=N   test cases in all (default 600: make check)
@@ -29,8 +30,8 @@ need_cmd python3
 fuzz=$SELFTESTS_DIR/pkt_fuzz.py
 seed=${FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 count=${FUZZ_COUNT:-600}
-per=${FUZZ_ROUND:-300}
 secs=${FUZZ_SECS:-0}
+per=${FUZZ_ROUND:-$((secs ? 1000 : 300))}
 if ((secs)); then
 	echo "# seed $seed, rounds of $per cases for ${secs}s (FUZZ_SEED=$seed FUZZ_SECS=$secs replays)"
 else
@@ -102,6 +103,9 @@ while :; do
 		sleep 0.1
 	done
 	enough || found "drop counters moved by $(($(drops) - d0)), less than the $c must-drop mutants sent"
+	# r sends nothing: every fragmentation-needed it gets is forged.
+	pmtu=$(nstat "$r" pmtu_update)
+	((pmtu == 0)) || found "pmtu_update $pmtu: a forged frag-needed was believed"
 	validate
 	bad=$(dmesg_since | dmesg_bad)
 	[[ -z $bad ]] || found "kernel log: $bad"
