@@ -12,6 +12,9 @@
 #                                  [JOBS=2] tests at once; [NFSEC_NO_SKIP=1] a skip fails (as CI=true).
 #                                  Settings from the environment (LEFT, RIGHT, COMBOS, NFSEC_KO, ...)
 #                                  pass through, and are printed as overrides
+#   make fuzz [FUZZ=pkt] [FUZZ_SECS=600] [FUZZ_SEED=N]
+#                                  long fuzzing runs (pkt: selftests/pkt_fuzz.sh), in a VM
+#                                  as check does; FUZZ_SEED replays a run
 #   make install [PREFIX=/usr/local]
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
@@ -78,4 +81,17 @@ bench: all
 	if [ $$rc != 0 ]; then echo "make bench: FAILED (exit $$rc), see bench/last.log" >&2; fi; \
 	exit $$rc
 
-.PHONY: all module debug debug-ko tools bench install clean distclean check
+# Long fuzzing runs, one VM boot (Documentation/testing.rst). FUZZ names the fuzzers:
+# pkt is selftests/pkt_fuzz.sh. FUZZ_SECS each; FUZZ_SEED, FUZZ_COUNT go through to the test.
+FUZZ ?= pkt
+FUZZ_SECS ?= 600
+FUZZ_TESTS = $(patsubst %,%_fuzz.sh,$(FUZZ))
+fuzz: all
+	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
+		FUZZ_SECS=$(FUZZ_SECS) TEST_TIMEOUT=$$(($(FUZZ_SECS) + 600)) selftests/run_tests.sh $(FUZZ_TESTS); \
+	else \
+		TESTS="$(FUZZ_TESTS)" FUZZ_SECS=$(FUZZ_SECS) TEST_TIMEOUT=$$(($(FUZZ_SECS) + 600)) \
+		VM_TIMEOUT=$$(($(words $(FUZZ)) * ($(FUZZ_SECS) + 600) + 300)) KVER="$(KVER)" selftests/vm/run.sh; \
+	fi
+
+.PHONY: all module debug debug-ko tools bench install clean distclean check fuzz

@@ -41,6 +41,7 @@ no_skip=
 # a run with any of them is not the default check, and says so at its start and its end.
 overrides=
 for v in NFSEC_KO NFSEC_DEBUG_KO COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES XFER_TIMEOUT \
+	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES \
 	 TEST_TIMEOUT TIMEOUT_FACTOR BENCH_CASES ROUNDS SECS; do
 	[[ -z ${!v:-} ]] || overrides+=" $v=${!v}"
 done

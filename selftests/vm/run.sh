@@ -59,7 +59,8 @@ run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
 [[ -z ${NFSEC_KO:-} ]] || NFSEC_KO=$ko
 : >"$run/config"
 for v in TESTS NFSEC_KO TEST_TIMEOUT TIMEOUT_FACTOR JOBS NFSEC_NO_SKIP BENCH_CASES ROUNDS SECS \
-	 COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES XFER_TIMEOUT; do
+	 COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES XFER_TIMEOUT \
+	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES; do
 	[[ -z ${!v:-} ]] || printf '%s=%q\n' "$v" "${!v}" >>"$run/config"
 done
 : >"$run/ktap.log"
