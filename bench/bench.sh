@@ -3,14 +3,17 @@
 #
 # nfsec against native xfrm, in one boot, interleaved: see
 # Documentation/performance.rst. Runs as root where the module loads (the
-# VM of `make bench`); prints a table and one "json:" line.
+# VM of `make bench`); prints a table and one "json:" line. Exits 1 when a
+# measurement failed (iperf3, a command of the setup, or traffic that did not
+# go through ESP), after the others; at once when a round's namespaces would
+# not go.
 #
 #   bench/bench.sh [CASE...]     default: every case
 #   ROUNDS=3 SECS=5              rounds per case and implementation, iperf3 seconds
 #   PERF=1                       also sample every CPU (perf, cpu-clock: no PMU under TCG) during
 #                                each measurement and print the top kernel symbols
 #   PERF_UNDER="f g"             with PERF: what the samples under f (and g) spend their time in
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/tools:$PATH:/usr/sbin:/sbin" LC_ALL=C
 ROUNDS=${ROUNDS:-3}
@@ -27,13 +30,43 @@ insmod "$ko" allow_null=1
 A=bench-a B=bench-b
 a() { ip netns exec $A "$@"; }
 b() { ip netns exec $B "$@"; }
-cleanup() { ip netns del $A 2>/dev/null; ip netns del $B 2>/dev/null; true; }
-trap cleanup EXIT
+
+# teardown: the iperf3 servers killed, both namespaces deleted, and checked gone, so that a
+# round does not keep the last one's SAs alive (a netns lives on while a process is in it)
+teardown()
+{
+	local n i pids
+	for n in $A $B; do
+		[[ -e /run/netns/$n ]] || continue
+		# TERM, and KILL after 2 s
+		for ((i = 0; i < 50; i++)); do
+			pids=$(ip netns pids $n | xargs)
+			[[ -n $pids ]] || break
+			# shellcheck disable=SC2086
+			if ((i < 20)); then kill $pids; else kill -KILL $pids; fi 2>/dev/null || true
+			sleep 0.1
+		done
+		[[ -z $(ip netns pids $n) ]] || { echo "# error: processes left in $n: $(ip netns pids $n | xargs)"; return 1; }
+		ip netns del $n
+	done
+	if ip netns list | grep -qE "^($A|$B)( |$)"; then
+		echo "# error: namespaces left: $(ip netns list | xargs)"
+		return 1
+	fi
+	if pids=$(pgrep -x iperf3); then
+		echo "# error: iperf3 left running: $(xargs <<<"$pids")"
+		return 1
+	fi
+}
+trap 'teardown >/dev/null 2>&1 || true' EXIT
+teardown
+
+# servers: both iperf3 servers of b listening
+servers() { [[ $(b ss -Hltn 'sport = :5201' | wc -l) == 2 ]]; }
 
 # a (10.0.0.1, inner 10.1.0.1) --veth-- b (10.0.0.2, inner 10.2.0.1)
 topology()
 {
-	cleanup
 	ip netns add $A && ip netns add $B
 	ip -n $A link add eth0 type veth peer name eth0 netns $B
 	ip -n $A addr add 10.0.0.1/24 dev eth0 && ip -n $B addr add 10.0.0.2/24 dev eth0
@@ -43,7 +76,10 @@ topology()
 	ip -n $B route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
 	b iperf3 -s -D -B 10.2.0.1 >/dev/null
 	b iperf3 -s -D -B 10.0.0.2 >/dev/null
-	sleep 0.3
+	local i
+	for ((i = 0; i < 100; i++)); do servers && return 0; sleep 0.1; done
+	echo "iperf3 servers not listening after 10 s" >&2
+	return 1
 }
 
 # ipsec IMPL MODE ALG...: the same words for both implementations.
@@ -112,20 +148,85 @@ for sym, n in leaves.most_common(10):
 ' "$1"
 }
 
-# tcp HOST [iperf3 args]: Mbit/s received
+# tcp HOST [iperf3 args]: Mbit/s received; the bytes received into /tmp/bench.bytes
 tcp()
 {
-	profiled ip netns exec "$A" iperf3 -c "$@" -t "$SECS" -J | python3 -c '
-import json, sys; print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
+	profiled ip netns exec "$A" iperf3 -c "$@" -t "$SECS" -J >/tmp/bench.iperf ||
+		{ iperf_error; return 1; }
+	python3 -c '
+import json, sys
+j = json.load(open("/tmp/bench.iperf"))
+if "error" in j:
+    sys.exit("iperf3: %s" % j["error"])
+s = j["end"]["sum_received"]
+open("/tmp/bench.bytes", "w").write("%d\n" % s["bytes"])
+print("%.1f" % (s["bits_per_second"] / 1e6))'
 }
 
-# udp64 HOST: kpps received, 64-byte payloads
+# udp64 HOST: kpps received, 64-byte payloads; the bytes received into /tmp/bench.bytes
 udp64()
 {
-	a iperf3 -c "$1" -u -l 64 -b 0 -t "$SECS" -J | python3 -c '
+	a iperf3 -c "$1" -u -l 64 -b 0 -t "$SECS" -J >/tmp/bench.iperf || { iperf_error; return 1; }
+	python3 -c '
 import json, sys
-s = json.load(sys.stdin)["end"]["sum"]
+j = json.load(open("/tmp/bench.iperf"))
+if "error" in j:
+    sys.exit("iperf3: %s" % j["error"])
+s = j["end"]["sum"]
+open("/tmp/bench.bytes", "w").write("%d\n" % ((s["packets"] - s["lost_packets"]) * 64))
 print("%.1f" % ((s["packets"] - s["lost_packets"]) / s["seconds"] / 1e3))'
+}
+
+iperf_error()
+{
+	echo "iperf3 failed: $(python3 -c 'import json; print(json.load(open("/tmp/bench.iperf")).get("error"))' \
+		2>/dev/null || head -c 300 /tmp/bench.iperf)" >&2
+}
+
+# esp_bytes IMPL NS DIR: the bytes the SA 0x100 carried, out of a (DIR tx) or into b (rx):
+# nfsec's per-SA tx_bytes or rx_bytes; xfrm's lifetime use (which nfsec does not count into an
+# SA without integrity, the NULL cases), from "lifetime current:" and "N(bytes), M(packets)"
+esp_bytes()
+{
+	if [[ $1 == xfrm ]]; then
+		$2 ip -s xfrm state list spi 0x100 |
+			awk '/lifetime current:/ { getline; sub(/\(bytes\).*/, ""); print $1 + 0; exit }'
+		return
+	fi
+	$2 nfsec -s -j sa show | python3 -c '
+import json, sys
+def find(o, k):
+    if isinstance(o, dict):
+        if k in o:
+            return o[k]
+        o = list(o.values())
+    if isinstance(o, list):
+        for v in o:
+            r = find(v, k)
+            if r is not None:
+                return r
+sas = json.load(sys.stdin)
+sa = [s for s in (sas if isinstance(sas, list) else find(sas, "sas") or []) if int(str(s["spi"]), 0) == 0x100]
+print(find(sa, sys.argv[1] + "_bytes") or 0)' "$3"
+}
+
+# through_esp IMPL: what iperf3 carried a -> b went through ESP: the SA 0x100 carried at least as
+# many bytes out of a and into b (its headers make the rest); the ratios into /tmp/bench.note
+through_esp()
+{
+	local impl=$1 want got n dir note=
+	want=$(cat /tmp/bench.bytes)
+	((want > 0)) || { echo "iperf3 received nothing" >&2; return 1; }
+	for n in a b; do
+		dir=$([[ $n == a ]] && echo tx || echo rx)
+		got=$(esp_bytes "$impl" $n $dir)
+		if ((got < want)); then
+			echo "not through ESP: $impl's SA 0x100 $dir in $n: $got bytes, iperf3 received $want" >&2
+			return 1
+		fi
+		note+=" $n $dir $(python3 -c "print('%.3f' % ($got / $want))")"
+	done
+	echo "ESP bytes / iperf3's:$note" >/tmp/bench.note
 }
 
 # many IMPL N: N extra SAs and policies that match nothing in use
@@ -146,12 +247,18 @@ for i in range(n):
 PY
 	if [[ $impl == xfrm ]]; then a ip -batch "$f"; else a nfsec -batch "$f"; fi
 	rm -f "$f"
+	# all of them there: "SAD count N" (N >= n: the 10k case adds its own after)
+	local got
+	if [[ $impl == xfrm ]]; then got=$(a ip xfrm state count); else got=$(a nfsec sa count); fi
+	[[ $(awk '{ print $3 }' <<<"$got") -ge $n ]] || { echo "after $n SAs added: $got" >&2; return 1; }
 }
 
-# measure CASE IMPL: one figure
+# measure CASE IMPL: one figure; fails if anything did, or traffic bypassed ESP. Run under
+# set -e in a subshell of its own (errexit is off in $(...) and wherever a || follows).
 measure()
 {
 	local case=$1 impl=$2
+	rm -f /tmp/bench.bytes /tmp/bench.note
 	topology
 	case $case in
 	plaintext)	tcp 10.0.0.2 ;;
@@ -174,13 +281,16 @@ measure()
 		t0=$(date +%s.%N); many $impl 10000; t1=$(date +%s.%N)
 		# SAs per second (policies too): higher is better
 		python3 -c "print('%.0f' % (10000 / ($t1 - $t0)))" ;;
+	*)	echo "no case $case" >&2; return 1 ;;
 	esac
+	[[ $case == plaintext* || $case == install-10k ]] || through_esp "$impl"
 }
 
 CASES=(gcm-tunnel gcm-transport cbc-transport null-transport null-tunnel plaintext
        plaintext-nooffload udp64-gcm-tunnel gcm-tunnel-4flows gcm-tunnel-10k install-10k)
 (($#)) && CASES=("$@")
 declare -A res
+failed=()
 # Rounds outermost: every case of a round is measured close in time to the others, so that a
 # ratio between cases (10k against 1 SA) suffers the host's drift as little as one between
 # implementations.
@@ -188,20 +298,30 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for case in "${CASES[@]}"; do
 		for impl in nfsec xfrm; do
 			[[ $case == plaintext* && $impl == xfrm ]] && continue
-			v=$(measure "$case" "$impl" 2>/tmp/bench.err) || v=nan
-			[[ -n $v ]] || v=nan
-			[[ $v != nan ]] || sed -n '1,3s/^/# error: /p' /tmp/bench.err
+			# not "|| rc=$?", which would turn errexit off inside
+			set +e
+			(set -e; measure "$case" "$impl") >/tmp/bench.out 2>/tmp/bench.err
+			rc=$?
+			set -e
+			v=$(tail -n 1 /tmp/bench.out)
+			if ((rc)) || [[ -z $v ]]; then
+				v=nan
+				failed+=("$case $impl round $r")
+				sed -n '1,5s/^/# error: /p' /tmp/bench.err
+			fi
 			res[$case,$impl]+="$v "
-			echo "# $case $impl round $r: $v"
+			echo "# $case $impl round $r: $v$(sed 's/^/ (/; s/$/)/' /tmp/bench.note 2>/dev/null)"
 			if [[ -n ${PERF:-} && -s /tmp/bench.perf ]]; then
 				sed "s/^/# perf $case $impl: /" /tmp/bench.perf
 				rm -f /tmp/bench.perf
 			fi
+			teardown || exit 1
 		done
 	done
 done
 
 {
+	echo "$ROUNDS"
 	for case in "${CASES[@]}"; do
 		echo "$case|${res[$case,nfsec]:-}|${res[$case,xfrm]:-}"
 	done
@@ -209,7 +329,11 @@ done
 import json, statistics, sys
 units = {"udp64-gcm-tunnel": "kpps", "install-10k": "SA/s"}
 rows = []
-print("# %-20s %12s %12s %7s  %-24s %s" % ("case", "nfsec", "xfrm", "ratio", "nfsec min-max", "unit"))
+rounds = int(sys.stdin.readline())
+f = lambda v: "-" if v is None else "%.1f" % v
+spread = lambda v: "%s-%s" % (f(min(v)), f(max(v))) if v else "-"
+print("# %-20s %6s %9s %9s %6s  %-15s %-15s %s" % ("case", "rounds", "nfsec", "xfrm", "ratio",
+      "nfsec min-max", "xfrm min-max", "unit"))
 for line in sys.stdin:
     case, n, x = line.rstrip("\n").split("|")
     nv = [float(v) for v in n.split() if v != "nan"]
@@ -218,12 +342,13 @@ for line in sys.stdin:
     xm = statistics.median(xv) if xv else None
     ratio = nm / xm if nm and xm else None
     unit = units.get(case, "Mbit/s")
-    rows.append(dict(case=case, unit=unit, nfsec=nv, xfrm=xv, nfsec_median=nm,
+    # the rounds kept: a failed one (nan) fails the run, but is not in the median
+    kept = "%d/%d" % (len(nv), rounds) if case.startswith("plaintext") else \
+           "%d+%d/%d" % (len(nv), len(xv), rounds)
+    rows.append(dict(case=case, unit=unit, rounds=rounds, nfsec=nv, xfrm=xv, nfsec_median=nm,
                      xfrm_median=xm, ratio=ratio))
-    f = lambda v: "-" if v is None else "%.1f" % v
-    spread = "%s-%s" % (f(min(nv)), f(max(nv))) if nv else "-"
-    print("# %-20s %12s %12s %7s  %-24s %s" % (case, f(nm), f(xm),
-          "-" if ratio is None else "%.2f" % ratio, spread, unit))
+    print("# %-20s %6s %9s %9s %6s  %-15s %-15s %s" % (case, kept, f(nm), f(xm),
+          "-" if ratio is None else "%.2f" % ratio, spread(nv), spread(xv), unit))
 med = {r["case"]: r for r in rows}
 if "gcm-tunnel" in med and "gcm-tunnel-10k" in med:
     for impl in ("nfsec", "xfrm"):
@@ -232,3 +357,7 @@ if "gcm-tunnel" in med and "gcm-tunnel-10k" in med:
             print("# scale, %s: 10k SAs+policies / 1 = %.2f" % (impl, many / one))
 print("json: " + json.dumps(rows))
 '
+if ((${#failed[@]})); then
+	echo "# FAIL: ${#failed[@]} measurement(s) failed: $(IFS=,; echo "${failed[*]}")"
+	exit 1
+fi

@@ -12,12 +12,14 @@
  * packets alike; what nfsec produced is marked and skipped.
  *
  * Last, because xfrm transforms after every hook has seen the packet:
- * the filter tables judge the ESP and the cleartext packet, NAT has
- * translated the addresses the policies then match (as xfrm re-looks up
- * its policy after NAT), and conntrack's confirmation, which shares the
- * last priority, runs first when conntrack comes to the netns after us
- * (equal priorities run newest first), which is the usual order: a
- * module loaded at boot, conntrack on demand with the first rule.
+ * the filter tables judge the cleartext packet, and inbound the ESP one
+ * before we take it (the ESP we send passes OUTPUT and POST_ROUTING
+ * afterwards: output.c), NAT has translated the addresses the policies
+ * then match (as xfrm re-looks up its policy after NAT), and conntrack's
+ * confirmation, which shares the last priority, runs first when
+ * conntrack comes to the netns after us (equal priorities run newest
+ * first), which is the usual order: a module loaded at boot, conntrack on
+ * demand with the first rule.
  */
 #include <linux/ip.h>
 #include <linux/netfilter.h>

@@ -7,13 +7,14 @@
  * fragmentation-needed to us, quoting the outer header and at least 8
  * bytes after it. Native xfrm takes it in esp4_err()/ah4_err() and in its
  * encap socket; nfsec looks at it on LOCAL_IN and leaves it to the stack.
- * Anyone can send ICMP, so it is believed only when the quoted SPI is a
- * live SA of ours between the quoted addresses (and UDP ports). Then the
- * SA's path MTU goes down for as long as the kernel keeps a learnt route
- * PMTU (ip_rt_mtu_expires), and the route PMTU to the peer with it, as
- * xfrm does. The output path takes the lower of the route's MTU and the
- * SA's (nfsec_sa_pmtu()); the SA's is what counts in transport mode, where
- * the route's PMTU is of nfsec's own making (output.c, peer_mtu()).
+ * Anyone can send ICMP, so it is believed only when the quoted source is
+ * one of our addresses and the quoted SPI is a live SA of ours between
+ * the quoted addresses (and UDP ports). Then the SA's path MTU goes down
+ * for as long as the kernel keeps a learnt route PMTU (ip_rt_mtu_expires),
+ * and the route PMTU to the peer with it, as xfrm does. The output path
+ * takes the lower of the route's MTU and the SA's (nfsec_sa_pmtu()); the
+ * SA's is what counts in transport mode, where the route's PMTU is of
+ * nfsec's own making (output.c, peer_mtu()).
  */
 #include <linux/icmp.h>
 #include <linux/ip.h>
@@ -76,6 +77,13 @@ static struct nfsec_sa *quoted_sa(struct nfsec_net *nn, const struct quote *q)
 	bool udp = q->proto == IPPROTO_UDP;
 	struct nfsec_sa *sa;
 
+	/*
+	 * Only a packet we sent can have been refused on our way: its source
+	 * is one of our addresses. A quote of the peer's packet to us names
+	 * an inbound SA, which sends nothing.
+	 */
+	if (inet_addr_type(nn->net, q->saddr) != RTN_LOCAL)
+		return NULL;
 	sa = nfsec_sa_lookup(nn, q->daddr, q->spi, udp ? IPPROTO_ESP : q->proto);
 	/* An SA without a source sends from any of ours. */
 	if (!sa || READ_ONCE(sa->dead) || (sa->saddr && sa->saddr != q->saddr))

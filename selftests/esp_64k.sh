@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nfsec-selftest: exclusive (it reads the kernel log)
 #
 # Datagrams near 64 KiB through a tunnel: ESP's overhead must not wrap the outer tot_len.
 #

@@ -9,11 +9,17 @@
 #
 # Cases (INTEROP_CASES="gcm128/transport ..." narrows them):
 #   gcm128, gcm192, gcm256   aead rfc4106(gcm(aes)), 128/192/256-bit key + salt, ICV 128
+#   gcm64, gcm96     the same with a 128-bit key and ICV 64, a 192-bit key and ICV 96
 #   cbc              enc cbc(aes) 128 + auth-trunc hmac(sha256) 128
+#   cbc192, cbc256   enc cbc(aes) 192 + hmac(sha256) 96, cbc(aes) 256 + hmac(sha256) 256
 #   chacha           aead rfc7539esp(chacha20,poly1305), ICV 128
 #   null             enc ecb(cipher_null) + auth-trunc hmac(sha256) 128
 #   ah, ah4          AH with auth-trunc hmac(sha256) 128, padded to 8 bytes (xfrm's default) or,
 #                    with flag align4, to 4 (selftests/ah_interop.sh runs these)
+#   ah96, ah256      AH with hmac(sha256) truncated to 96 bits, and the full 256
+#   NAME+esn         any of these with `flag esn replay-window 128`, every SA starting at
+#                    sequence 0xffffff00: the TCP transfer crosses 2^32 both ways, and the
+#                    SAs are checked past it afterwards (high half 1)
 # each in transport mode (10.0.0.1 <-> 10.0.0.2) and tunnel mode (10.1.0.1 <-> 10.2.0.1 inside
 # 10.0.0.1 <-> 10.0.0.2). Per case:
 #   1. pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a: all answered; nfsec's
@@ -29,13 +35,16 @@ source "$(dirname "$0")/esp_lib.sh"
 run_combos "nfsec/xfrm"
 need_cmd tcpdump socat
 
-# Every algorithm in both modes; GCM's key sizes spread over its two cases.
-CASES=${INTEROP_CASES:-"gcm128/transport gcm256/tunnel cbc/transport cbc/tunnel
-	chacha/transport chacha/tunnel null/transport null/tunnel"}
+# Every algorithm in both modes; GCM's key sizes and ICV lengths, the AES key sizes and HMAC
+# truncations of CBC, and ESN with CBC and ChaCha20 spread over the cases (GCM-128 with its full
+# ICV, and ESN with it, are in most other tests: natt.sh, esp_esn.sh, esp_nft.sh...).
+CASES=${INTEROP_CASES:-"gcm64/transport gcm96/tunnel gcm256/tunnel cbc/transport cbc256/tunnel
+	cbc192+esn/transport chacha+esn/transport chacha/tunnel null/transport null/tunnel"}
 
 tunnel_hosts
 
 SPI_AB=0x00000100 SPI_BA=0x00000200
+ESN_START=0xffffff00
 tmp=$(mktemp -d)
 defer "rm -rf $tmp"
 CAP_SNAPLEN=64
@@ -52,11 +61,17 @@ algo()
 	gcm128)	ALGO=(aead 'rfc4106(gcm(aes))' "$(hexkey 20)" 128) ;;
 	gcm192)	ALGO=(aead 'rfc4106(gcm(aes))' "$(hexkey 28)" 128) ;;
 	gcm256)	ALGO=(aead 'rfc4106(gcm(aes))' "$(hexkey 36)" 128) ;;
+	gcm64)	ALGO=(aead 'rfc4106(gcm(aes))' "$(hexkey 20)" 64) ;;
+	gcm96)	ALGO=(aead 'rfc4106(gcm(aes))' "$(hexkey 28)" 96) ;;
 	cbc)	ALGO=(enc 'cbc(aes)' "$(hexkey 16)" auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128) ;;
+	cbc192)	ALGO=(enc 'cbc(aes)' "$(hexkey 24)" auth-trunc 'hmac(sha256)' "$(hexkey 32)" 96) ;;
+	cbc256)	ALGO=(enc 'cbc(aes)' "$(hexkey 32)" auth-trunc 'hmac(sha256)' "$(hexkey 32)" 256) ;;
 	chacha)	ALGO=(aead 'rfc7539esp(chacha20,poly1305)' "$(hexkey 36)" 128) ;;
 	null)	ALGO=(enc 'ecb(cipher_null)' '' auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128) ;;
 	ah)	ALGO=(auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128) ;;
 	ah4)	ALGO=(auth-trunc 'hmac(sha256)' "$(hexkey 32)" 128 flag align4) ;;
+	ah96)	ALGO=(auth-trunc 'hmac(sha256)' "$(hexkey 32)" 96) ;;
+	ah256)	ALGO=(auth-trunc 'hmac(sha256)' "$(hexkey 32)" 256) ;;
 	*)	fail "unknown algorithm case '$1'" ;;
 	esac
 }
@@ -64,9 +79,11 @@ algo()
 # configure ALG MODE: flush both sides, then the same SAs and mirrored policies on each
 configure()
 {
-	local alg=$1 mode=$2 ns impl ab ba sel_a sel_b
+	local alg=${1%+esn} mode=$2 ns impl ab ba sel_a sel_b esn=()
 	algo "$alg"; ab=("${ALGO[@]}")
 	algo "$alg"; ba=("${ALGO[@]}")
+	[[ $1 == *+esn ]] &&
+		esn=(flag esn replay-window 128 replay-seq $ESN_START replay-oseq $ESN_START)
 	if [[ $mode == tunnel ]]; then
 		sel_a=10.1.0.1 sel_b=10.2.0.1
 	else
@@ -78,9 +95,9 @@ configure()
 		sa "$ns" "$impl" flush
 		pol "$ns" "$impl" flush
 		sa "$ns" "$impl" add src 10.0.0.1 dst 10.0.0.2 proto $P spi $SPI_AB reqid 1 \
-			mode "$mode" "${ab[@]}"
+			mode "$mode" "${esn[@]}" "${ab[@]}"
 		sa "$ns" "$impl" add src 10.0.0.2 dst 10.0.0.1 proto $P spi $SPI_BA reqid 2 \
-			mode "$mode" "${ba[@]}"
+			mode "$mode" "${esn[@]}" "${ba[@]}"
 	done
 	pol "$a" "$LEFT" add src $sel_a dst $sel_b dir out \
 		tmpl src 10.0.0.1 dst 10.0.0.2 proto $P reqid 1 mode "$mode"
@@ -121,6 +138,30 @@ sa_packets() # NS IMPL SPI DIR(tx|rx)
 	else
 		xsa_packets "$1" "$3"
 	fi
+}
+
+# ESN: both SAs of both sides went past 2^32 (from ESN_START) during the transfers
+check_esn_crossed()
+{
+	local ns impl spi dir x
+	for ns in "$a" "$b"; do
+		impl=$LEFT
+		[[ $ns == "$b" ]] && impl=$RIGHT
+		for spi in $SPI_AB $SPI_BA; do
+			dir=in
+			[[ $spi == "$SPI_AB" && $ns == "$a" || $spi == "$SPI_BA" && $ns == "$b" ]] && dir=out
+			if is_nfsec "$impl"; then
+				x=$(sa_field "$ns" $spi "$([[ $dir == out ]] && echo oseq || echo seq)")
+				check_eq "$(side "$ns") SA $spi ($dir) high half of the sequence number" \
+					"$((x >> 32))" 1
+			else
+				x=$(ip -n "$ns" xfrm state list spi $spi)
+				[[ $dir == out ]] && re="oseq-hi 0x1," || re="(^|[^o])seq-hi 0x1,"
+				grep -Eq "$re" <<<"$x" || fail "$(side "$ns") SA $spi ($dir) not past 2^32: $x"
+				pass "$(side "$ns") SA $spi ($dir) past 2^32"
+			fi
+		done
+	done
 }
 
 run_case()
@@ -179,6 +220,7 @@ run_case()
 	check_eq "packets of SA $SPI_BA, b sent / a received" \
 		"$(sa_packets "$b" "$RIGHT" $SPI_BA tx)" "$(sa_packets "$a" "$LEFT" $SPI_BA rx)"
 	check_xfrm_icv
+	[[ $alg != *+esn ]] || check_esn_crossed
 	echo "# $alg, $mode mode: $((SECONDS - t0)) s"
 }
 

@@ -56,7 +56,7 @@ IMPLS_OK="nfsec xfrm"
 
 run_combos()
 {
-	local combos=${COMBOS:-$1} c rc worst=0 any_pass=0 script
+	local combos=${COMBOS:-$1} c rc worst=0 any_pass=0 script t0
 	if [[ -n ${LEFT:-} || -n ${RIGHT:-} ]]; then
 		LEFT=${LEFT:-nfsec} RIGHT=${RIGHT:-nfsec}
 		[[ " $IMPLS_OK " == *" $LEFT "* && " $IMPLS_OK " == *" $RIGHT "* ]] ||
@@ -72,17 +72,19 @@ run_combos()
 	trap - EXIT
 	for c in $combos; do
 		echo "# ---- ${c%/*}/${c#*/}"
+		t0=$SECONDS
 		set +e
 		LEFT=${c%/*} RIGHT=${c#*/} bash "$script"
 		rc=$?
 		set -e
-		echo "# ---- ${c%/*}/${c#*/}: exit $rc"
+		echo "# ---- ${c%/*}/${c#*/}: exit $rc in $((SECONDS - t0)) s"
 		case $rc in
 		0) any_pass=1 ;;
 		4) ((worst == 1)) || worst=4 ;;
 		*) worst=1 ;;
 		esac
 	done
+	# a skipped combination was recorded (skip_case), run_tests.sh reports the test as a skip
 	((worst == 4 && any_pass)) && worst=0
 	exit $worst
 }

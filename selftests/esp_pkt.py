@@ -15,7 +15,15 @@
   esp_pkt.py send IFNAME FILE [COUNT]         send FILE's frame out of IFNAME (AF_PACKET), COUNT times
   esp_pkt.py serve IFNAME                     the same for each line "FILE [COUNT]" of stdin,
                                               answering "sent" once done
+
+As a module (pkt_fuzz.py): Sa builds ESP (AES-GCM, ChaCha20-Poly1305, AES-CBC with
+HMAC-SHA-256; ESN; ESP in UDP) and AH (HMAC-SHA-256) packets with an SA's keys, in transport and
+tunnel mode, every field open to a lie. The ciphers are the kernel's plain ones through AF_ALG
+(gcm(aes), rfc7539(chacha20,poly1305), cbc(aes)), the ESP and AH layout (nonce, AAD, ESN
+bits, padding, ICV) is built here, from the RFCs, not by the ESP templates under test.
 """
+import hashlib
+import hmac
 import socket
 import struct
 import sys
@@ -61,6 +69,123 @@ def ip_checksum(hdr):
     while s >> 16:
         s = (s & 0xFFFF) + (s >> 16)
     return ~s & 0xFFFF
+
+
+def ip_header(src, dst, proto, length, ident=0, frag=0, ttl=64, tos=0, opts=b""):
+    """An IPv4 header (with OPTS, padded to 4 bytes) for a packet of LENGTH bytes in all."""
+    opts += b"\0" * (-len(opts) % 4)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45 + len(opts) // 4, tos, length, ident, frag, ttl,
+                      proto, 0, socket.inet_aton(src), socket.inet_aton(dst)) + opts
+    return hdr[:10] + struct.pack("!H", ip_checksum(hdr)) + hdr[12:]
+
+
+def udp_checksum(src, dst, udp):
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
+    data = pseudo + udp + b"\0" * (len(udp) % 2)
+    c = ip_checksum(data)
+    return c or 0xFFFF
+
+
+def udp_datagram(src, dst, sport, dport, payload, ulen=None, csum=True):
+    """UDP header and PAYLOAD; ULEN lies about the length if given."""
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload) if ulen is None else ulen, 0) + payload
+    if csum:
+        udp = udp[:6] + struct.pack("!H", udp_checksum(src, dst, udp)) + udp[8:]
+    return udp
+
+
+# AF_ALG (linux/if_alg.h), for Pythons built without the constants.
+SOL_ALG = getattr(socket, "SOL_ALG", 279)
+ALG_SET_KEY = getattr(socket, "ALG_SET_KEY", 1)
+ALG_SET_AEAD_AUTHSIZE = getattr(socket, "ALG_SET_AEAD_AUTHSIZE", 5)
+ALG_OP_ENCRYPT = getattr(socket, "ALG_OP_ENCRYPT", 1)
+
+
+class _Cipher:
+    """One kernel cipher through AF_ALG: aead (12-byte nonce, AAD) or skcipher (cbc)."""
+
+    def __init__(self, kind, name, key, authsize=None):
+        self.tfm = socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET, 0)
+        self.tfm.bind((kind, name))
+        self.tfm.setsockopt(SOL_ALG, ALG_SET_KEY, key)
+        if authsize:
+            self.tfm.setsockopt(SOL_ALG, ALG_SET_AEAD_AUTHSIZE, None, authsize)
+        self.op, _ = self.tfm.accept()
+        self.authsize = authsize or 0
+
+    def encrypt(self, iv, data, aad=b""):
+        """Ciphertext (and tag) of DATA; AAD only for an aead."""
+        kw = {"assoclen": len(aad)} if self.authsize else {}
+        self.op.sendmsg_afalg([aad + data], op=ALG_OP_ENCRYPT, iv=iv, **kw)
+        out = self.op.recv(len(aad) + len(data) + self.authsize)
+        return out[len(aad):]
+
+
+class Sa:
+    """An SA's sending side, from the words `nfsec sa add` takes.
+
+    proto "esp" or "ah"; mode "tunnel" or "transport"; alg "gcm", "chacha" or "cbc" (ESP);
+    key: AEAD key with its 4-byte salt, or the cbc key; akey, icv (bytes): HMAC-SHA-256 key and
+    truncation; esn; encap: (sport, dport) of ESP in UDP or None; align4 (AH): 4-byte padding.
+    """
+
+    def __init__(self, spi, src, dst, proto="esp", mode="tunnel", alg="gcm", key=b"",
+                 akey=b"", icv=16, esn=False, encap=None, align4=False):
+        self.spi, self.src, self.dst, self.proto, self.mode = spi, src, dst, proto, mode
+        self.alg, self.icv, self.esn, self.encap, self.align4 = alg, icv, esn, encap, align4
+        self.akey = akey
+        self.cipher = None
+        if proto == "esp" and alg in ("gcm", "chacha"):
+            self.salt = key[-4:]
+            name = "gcm(aes)" if alg == "gcm" else "rfc7539(chacha20,poly1305)"
+            self.cipher = _Cipher("aead", name, key[:-4], icv)
+            self.ivlen, self.blk = 8, 4
+        elif proto == "esp":
+            self.cipher = _Cipher("skcipher", "cbc(aes)", key)
+            self.ivlen, self.blk = 16, 16
+
+    def mac(self, data):
+        return hmac.new(self.akey, data, hashlib.sha256).digest()[:self.icv]
+
+    def esp(self, seq, payload, nexthdr, iv, extra_pad=0, pad=None, padlen=None, seq_hi=None):
+        """SPI to ICV of an ESP packet (RFC 4303) with the 64-bit SEQ. Lies, all before the
+        ICV: EXTRA_PAD more blocks of padding, PAD the padding bytes, PADLEN the pad length
+        field, SEQ_HI the high bits the ICV covers (ESN)."""
+        n = -(len(payload) + 2) % self.blk + extra_pad * self.blk
+        if pad is None:
+            pad = bytes(range(1, n + 1))
+        plain = payload + pad + struct.pack("!BB", len(pad) if padlen is None else padlen, nexthdr)
+        hi = (seq >> 32) if seq_hi is None else seq_hi
+        head = struct.pack("!II", self.spi, seq & 0xFFFFFFFF)
+        if self.alg == "cbc":
+            body = iv + self.cipher.encrypt(iv, plain)
+            return head + body + self.mac(head + body + (struct.pack("!I", hi) if self.esn else b""))
+        aad = struct.pack("!I", self.spi) + (struct.pack("!I", hi) if self.esn else b"") + head[4:]
+        return head + iv + self.cipher.encrypt(self.salt + iv, plain, aad)
+
+    def ah(self, iphdr, seq, payload, nexthdr, seq_hi=None, hdrlen=None):
+        """An IPv4 packet with AH (RFC 4302): IPHDR (its length and protocol set here) and
+        PAYLOAD. Lies: HDRLEN the length field (the ICV covers it), SEQ_HI (ESN)."""
+        ahlen = 12 + self.icv
+        ahlen += -ahlen % (4 if self.align4 else 8)
+        ihl = (iphdr[0] & 0xF) * 4
+        length = ihl + ahlen + len(payload)
+        ip = bytearray(iphdr)
+        ip[2:4] = struct.pack("!H", length)
+        ip[9] = 51
+        mutable = bytearray(ip)
+        mutable[1] = 0                     # TOS
+        mutable[6:8] = b"\0\0"             # flags and fragment offset
+        mutable[8] = 0                     # TTL
+        mutable[10:12] = b"\0\0"           # checksum
+        hl = (ahlen >> 2) - 2 if hdrlen is None else hdrlen
+        hdr = struct.pack("!BBHII", nexthdr, hl, 0, self.spi, seq & 0xFFFFFFFF)
+        zero = hdr + bytes(ahlen - 12)
+        hi = (seq >> 32) if seq_hi is None else seq_hi
+        icv = self.mac(bytes(mutable) + zero + payload + (struct.pack("!I", hi) if self.esn else b""))
+        ip[10:12] = b"\0\0"
+        ip[10:12] = struct.pack("!H", ip_checksum(bytes(ip[:ihl])))
+        return bytes(ip) + hdr + icv + bytes(ahlen - 12 - self.icv) + payload
 
 
 def mangle(fr, what):

@@ -3,7 +3,7 @@
 """Published ESP known-answer packets (selftests/vectors/*.json, from /work/shared/vectors) as
 a plan for esp_vectors.sh: one line per usable vector, fields separated by "|":
 
-  name|expect|mode|src|dst|spi|alg words|inner src|inner dst|frame file|flipped frame file
+  name|expect|mode|src|dst|spi|alg words|inner src|inner dst|frame file|flipped frame file|want
 
 Usable: IPv4 outer header included, no UDP encapsulation, no ESN, an IPv4 inner packet in
 tunnel mode, and an algorithm nfsec has (rfc4106(gcm(aes)), cbc(aes) with or without
@@ -12,12 +12,20 @@ published negative vector), dummy (next header 59: to be discarded) or fragment 
 packet is an IP fragment: held for reassembly). alg words use "-" for
 an empty key. The frame files (written to OUTDIR) hold the packet as an Ethernet frame to
 DSTMAC; the outer IPv4 checksum is recomputed. The flipped file, for vectors with an ICV,
-is the same with one ciphertext byte changed ("-" otherwise).
+is the same with one ciphertext byte changed ("-" otherwise). want is what a valid vector
+delivers to the local stack, as the sink prints it, from the published ESP plaintext ("-"
+when nothing is to be delivered).
 
   esp_vectors.py VECTOR_DIR OUTDIR DSTMAC SRCMAC
+  esp_vectors.py sink       print "proto src dst len sha256" (of what follows the IPv4
+                            header) for every packet delivered locally to a raw socket of
+                            ICMP, TCP, UDP or protocol 59 (no next header), after "ready"
 """
+import hashlib
 import json
 import os
+import select
+import socket
 import struct
 import sys
 
@@ -57,7 +65,47 @@ def alg_words(c):
     return None
 
 
+def delivered(pkt):
+    """the line the sink prints for an IPv4 packet"""
+    ihl = (pkt[0] & 0x0F) * 4
+    body = pkt[ihl:]
+    return "%d %s %s %d %s" % (pkt[9], ip4(pkt[12:16]), ip4(pkt[16:20]), len(body),
+                               hashlib.sha256(body).hexdigest())
+
+
+def sink():
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_RAW, p) for p in (1, 6, 17, 59)]
+    print("ready", flush=True)
+    while True:
+        for s in select.select(socks, [], [])[0]:
+            print(delivered(s.recv(65535)), flush=True)
+
+
+def want(c, mode, nh, src, dst):
+    """the sink's line for a valid vector: its published ESP plaintext without the trailer
+    (its "plaintext" where that is missing; the two differ only where a vector's notes say
+    so: ODP's UDP packet went out with checksum offload, its cleartext has checksum 0)"""
+    if c.get("esp_plaintext"):
+        ep = bytes.fromhex(c["esp_plaintext"])
+        body = ep[:len(ep) - ep[-2] - 2]
+        if mode == "tunnel":
+            return delivered(body[:struct.unpack("!H", body[2:4])[0]])
+    else:
+        inner = bytes.fromhex(c["plaintext"])
+        if mode == "tunnel":
+            return delivered(inner)
+        body = inner[(inner[0] & 0x0F) * 4:]
+    # transport: the payload under the outer addresses
+    hdr = bytearray(20)
+    hdr[0], hdr[9] = 0x45, nh
+    hdr[12:16], hdr[16:20] = socket.inet_aton(src), socket.inet_aton(dst)
+    return delivered(bytes(hdr) + body)
+
+
 def main():
+    if sys.argv[1:] == ["sink"]:
+        sink()
+        return
     vdir, outdir, dmac, smac = sys.argv[1:5]
     dmac = bytes.fromhex(dmac.replace(":", ""))
     smac = bytes.fromhex(smac.replace(":", ""))
@@ -113,7 +161,8 @@ def main():
                 with open(flipped, "wb") as f:
                     f.write(bad)
             print("|".join([c["name"], expect, mode, src, dst, "0x%08x" % spi, alg, isrc, idst,
-                            path, flipped]))
+                            path, flipped,
+                            want(c, mode, nh, src, dst) if expect == "valid" else "-"]))
 
 
 if __name__ == "__main__":

@@ -25,11 +25,16 @@
 #   pass MSG                  print "# ok: MSG"
 #   fail MSG                  print "# FAIL: MSG" and exit 1 (from a $(...) subshell, only it exits)
 #   skip MSG                  print "# SKIP: MSG" and exit 4; run_tests.sh shows MSG as the reason
+#   skip_case MSG             a sub-case did not run: print "# SKIP: MSG" and go on; the test is
+#                             then reported as a skip, not a pass (never end a case with a
+#                             silent `return 0` when its precondition is missing)
 #   check_eq WHAT GOT WANT    pass if GOT == WANT, else fail showing both
 #   need_module               fail (never skip) unless nfsec is loaded: no test passes without it
 #   need_cmd CMD...           skip unless every CMD is on PATH
 #   wait_for SECS CMD...      retry CMD every 0.1 s until it succeeds; fail after SECS
-#   dmesg_mark / dmesg_since  mark the kernel log; print kernel lines logged after the mark
+#   dmesg_mark / dmesg_since  mark the kernel log; print kernel lines logged after the mark.
+#                             When lines after the mark were lost (the log wrapped), dmesg_since
+#                             prints a "WARNING: kernel log: lines lost" line and returns 1
 #   dmesg_bad [FILE]          print lines of a kernel log (stdin or FILE) that mean a kernel bug
 
 set -e
@@ -118,9 +123,17 @@ fail()
 	exit 1
 }
 
-skip()
+# A skip is printed and also recorded in $NFSEC_SKIP_LOG (set by run_tests.sh), which sees it
+# even when the line itself went into a $(...) or a subshell's 2>/dev/null.
+skip_case()
 {
 	echo "# SKIP: $*"
+	[[ -z ${NFSEC_SKIP_LOG:-} ]] || echo "$*" >>"$NFSEC_SKIP_LOG"
+}
+
+skip()
+{
+	skip_case "$@"
 	exit 4
 }
 
@@ -157,16 +170,22 @@ wait_for()
 	fail "timed out after ${secs}s waiting for: $*"
 }
 
-_DMESG_MARK=
+# The mark is a /dev/kmsg record number (kmsg.py): dmesg_since fails, and prints a line
+# dmesg_bad reports, when records after it were lost, rather than print less.
+_DMESG_SEQ=
 dmesg_mark()
 {
-	_DMESG_MARK="nfsec-selftest-mark-$$-$RANDOM"
-	echo "$_DMESG_MARK" >/dev/kmsg
+	_DMESG_SEQ=$(python3 "$SELFTESTS_DIR/kmsg.py" mark "nfsec-selftest-mark-$$-$RANDOM") ||
+		fail "dmesg_mark: cannot log a mark in /dev/kmsg"
 }
 
 dmesg_since()
 {
-	dmesg | sed -n "/$_DMESG_MARK/,\$p" | sed 1d
+	if [[ -z $_DMESG_SEQ ]]; then
+		echo "WARNING: dmesg_since without dmesg_mark"
+		return 1
+	fi
+	python3 "$SELFTESTS_DIR/kmsg.py" since "$_DMESG_SEQ"
 }
 
 # Kernel log lines that mean a kernel bug. The taint note for an unsigned module is expected.

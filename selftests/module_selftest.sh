@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nfsec-selftest: exclusive (it unloads and reloads the module)
 #
 # The in-module self-tests of the pure logic (replay window, ESN inference,
 # selector matching, policy index allocation) run when a debug build loads;

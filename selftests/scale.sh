@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# nfsec-selftest: exclusive (it unloads and reloads the module)
 #
 # 10,000 SAs and 10,000 policies: installed with one batch, dumped whole
 # (multi-part), flushed; then installed again and the module unloaded

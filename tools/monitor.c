@@ -2,8 +2,10 @@
 /*
  * nfsec: `nfsec monitor`, the module's events as ip xfrm monitor prints
  * xfrm's: the object as `show` prints it, after "Updated ", "Deleted " or
- * "Expired " (then "hard 0" or "hard 1"); "Flushed state" and "Flushed
- * policy"; "acquire sel SELECTOR" and the policy that asks for an SA.
+ * "Expired " (then "hard 0" or "hard 1"). Two lines differ: "Flushed
+ * state" and "Flushed policy" (ip adds "proto P" or "ptype main"), and
+ * "acquire sel SELECTOR" then the policy that asks for an SA (ip prints
+ * "acquire proto esp", then indented "sel" and "policy" lines).
  * With -j, one JSON object a line.
  */
 #include <errno.h>

@@ -10,7 +10,10 @@
 #   TESTS="a.sh b.sh"   subset to run (default: TEST_PROGS of selftests/Makefile)
 #   NFSEC_KO=PATH       module to test (default module/nfsec.ko); must not be under /tmp
 #   KVER=VERSION        guest kernel (default: the module's vermagic, else newest *-amd64)
-#   TEST_TIMEOUT=SECS   per test, in the guest (default 300)
+#   TEST_TIMEOUT=SECS   per test, in the guest (default 300, times the machine's slowness)
+#   TIMEOUT_FACTOR=F, JOBS=N, NFSEC_NO_SKIP=1, COMBOS, LEFT, RIGHT, ...
+#                       passed to run_tests.sh in the guest when set (see there); CI=true
+#                       sets NFSEC_NO_SKIP=1
 #   VM_TIMEOUT=SECS     whole boot (default 2400)
 #   VM_CONSOLE=1        also copy the guest console to stderr
 #   KEEP_VM_RUN=1       keep .vm/run.XXXXXX even when everything passed
@@ -50,11 +53,14 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: apt
 
 mkdir -p .vm
 run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
-printf 'TESTS=%q\nNFSEC_KO=%q\nTEST_TIMEOUT=%q\nBENCH_CASES=%q\nROUNDS=%q\nSECS=%q\n' "${TESTS:-}" "$ko" "${TEST_TIMEOUT:-300}" \
-	"${BENCH_CASES:-}" "${ROUNDS:-3}" "${SECS:-5}" >"$run/config"
-# The datapath tests' choice of implementations (selftests/esp_lib.sh) and the fuzzers'
-# settings (genl_fuzz.sh), only when set.
-for v in COMBOS LEFT RIGHT PERF PERF_UNDER FUZZ_COUNT FUZZ_SEED; do
+# Into the guest: only what is set here (run_tests.sh prints each as an override of the default
+# check), and NFSEC_NO_SKIP in CI.
+[[ ${CI:-} != true ]] || NFSEC_NO_SKIP=1
+[[ -z ${NFSEC_KO:-} ]] || NFSEC_KO=$ko
+: >"$run/config"
+for v in TESTS NFSEC_KO TEST_TIMEOUT TIMEOUT_FACTOR JOBS NFSEC_NO_SKIP BENCH_CASES ROUNDS SECS \
+	 COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES XFER_TIMEOUT \
+	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES; do
 	[[ -z ${!v:-} ]] || printf '%s=%q\n' "$v" "${!v}" >>"$run/config"
 done
 : >"$run/ktap.log"
@@ -99,6 +105,14 @@ if [[ -n $summary && -f $run/dmesg.txt ]]; then
 	read -r passed _ failed _ skipped _ <<<"$summary"
 	[[ $(cat "$run/status") == 0 ]] || ((failed)) || failed=1
 	bad=$(cat "$run/dmesg.txt" "$run/kmemleak.txt" 2>/dev/null | dmesg_bad)
+	# Counted here, not only in the guest: a full run has a result for each test of TEST_PROGS.
+	ran=$(grep -cE '^(not )?ok [0-9]+ ' "$run/ktap.log")
+	ran=$((ran - 1)) # rmmod
+	want=$(make -s --no-print-directory -C selftests list | wc -w)
+	if [[ -z ${TESTS:-} ]] && ((ran != want)); then
+		echo "# FAIL: the guest reported $ran tests, TEST_PROGS has $want"
+		failed=$((failed + 1))
+	fi
 	if [[ -z $bad ]]; then
 		passed=$((passed + 1))
 		echo "ok $((results + 1)) dmesg"
