@@ -222,6 +222,8 @@ while ((first < ntests)); do
 			start_test $next
 		fi
 		next=$((next + 1))
+		# One at a time, each result as soon as it is known (a crash later keeps them).
+		((jobs > 1)) || break
 	done
 	while ((first < next)) && [[ -f $tmpd/$first.rc ]]; do
 		if read -r rc _ <"$tmpd/$first.rc" && [[ $rc == bad ]]; then
