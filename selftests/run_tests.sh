@@ -154,6 +154,7 @@ exclusive() # NAME: the test must run alone (it reloads the module, reads global
 start_test()
 {
 	local i=$1 d=$tmpd/$1
+	: >"$d.log"	# before tail opens it
 	(
 		s=$SECONDS
 		# timeout makes its own process group: whatever the test leaves running is killed after.
