@@ -9,6 +9,9 @@
 #   make WERROR=1                  compiler warnings are errors (module and tool; CI builds so)
 #   make check [TESTS="a.sh b.sh"] build, then run selftests/ with the module loaded (in a VM
 #                                  when this kernel cannot load it): see Documentation/testing.rst
+#   make check KERNEL=debug        the same in a VM booting a debug kernel (KASAN, lockdep,
+#                                  kmemleak, ...) built once from /usr/src/linux-source-6.1
+#   make kernel-debug              only build that kernel (DEBUG_KERNEL_DIR=DIR: where)
 #   make install [PREFIX=/usr/local]
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
@@ -41,6 +44,24 @@ debug-ko:
 tools:
 	$(MAKE) -C tools $(if $(WERROR),WERROR=1)
 
+# The debug kernel (selftests/vm/kernel.sh, selftests/vm/debug.config) and the module built
+# against it, beside the normal one: .build/kdebug/nfsec.ko, and with CONFIG_NFSEC_DEBUG=y in
+# .build/kdebug-selftest/ for selftests/module_selftest.sh. Another worktree can share one kernel
+# build with DEBUG_KERNEL_DIR=.
+DEBUG_KERNEL_DIR ?= $(CURDIR)/.build/kernel-debug
+override DEBUG_KERNEL_DIR := $(abspath $(DEBUG_KERNEL_DIR))
+KDEBUG_DIR := $(CURDIR)/.build/kdebug
+KDEBUG_SELFTEST_DIR := $(CURDIR)/.build/kdebug-selftest
+kernel-debug:
+	@DEBUG_KERNEL_DIR=$(DEBUG_KERNEL_DIR) JOBS=$(or $(JOBS),2) selftests/vm/kernel.sh >/dev/null
+
+module-kdebug: kernel-debug
+	@mkdir -p $(KDEBUG_DIR) $(KDEBUG_SELFTEST_DIR)
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(wildcard $(CURDIR)/module/*.[ch]) $(KDEBUG_DIR)/
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(wildcard $(CURDIR)/module/*.[ch]) $(KDEBUG_SELFTEST_DIR)/
+	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_DIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror) modules
+	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_SELFTEST_DIR) CONFIG_NFSEC_DEBUG=y modules
+
 install: all
 	$(KBUILD) modules_install
 	depmod -a $(KVER)
@@ -55,6 +76,18 @@ distclean: clean
 
 # On a machine whose running kernel is KDIR's and can load modules, test right here (as root);
 # otherwise boot KDIR's kernel in QEMU.
+ifeq ($(KERNEL),debug)
+# Slower than the Debian kernel's run several times over (KASAN, lockdep, kmemleak under TCG):
+# longer limits, and room for KASAN's shadow. TEST_TIMEOUT=, VM_TIMEOUT=, VM_MEM= override.
+check: tools module-kdebug
+	$(MAKE) -C tools check
+	TESTS="$(TESTS)" NFSEC_KO=$(KDEBUG_DIR)/nfsec.ko NFSEC_DEBUG_KO=$(KDEBUG_SELFTEST_DIR)/nfsec.ko \
+		VM_KERNEL=$(DEBUG_KERNEL_DIR)/arch/x86/boot/bzImage TEST_TIMEOUT=$${TEST_TIMEOUT:-1200} \
+		VM_TIMEOUT=$${VM_TIMEOUT:-10800} VM_MEM=$${VM_MEM:-3072} selftests/vm/run.sh
+else ifneq ($(KERNEL),)
+check:
+	@echo "KERNEL=$(KERNEL): only KERNEL=debug is known" >&2; exit 1
+else
 check: all debug-ko
 	$(MAKE) -C tools check
 	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
@@ -62,6 +95,7 @@ check: all debug-ko
 	else \
 		TESTS="$(TESTS)" KVER="$(KVER)" selftests/vm/run.sh; \
 	fi
+endif
 
 # nfsec against native xfrm in one VM boot (Documentation/performance.rst).
 # BENCH_CASES="gcm-tunnel ..." ROUNDS=3 SECS=5 narrow or lengthen it.
@@ -71,4 +105,4 @@ bench: all
 	@sed -n 's/^# json: //p' bench/last.log > bench/results.json
 	@echo "wrote bench/results.json"
 
-.PHONY: all module debug debug-ko tools bench install clean distclean check
+.PHONY: all module debug debug-ko kernel-debug module-kdebug tools bench install clean distclean check
