@@ -35,10 +35,13 @@ debug:
 # A debug build beside the normal one, for the in-module self-tests that
 # `make check` runs (selftests/module_selftest.sh): kbuild builds in the
 # directory of the sources, so link them there.
+# (Not nfsec.mod.c: modpost would write the other build's through the link.)
+MODULE_SRCS = $(filter-out %.mod.c,$(wildcard $(CURDIR)/module/*.[ch]))
 DEBUG_DIR := $(CURDIR)/.build/debug
 debug-ko:
 	@mkdir -p $(DEBUG_DIR)
-	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(wildcard $(CURDIR)/module/*.[ch]) $(DEBUG_DIR)/
+	@find $(DEBUG_DIR) -maxdepth 1 -name '*.mod.c' -type l -delete
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(MODULE_SRCS) $(DEBUG_DIR)/
 	$(MAKE) -C $(KDIR) M=$(DEBUG_DIR) CONFIG_NFSEC_DEBUG=y modules
 
 tools:
@@ -57,8 +60,9 @@ kernel-debug:
 
 module-kdebug: kernel-debug
 	@mkdir -p $(KDEBUG_DIR) $(KDEBUG_SELFTEST_DIR)
-	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(wildcard $(CURDIR)/module/*.[ch]) $(KDEBUG_DIR)/
-	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(wildcard $(CURDIR)/module/*.[ch]) $(KDEBUG_SELFTEST_DIR)/
+	@find $(KDEBUG_DIR) $(KDEBUG_SELFTEST_DIR) -maxdepth 1 -name '*.mod.c' -type l -delete
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(MODULE_SRCS) $(KDEBUG_DIR)/
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(MODULE_SRCS) $(KDEBUG_SELFTEST_DIR)/
 	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_DIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror) modules
 	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_SELFTEST_DIR) CONFIG_NFSEC_DEBUG=y modules
 
@@ -81,7 +85,7 @@ ifeq ($(KERNEL),debug)
 # longer limits, and room for KASAN's shadow. TEST_TIMEOUT=, VM_TIMEOUT=, VM_MEM= override.
 check: tools module-kdebug
 	$(MAKE) -C tools check
-	TESTS="$(TESTS)" NFSEC_KO=$(KDEBUG_DIR)/nfsec.ko NFSEC_DEBUG_KO=$(KDEBUG_SELFTEST_DIR)/nfsec.ko \
+	TESTS="$(TESTS)" NFSEC_KO=$${NFSEC_KO:-$(KDEBUG_DIR)/nfsec.ko} NFSEC_DEBUG_KO=$${NFSEC_DEBUG_KO:-$(KDEBUG_SELFTEST_DIR)/nfsec.ko} \
 		VM_KERNEL=$(DEBUG_KERNEL_DIR)/arch/x86/boot/bzImage TEST_TIMEOUT=$${TEST_TIMEOUT:-1200} \
 		VM_TIMEOUT=$${VM_TIMEOUT:-10800} VM_MEM=$${VM_MEM:-3072} selftests/vm/run.sh
 else ifneq ($(KERNEL),)
