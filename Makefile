@@ -15,6 +15,9 @@
 #   make fuzz [FUZZ=genl|pkt|all] [FUZZ_COUNT=100000] [FUZZ_SECS=600] [FUZZ_SEED=N]
 #                                  long fuzzing runs in one VM boot: genl sends FUZZ_COUNT
 #                                  messages, pkt fuzzes for FUZZ_SECS; FUZZ_SEED replays a run
+#   make check KERNEL=debug        the same in a VM booting a debug kernel (KASAN, lockdep,
+#                                  kmemleak, ...) built once from /usr/src/linux-source-6.1
+#   make kernel-debug              only build that kernel (DEBUG_KERNEL_DIR=DIR: where)
 #   make install [PREFIX=/usr/local]
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
@@ -38,14 +41,36 @@ debug:
 # A debug build beside the normal one, for the in-module self-tests that
 # `make check` runs (selftests/module_selftest.sh): kbuild builds in the
 # directory of the sources, so link them there.
+# (Not nfsec.mod.c: modpost would write the other build's through the link.)
+MODULE_SRCS = $(filter-out %.mod.c,$(wildcard $(CURDIR)/module/*.[ch]))
 DEBUG_DIR := $(CURDIR)/.build/debug
 debug-ko:
 	@mkdir -p $(DEBUG_DIR)
-	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(wildcard $(CURDIR)/module/*.[ch]) $(DEBUG_DIR)/
+	@find $(DEBUG_DIR) -maxdepth 1 -name '*.mod.c' -type l -delete
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(MODULE_SRCS) $(DEBUG_DIR)/
 	$(MAKE) -C $(KDIR) M=$(DEBUG_DIR) CONFIG_NFSEC_DEBUG=y modules
 
 tools:
 	$(MAKE) -C tools $(if $(WERROR),WERROR=1)
+
+# The debug kernel (selftests/vm/kernel.sh, selftests/vm/debug.config) and the module built
+# against it, beside the normal one: .build/kdebug/nfsec.ko, and with CONFIG_NFSEC_DEBUG=y in
+# .build/kdebug-selftest/ for selftests/module_selftest.sh. Another worktree can share one kernel
+# build with DEBUG_KERNEL_DIR=.
+DEBUG_KERNEL_DIR ?= $(CURDIR)/.build/kernel-debug
+override DEBUG_KERNEL_DIR := $(abspath $(DEBUG_KERNEL_DIR))
+KDEBUG_DIR := $(CURDIR)/.build/kdebug
+KDEBUG_SELFTEST_DIR := $(CURDIR)/.build/kdebug-selftest
+kernel-debug:
+	@DEBUG_KERNEL_DIR=$(DEBUG_KERNEL_DIR) JOBS=$(or $(JOBS),2) selftests/vm/kernel.sh >/dev/null
+
+module-kdebug: kernel-debug
+	@mkdir -p $(KDEBUG_DIR) $(KDEBUG_SELFTEST_DIR)
+	@find $(KDEBUG_DIR) $(KDEBUG_SELFTEST_DIR) -maxdepth 1 -name '*.mod.c' -type l -delete
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(MODULE_SRCS) $(KDEBUG_DIR)/
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(MODULE_SRCS) $(KDEBUG_SELFTEST_DIR)/
+	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_DIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror) modules
+	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_SELFTEST_DIR) CONFIG_NFSEC_DEBUG=y modules
 
 install: all
 	$(KBUILD) modules_install
@@ -61,6 +86,18 @@ distclean: clean
 
 # On a machine whose running kernel is KDIR's and can load modules, test right here (as root);
 # otherwise boot KDIR's kernel in QEMU.
+ifeq ($(KERNEL),debug)
+# Slower than the Debian kernel's run several times over (KASAN, lockdep, kmemleak under TCG):
+# longer limits, and room for KASAN's shadow. TEST_TIMEOUT=, VM_TIMEOUT=, VM_MEM= override.
+check: tools module-kdebug
+	$(MAKE) -C tools check
+	TESTS="$(TESTS)" NFSEC_KO=$${NFSEC_KO:-$(KDEBUG_DIR)/nfsec.ko} NFSEC_DEBUG_KO=$${NFSEC_DEBUG_KO:-$(KDEBUG_SELFTEST_DIR)/nfsec.ko} \
+		VM_KERNEL=$(DEBUG_KERNEL_DIR)/arch/x86/boot/bzImage TEST_TIMEOUT=$${TEST_TIMEOUT:-1200} \
+		VM_TIMEOUT=$${VM_TIMEOUT:-10800} VM_MEM=$${VM_MEM:-3072} selftests/vm/run.sh
+else ifneq ($(KERNEL),)
+check:
+	@echo "KERNEL=$(KERNEL): only KERNEL=debug is known" >&2; exit 1
+else
 check: all debug-ko
 	$(MAKE) -C tools check
 	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
@@ -68,6 +105,7 @@ check: all debug-ko
 	else \
 		TESTS="$(TESTS)" KVER="$(KVER)" selftests/vm/run.sh; \
 	fi
+endif
 
 # nfsec against native xfrm in one VM boot (Documentation/performance.rst).
 # BENCH_CASES="gcm-tunnel ..." ROUNDS=3 SECS=5 narrow or lengthen it. Fails when a
@@ -97,4 +135,4 @@ fuzz: all
 		TESTS="$(FUZZ_TESTS)" VM_TIMEOUT=$${VM_TIMEOUT:-12000} KVER="$(KVER)" selftests/vm/run.sh; \
 	fi
 
-.PHONY: all module debug debug-ko tools bench install clean distclean check fuzz
+.PHONY: all module debug debug-ko kernel-debug module-kdebug tools bench install clean distclean check fuzz

@@ -189,8 +189,28 @@ dmesg_since()
 }
 
 # Kernel log lines that mean a kernel bug. The taint note for an unsigned module is expected.
+# Beyond the generic ones, what the checkers of the debug kernel (selftests/vm/debug.config)
+# print, as 6.1 words it: KASAN and KFENCE ("BUG: KASAN: ...", "BUG: KFENCE: ..."), lockdep
+# ("WARNING: possible circular locking dependency detected", ...), DEBUG_ATOMIC_SLEEP and
+# DEBUG_PREEMPT ("BUG: sleeping function called from invalid context", "BUG: using
+# smp_processor_id() in preemptible", "BUG: using __this_cpu_read() in preemptible"), ODEBUG,
+# UBSAN, refcount_t, and kmemleak's leaks (its scan logs "N new suspected memory leaks"; its
+# report has "unreferenced object") or its giving up (then it would find nothing).
+_DMESG_BAD=(
+	'\bBUG[: ]' 'WARNING:' 'Oops' 'general protection' 'Kernel panic' 'Call Trace:'
+	'soft lockup' 'hard LOCKUP' 'rcu.*(stall|self-detected)' 'blocked for more than'
+	'unregister_netdevice: waiting' 'list_(add|del) corruption'
+	'BUG: KASAN' 'BUG: KFENCE'
+	'possible circular locking dependency' 'possible recursive locking' 'inconsistent lock state'
+	'suspicious RCU usage' 'lock held when returning' 'bad unlock balance' 'held lock freed'
+	'sleeping function called from invalid context' 'scheduling while atomic'
+	'in preemptible \[' 'BUG: using __this_cpu'
+	'ODEBUG' 'UBSAN' 'refcount_t:'
+	'unreferenced object' 'new suspected memory leaks'
+	'kmemleak: (Memory pool empty|Cannot allocate|Kernel memory leak detector disabled)'
+)
 dmesg_bad()
 {
-	grep -aE '\bBUG[: ]|WARNING:|Oops|general protection|KASAN|UBSAN|kmemleak|unreferenced object|Kernel panic|soft lockup|hard LOCKUP|rcu.*(stall|self-detected)|blocked for more than|unregister_netdevice: waiting|Call Trace:|refcount_t:|list_(add|del) corruption' "$@" \
-		| grep -av 'module verification failed' || true
+	local IFS='|'
+	grep -aE "${_DMESG_BAD[*]}" "$@" | grep -av 'module verification failed' || true
 }

@@ -4,16 +4,17 @@
 # PID 1 inside the VM after switch_root, on the host's root (read-only 9p):
 #   guest.sh REPO RUN
 # Runs selftests/run_tests.sh with the settings in RUN/config, writing its KTAP to RUN/ktap.log,
-# its exit status to RUN/status and the kernel log to RUN/dmesg.txt, then powers off.
+# its exit status to RUN/status and the kernel log to RUN/dmesg.txt, then resets the VM (QEMU exits).
 # selftests/vm/run.sh on the host reads them.
 
 repo=$1 run=$2
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LC_ALL=C
 
+# A reset ends QEMU (-no-reboot) whatever the kernel: the debug kernel has no ACPI to power off.
 finish()
 {
 	sync
-	/bin/busybox poweroff -f
+	/bin/busybox reboot -f
 }
 trap finish EXIT
 
@@ -38,10 +39,8 @@ cd "$repo" || exit 1
 NFSEC_DMESG_CHECK=host selftests/run_tests.sh >"$run/ktap.log" 2>&1
 echo $? >"$run/status"
 
-if [[ -w /sys/kernel/debug/kmemleak ]]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 5
-	echo scan >/sys/kernel/debug/kmemleak
+# run_tests.sh scanned for leaks after the rmmod (debug kernel): its report, if any.
+if [[ -r /sys/kernel/debug/kmemleak ]]; then
 	cat /sys/kernel/debug/kmemleak >"$run/kmemleak.txt"
 fi
 # The whole log since boot, from record 0: if the ring buffer wrapped (lines lost), kmsg.py adds

@@ -4,6 +4,8 @@
 # mkinitramfs.py KVER INIT OUT: write the VM's initramfs, an uncompressed newc cpio holding
 # busybox (static), INIT as /init, and the virtio/9p modules of KVER (decompressed) in
 # /modules/ with their load order in /modules/order. No root, mknod or cpio tool needed.
+# KVER "-" is a kernel with all of them built in and no /lib/modules tree (the debug kernel of
+# selftests/vm/kernel.sh): /modules/order is then empty.
 
 import gzip, lzma, os, subprocess, sys
 
@@ -62,7 +64,7 @@ def main():
         c.add("bin/busybox", 0o100755, open(busybox, "rb").read())
         c.add("init", 0o100755, open(init, "rb").read())
         order = []
-        for m in MODULES:
+        for m in MODULES if kver != "-" else []:
             path = module_path(kver, m)
             if path is None:
                 builtin = open(f"/lib/modules/{kver}/modules.builtin").read()

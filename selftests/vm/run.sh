@@ -10,6 +10,9 @@
 #   TESTS="a.sh b.sh"   subset to run (default: TEST_PROGS of selftests/Makefile)
 #   NFSEC_KO=PATH       module to test (default module/nfsec.ko); must not be under /tmp
 #   KVER=VERSION        guest kernel (default: the module's vermagic, else newest *-amd64)
+#   VM_KERNEL=BZIMAGE   boot this kernel instead of /boot/vmlinuz-$KVER: one with virtio and 9p
+#                       built in and no /lib/modules tree (the debug kernel: make check KERNEL=debug)
+#   VM_MEM=MB           guest memory (default 2048)
 #   TEST_TIMEOUT=SECS   per test, in the guest (default 300, times the machine's slowness)
 #   TIMEOUT_FACTOR=F, JOBS=N, NFSEC_NO_SKIP=1, COMBOS, LEFT, RIGHT, ...
 #                       passed to run_tests.sh in the guest when set (see there); CI=true
@@ -38,8 +41,17 @@ fi
 if [[ -z ${KVER:-} ]]; then
 	KVER=$(cd /lib/modules && for v in *-amd64; do [[ -f /boot/vmlinuz-$v ]] && echo "$v"; done | sort -V | tail -n 1)
 fi
-kernel=/boot/vmlinuz-$KVER
-[[ -r $kernel && -f /lib/modules/$KVER/modules.dep ]] || die "no $kernel or /lib/modules/$KVER: apt-get install linux-image-amd64"
+if [[ -n ${VM_KERNEL:-} ]]; then
+	kernel=$VM_KERNEL
+	[[ -r $kernel ]] || die "no $kernel (VM_KERNEL)"
+	initrd_kver=- # everything the initramfs would load is built in
+	modules_dep=/bin/busybox
+else
+	kernel=/boot/vmlinuz-$KVER
+	[[ -r $kernel && -f /lib/modules/$KVER/modules.dep ]] || die "no $kernel or /lib/modules/$KVER: apt-get install linux-image-amd64"
+	initrd_kver=$KVER
+	modules_dep=/lib/modules/$KVER/modules.dep
+fi
 if [[ -f $ko ]]; then
 	v=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
 	[[ $v == "$KVER" ]] || echo "# warning: $ko is built for $v, the guest runs $KVER" >&2
@@ -60,17 +72,17 @@ run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
 : >"$run/config"
 for v in TESTS NFSEC_KO TEST_TIMEOUT TIMEOUT_FACTOR JOBS NFSEC_NO_SKIP BENCH_CASES ROUNDS SECS \
 	 COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES XFER_TIMEOUT \
-	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES; do
+	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES NFSEC_DEBUG_KO; do
 	[[ -z ${!v:-} ]] || printf '%s=%q\n' "$v" "${!v}" >>"$run/config"
 done
 : >"$run/ktap.log"
 
 # The initramfs only depends on its inputs: cache it per kernel, written atomically.
-key=$({ echo "$KVER"; cat selftests/vm/init selftests/vm/mkinitramfs.py
-	stat -Lc '%s %Y' /bin/busybox "/lib/modules/$KVER/modules.dep"; } | sha256sum | cut -c1-16)
-initrd=.vm/initramfs-$KVER-$key.cpio
+key=$({ echo "$initrd_kver"; cat selftests/vm/init selftests/vm/mkinitramfs.py
+	stat -Lc '%s %Y' /bin/busybox "$modules_dep"; } | sha256sum | cut -c1-16)
+initrd=.vm/initramfs-${initrd_kver/#-/builtin}-$key.cpio
 if [[ ! -f $initrd ]]; then
-	python3 selftests/vm/mkinitramfs.py "$KVER" selftests/vm/init "$run/initramfs.cpio" || die "mkinitramfs failed"
+	python3 selftests/vm/mkinitramfs.py "$initrd_kver" selftests/vm/init "$run/initramfs.cpio" || die "mkinitramfs failed"
 	mv -f "$run/initramfs.cpio" "$initrd"
 fi
 
@@ -78,7 +90,7 @@ vm_timeout=${VM_TIMEOUT:-2400}
 start=$SECONDS
 timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-nodefaults -nographic -serial stdio -no-reboot \
-	-accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
+	-accel tcg,thread=multi -cpu max -smp 2 -m "${VM_MEM:-2048}" \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic slab_nomerge slub_debug=FZ,kmalloc-1k log_buf_len=8M softlockup_panic=1 quiet NFSEC_REPO=$repo NFSEC_RUN=$run" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
