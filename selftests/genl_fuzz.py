@@ -269,19 +269,17 @@ class Fuzzer:
                 break
         else:
             self.fail("dumps interrupted 20 times in a row with nothing else running")
-        ks = {}
-        for b in sas:
-            r = parse_sa(b)
-            if sa_id(r) in ks:
-                self.fail(f"SA {sa_id(r)} twice in one dump")
-            ks[sa_id(r)] = r
-        kp = {}
-        for b in pols:
-            r = parse_pol(b)
-            if pol_id(r) in kp:
-                self.fail(f"policy {pol_id(r)} twice in one dump")
-            kp[pol_id(r)] = r
-        return ks, kp
+        return (self.by_id("SA", sas, parse_sa, sa_id),
+                self.by_id("policy", pols, parse_pol, pol_id))
+
+    def by_id(self, what, msgs, parse, key):
+        out = {}
+        for b in msgs:
+            r = parse(b)
+            if key(r) in out:
+                self.fail(f"{what} {key(r)} twice in one dump")
+            out[key(r)] = r
+        return out
 
     def drop_expired(self, ks):
         for k in [k for k, r in self.sas.items() if ephemeral(r) and k not in ks]:
