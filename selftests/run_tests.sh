@@ -40,15 +40,19 @@ no_skip=
 # The settings that change what a test checks (run_combos' datapath choice, the module, limits):
 # a run with any of them is not the default check, and says so at its start and its end.
 overrides=
-for v in NFSEC_KO NFSEC_DEBUG_KO COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES XFER_TIMEOUT \
+for v in NFSEC_KO NFSEC_DEBUG_KO COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES NATT_CASES XFER_TIMEOUT \
 	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES \
 	 TEST_TIMEOUT TIMEOUT_FACTOR BENCH_CASES ROUNDS SECS; do
 	[[ -z ${!v:-} ]] || overrides+=" $v=${!v}"
 done
 
-# TEST_PROGS of selftests/Makefile (":=", "+=" and "\\" continuations), without make
-read -ra all_tests < <(awk '/^TEST_PROGS[ \t]*[:+]?=/ { on = 1; sub(/^[^=]*=/, "") }
-	on { c = sub(/\\$/, ""); printf "%s ", $0; on = c }' selftests/Makefile)
+# A variable of selftests/Makefile (":=", "+=" and "\\" continuations), without make
+make_var()
+{
+	awk -v v="$1" '$0 ~ "^" v "[ \t]*[:+]?=" { on = 1; sub(/^[^=]*=/, "") }
+		on { c = sub(/\\$/, ""); printf "%s ", $0; on = c }' selftests/Makefile
+}
+read -ra all_tests < <(make_var TEST_PROGS)
 subset=
 if (($#)); then
 	tests=("$@") subset="$*"
@@ -285,6 +289,25 @@ fi
 # Every test of TEST_PROGS ran, or the run says loudly that it was not the whole suite.
 if [[ -z $subset ]] && ((ran != ${#all_tests[@]})); then
 	echo "# FAIL: $ran tests ran, TEST_PROGS has ${#all_tests[@]}"
+	failed=$((failed + 1))
+fi
+# ... and TEST_PROGS has every test: a script that is in neither list was left out by mistake.
+if [[ -z $subset ]]; then
+	listed=" ${all_tests[*]} $(make_var NOT_TESTS) "
+	for f in selftests/*.sh; do
+		[[ $listed == *" ${f##*/} "* ]] && continue
+		echo "# FAIL: ${f##*/} is neither in TEST_PROGS nor in NOT_TESTS (selftests/Makefile)"
+		failed=$((failed + 1))
+	done
+fi
+# A full run that tests less than the default (run_combos' datapath choice, fewer cases) is no
+# check at all: LEFT=xfrm RIGHT=xfrm tests no nfsec. Such settings are for subsets.
+narrowing=
+for v in COMBOS LEFT RIGHT INTEROP_CASES NATT_CASES FUZZ_CASES FUZZ_COUNT FUZZ_ROUND; do
+	[[ -z ${!v:-} ]] || narrowing+=" $v=${!v}"
+done
+if [[ -z $subset && -n $narrowing ]]; then
+	echo "# FAIL: a full run with settings that narrow it:$narrowing"
 	failed=$((failed + 1))
 fi
 [[ -z $subset ]] || echo "# SUBSET: only $ran of the ${#all_tests[@]} tests of TEST_PROGS ran: not a full check"
