@@ -17,7 +17,7 @@
 #   TIMEOUT_FACTOR=F, JOBS=N, NFSEC_NO_SKIP=1, COMBOS, LEFT, RIGHT, ...
 #                       passed to run_tests.sh in the guest when set (see there); CI=true
 #                       sets NFSEC_NO_SKIP=1
-#   VM_TIMEOUT=SECS     whole boot (default 2400)
+#   VM_TIMEOUT=SECS     whole boot (default 3600: the suite takes 20-26 min in it)
 #   VM_CONSOLE=1        also copy the guest console to stderr
 #   KEEP_VM_RUN=1       keep .vm/run.XXXXXX even when everything passed
 # Several runs may go on at once: each has its own .vm/run.XXXXXX.
@@ -86,7 +86,7 @@ if [[ ! -f $initrd ]]; then
 	mv -f "$run/initramfs.cpio" "$initrd"
 fi
 
-vm_timeout=${VM_TIMEOUT:-2400}
+vm_timeout=${VM_TIMEOUT:-3600}
 start=$SECONDS
 timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-nodefaults -nographic -serial stdio -no-reboot \
