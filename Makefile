@@ -86,6 +86,7 @@ distclean: clean
 
 # On a machine whose running kernel is KDIR's and can load modules, test right here (as root);
 # otherwise boot KDIR's kernel in QEMU.
+ON_HOST = [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]
 ifeq ($(KERNEL),debug)
 # Slower than the Debian kernel's run several times over (KASAN, lockdep, kmemleak under TCG):
 # longer limits, and room for KASAN's shadow. TEST_TIMEOUT=, VM_TIMEOUT=, VM_MEM= override.
@@ -100,7 +101,7 @@ check:
 else
 check: all debug-ko
 	$(MAKE) -C tools check
-	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
+	@if $(ON_HOST); then \
 		TESTS="$(TESTS)" selftests/run_tests.sh; \
 	else \
 		TESTS="$(TESTS)" KVER="$(KVER)" selftests/vm/run.sh; \
@@ -129,7 +130,7 @@ FUZZ_TESTS = $(patsubst %,%_fuzz.sh,$(if $(filter all,$(FUZZ)),genl pkt,$(FUZZ))
 fuzz: all
 	@for t in $(FUZZ_TESTS); do test -f selftests/$$t || { echo "no fuzzer $$t (FUZZ=genl, pkt or all)" >&2; exit 1; }; done
 	@export FUZZ_COUNT=$(FUZZ_COUNT) FUZZ_SECS=$(FUZZ_SECS) TEST_TIMEOUT=$${TEST_TIMEOUT:-10800}; \
-	if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ "$$(uname -r)" = "$(KVER)" ]; then \
+	if $(ON_HOST); then \
 		selftests/run_tests.sh $(FUZZ_TESTS); \
 	else \
 		TESTS="$(FUZZ_TESTS)" VM_TIMEOUT=$${VM_TIMEOUT:-12000} KVER="$(KVER)" selftests/vm/run.sh; \
