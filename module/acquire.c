@@ -61,7 +61,9 @@ void nfsec_acquire(struct nfsec_net *nn, struct nfsec_policy *pol,
 	a->pol.index = pol->index;
 	a->pol.tmpl = pol->tmpl;
 	a->sel = (struct nfsec_sel) {
-		.saddr = fl->saddr, .daddr = fl->daddr, .splen = 32, .dplen = 32,
+		.saddr = fl->saddr, .daddr = fl->daddr, .family = fl->family,
+		.splen = nfsec_addr_bits(fl->family),
+		.dplen = nfsec_addr_bits(fl->family),
 		.proto = fl->proto, .sport = fl->sport, .dport = fl->dport,
 	};
 	queue_work(nfsec_wq, &a->work);

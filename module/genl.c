@@ -24,12 +24,15 @@ const struct nla_policy nfsec_alg_policy[NFSEC_ALG_A_MAX + 1] = {
 
 const struct nla_policy nfsec_sel_policy[NFSEC_SEL_A_MAX + 1] = {
 	[NFSEC_SEL_A_SRC] = NLA_POLICY_EXACT_LEN(4),
-	[NFSEC_SEL_A_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 32),
+	[NFSEC_SEL_A_SRC_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
 	[NFSEC_SEL_A_DST] = NLA_POLICY_EXACT_LEN(4),
-	[NFSEC_SEL_A_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 32),
+	[NFSEC_SEL_A_DST_PLEN] = NLA_POLICY_MAX(NLA_U8, 128),
 	[NFSEC_SEL_A_PROTO] = { .type = NLA_U8 },
 	[NFSEC_SEL_A_SPORT] = { .type = NLA_BE16 },
 	[NFSEC_SEL_A_DPORT] = { .type = NLA_BE16 },
+	[NFSEC_SEL_A_FAMILY] = NLA_POLICY_MAX(NLA_U16, AF_INET6),
+	[NFSEC_SEL_A_SRC6] = NLA_POLICY_EXACT_LEN(16),
+	[NFSEC_SEL_A_DST6] = NLA_POLICY_EXACT_LEN(16),
 };
 
 const struct nla_policy nfsec_encap_policy[NFSEC_ENCAP_A_MAX + 1] = {
@@ -37,6 +40,7 @@ const struct nla_policy nfsec_encap_policy[NFSEC_ENCAP_A_MAX + 1] = {
 	[NFSEC_ENCAP_A_SPORT] = { .type = NLA_BE16 },
 	[NFSEC_ENCAP_A_DPORT] = { .type = NLA_BE16 },
 	[NFSEC_ENCAP_A_OADDR] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_ENCAP_A_OADDR6] = NLA_POLICY_EXACT_LEN(16),
 };
 
 const struct nla_policy nfsec_lft_policy[NFSEC_LFT_A_MAX + 1] = {
@@ -70,6 +74,8 @@ const struct nla_policy nfsec_sa_policy[NFSEC_SA_A_MAX + 1] = {
 	[NFSEC_SA_A_MSS] = { .type = NLA_U16 },
 	[NFSEC_SA_A_CUR] = { .type = NLA_REJECT },
 	[NFSEC_SA_A_STATS] = { .type = NLA_REJECT },
+	[NFSEC_SA_A_SRC6] = NLA_POLICY_EXACT_LEN(16),
+	[NFSEC_SA_A_DST6] = NLA_POLICY_EXACT_LEN(16),
 };
 
 const struct nla_policy nfsec_tmpl_policy[NFSEC_TMPL_A_MAX + 1] = {
@@ -80,6 +86,8 @@ const struct nla_policy nfsec_tmpl_policy[NFSEC_TMPL_A_MAX + 1] = {
 	[NFSEC_TMPL_A_MODE] = NLA_POLICY_MAX(NLA_U8, NFSEC_MODE_TUNNEL),
 	[NFSEC_TMPL_A_REQID] = { .type = NLA_U32 },
 	[NFSEC_TMPL_A_LEVEL] = NLA_POLICY_MAX(NLA_U8, NFSEC_LEVEL_USE),
+	[NFSEC_TMPL_A_SRC6] = NLA_POLICY_EXACT_LEN(16),
+	[NFSEC_TMPL_A_DST6] = NLA_POLICY_EXACT_LEN(16),
 };
 
 const struct nla_policy nfsec_pol_policy[NFSEC_POL_A_MAX + 1] = {
@@ -103,9 +111,43 @@ static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
 	[NFSEC_A_POLICY_COUNT] = { .type = NLA_REJECT },
 };
 
-__be32 nfsec_nl_addr(const struct nlattr *a)
+/*
+ * The address of @tb[@t4] (IPv4) or @tb[@t6] (IPv6), or none, into @a.
+ * Sets *@family from it, which must agree with a family already set.
+ */
+int nfsec_nl_get_addr(struct nlattr **tb, int t4, int t6, u8 *family,
+		      union nfsec_addr *a, struct netlink_ext_ack *extack)
 {
-	return a ? nla_get_in_addr(a) : 0;
+	const struct nlattr *attr = tb[t4] ?: tb[t6];
+	u8 f = tb[t4] ? AF_INET : AF_INET6;
+
+	memset(a, 0, sizeof(*a));
+	if (!attr)
+		return 0;
+	if (tb[t4] && tb[t6]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[t6],
+				    "both an IPv4 and an IPv6 address where one is needed");
+		return -EINVAL;
+	}
+	if (*family && *family != f) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "an IPv4 address with an IPv6 one (or the reverse) where one family is needed");
+		return -EINVAL;
+	}
+	*family = f;
+	if (f == AF_INET)
+		a->a4 = nla_get_in_addr(attr);
+	else
+		a->a6 = nla_get_in6_addr(attr);
+	return 0;
+}
+
+int nfsec_nl_put_addr(struct sk_buff *msg, int t4, int t6, u8 family,
+		      const union nfsec_addr *a)
+{
+	if (family == AF_INET6)
+		return nla_put_in6_addr(msg, t6, &a->a6);
+	return nla_put_in_addr(msg, t4, a->a4);
 }
 
 /* Parse @nest into @tb; -ENOENT if absent. */
@@ -118,29 +160,86 @@ int nfsec_nl_parse(struct nlattr **tb, int max, const struct nlattr *nest,
 	return nla_parse_nested(tb, max, nest, policy, extack);
 }
 
-void nfsec_nl_parse_sel(const struct nlattr *nest, struct nfsec_sel *sel)
+static int sel_family(struct nlattr **tb, struct nfsec_sel *sel,
+		      struct netlink_ext_ack *extack)
 {
-	struct nlattr *tb[NFSEC_SEL_A_MAX + 1];
+	u16 family;
+
+	if (!tb[NFSEC_SEL_A_FAMILY])
+		return 0;
+	family = nla_get_u16(tb[NFSEC_SEL_A_FAMILY]);
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SEL_A_FAMILY],
+				    "a selector's family is AF_INET, AF_INET6 or AF_UNSPEC");
+		return -EINVAL;
+	}
+	sel->family = family;
+	if (!family && (tb[NFSEC_SEL_A_SRC] || tb[NFSEC_SEL_A_SRC6] ||
+			tb[NFSEC_SEL_A_DST] || tb[NFSEC_SEL_A_DST6] ||
+			tb[NFSEC_SEL_A_SRC_PLEN] || tb[NFSEC_SEL_A_DST_PLEN])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SEL_A_FAMILY],
+				    "a selector for both families (AF_UNSPEC) has no addresses");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int sel_plen(const struct nlattr *attr, const union nfsec_addr *a,
+		    u8 family, u8 *plen, struct netlink_ext_ack *extack)
+{
+	u8 max = nfsec_addr_bits(family);
+
+	*plen = attr ? nla_get_u8(attr) : (nfsec_addr_any(a) ? 0 : max);
+	if (*plen > max) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "prefix length longer than the address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The selector in @nest, or the one that matches everything of
+ * @def_family when @nest is absent. @def_family is the family of a
+ * selector that names none (by FAMILY or by its addresses).
+ */
+int nfsec_nl_parse_sel(const struct nlattr *nest, struct nfsec_sel *sel,
+		       u8 def_family, struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[NFSEC_SEL_A_MAX + 1] = {};
+	int err;
 
 	memset(sel, 0, sizeof(*sel));
-	/* Already validated with the family's policy. */
-	if (nfsec_nl_parse(tb, NFSEC_SEL_A_MAX, nest, nfsec_sel_policy, NULL))
-		return;
-	sel->saddr = nfsec_nl_addr(tb[NFSEC_SEL_A_SRC]);
-	sel->daddr = nfsec_nl_addr(tb[NFSEC_SEL_A_DST]);
-	sel->splen = tb[NFSEC_SEL_A_SRC_PLEN] ?
-		     nla_get_u8(tb[NFSEC_SEL_A_SRC_PLEN]) : (sel->saddr ? 32 : 0);
-	sel->dplen = tb[NFSEC_SEL_A_DST_PLEN] ?
-		     nla_get_u8(tb[NFSEC_SEL_A_DST_PLEN]) : (sel->daddr ? 32 : 0);
+	err = nfsec_nl_parse(tb, NFSEC_SEL_A_MAX, nest, nfsec_sel_policy,
+			     extack);
+	if (err && err != -ENOENT)
+		return err;
+	err = sel_family(tb, sel, extack) ?:
+	      nfsec_nl_get_addr(tb, NFSEC_SEL_A_SRC, NFSEC_SEL_A_SRC6,
+				&sel->family, &sel->saddr, extack) ?:
+	      nfsec_nl_get_addr(tb, NFSEC_SEL_A_DST, NFSEC_SEL_A_DST6,
+				&sel->family, &sel->daddr, extack);
+	if (err)
+		return err;
+	if (!tb[NFSEC_SEL_A_FAMILY] && !sel->family)
+		sel->family = def_family;
+	if (sel->family) {
+		err = sel_plen(tb[NFSEC_SEL_A_SRC_PLEN], &sel->saddr,
+			       sel->family, &sel->splen, extack) ?:
+		      sel_plen(tb[NFSEC_SEL_A_DST_PLEN], &sel->daddr,
+			       sel->family, &sel->dplen, extack);
+		if (err)
+			return err;
+	}
 	/* Host bits beyond the prefix never matter; keep them out. */
-	sel->saddr &= inet_make_mask(sel->splen);
-	sel->daddr &= inet_make_mask(sel->dplen);
+	nfsec_addr_mask(sel->family, &sel->saddr, sel->splen);
+	nfsec_addr_mask(sel->family, &sel->daddr, sel->dplen);
 	if (tb[NFSEC_SEL_A_PROTO])
 		sel->proto = nla_get_u8(tb[NFSEC_SEL_A_PROTO]);
 	if (tb[NFSEC_SEL_A_SPORT])
 		sel->sport = nla_get_be16(tb[NFSEC_SEL_A_SPORT]);
 	if (tb[NFSEC_SEL_A_DPORT])
 		sel->dport = nla_get_be16(tb[NFSEC_SEL_A_DPORT]);
+	return 0;
 }
 
 int nfsec_nl_put_sel(struct sk_buff *msg, int type, const struct nfsec_sel *sel)
@@ -148,9 +247,13 @@ int nfsec_nl_put_sel(struct sk_buff *msg, int type, const struct nfsec_sel *sel)
 	struct nlattr *nest = nla_nest_start(msg, type);
 
 	if (!nest ||
-	    nla_put_in_addr(msg, NFSEC_SEL_A_SRC, sel->saddr) ||
+	    nla_put_u16(msg, NFSEC_SEL_A_FAMILY, sel->family) ||
+	    (sel->family &&
+	     (nfsec_nl_put_addr(msg, NFSEC_SEL_A_SRC, NFSEC_SEL_A_SRC6,
+				sel->family, &sel->saddr) ||
+	      nfsec_nl_put_addr(msg, NFSEC_SEL_A_DST, NFSEC_SEL_A_DST6,
+				sel->family, &sel->daddr))) ||
 	    nla_put_u8(msg, NFSEC_SEL_A_SRC_PLEN, sel->splen) ||
-	    nla_put_in_addr(msg, NFSEC_SEL_A_DST, sel->daddr) ||
 	    nla_put_u8(msg, NFSEC_SEL_A_DST_PLEN, sel->dplen) ||
 	    nla_put_u8(msg, NFSEC_SEL_A_PROTO, sel->proto) ||
 	    nla_put_be16(msg, NFSEC_SEL_A_SPORT, sel->sport) ||

@@ -17,11 +17,15 @@ extern const struct nla_policy nfsec_sa_policy[NFSEC_SA_A_MAX + 1];
 extern const struct nla_policy nfsec_tmpl_policy[NFSEC_TMPL_A_MAX + 1];
 extern const struct nla_policy nfsec_pol_policy[NFSEC_POL_A_MAX + 1];
 
-__be32 nfsec_nl_addr(const struct nlattr *a);
+int nfsec_nl_get_addr(struct nlattr **tb, int t4, int t6, u8 *family,
+		      union nfsec_addr *a, struct netlink_ext_ack *extack);
+int nfsec_nl_put_addr(struct sk_buff *msg, int t4, int t6, u8 family,
+		      const union nfsec_addr *a);
 int nfsec_nl_parse(struct nlattr **tb, int max, const struct nlattr *nest,
 		   const struct nla_policy *policy,
 		   struct netlink_ext_ack *extack);
-void nfsec_nl_parse_sel(const struct nlattr *nest, struct nfsec_sel *sel);
+int nfsec_nl_parse_sel(const struct nlattr *nest, struct nfsec_sel *sel,
+		       u8 def_family, struct netlink_ext_ack *extack);
 int nfsec_nl_put_sel(struct sk_buff *msg, int type, const struct nfsec_sel *sel);
 bool nfsec_nl_ports_ok(const struct nfsec_sel *sel);
 void nfsec_nl_notify(struct net *net, u8 cmd,

@@ -24,8 +24,12 @@ static int parse_tmpl(const struct nlattr *nest, struct nfsec_policy *pol,
 		return -EINVAL;
 	}
 	t->proto = nla_get_u8(tb[NFSEC_TMPL_A_PROTO]);
-	t->saddr = nfsec_nl_addr(tb[NFSEC_TMPL_A_SRC]);
-	t->daddr = nfsec_nl_addr(tb[NFSEC_TMPL_A_DST]);
+	err = nfsec_nl_get_addr(tb, NFSEC_TMPL_A_SRC, NFSEC_TMPL_A_SRC6,
+				&t->family, &t->saddr, extack) ?:
+	      nfsec_nl_get_addr(tb, NFSEC_TMPL_A_DST, NFSEC_TMPL_A_DST6,
+				&t->family, &t->daddr, extack);
+	if (err)
+		return err;
 	if (tb[NFSEC_TMPL_A_SPI])
 		t->spi = nla_get_be32(tb[NFSEC_TMPL_A_SPI]);
 	if (tb[NFSEC_TMPL_A_MODE])
@@ -45,10 +49,15 @@ static int parse_tmpl(const struct nlattr *nest, struct nfsec_policy *pol,
 		return -EOPNOTSUPP;
 	}
 	/* Outbound tunnel mode must know where to send. */
-	if (t->mode == NFSEC_MODE_TUNNEL && (!t->saddr || !t->daddr)) {
+	if (t->mode == NFSEC_MODE_TUNNEL &&
+	    (nfsec_addr_any(&t->saddr) || nfsec_addr_any(&t->daddr))) {
 		NL_SET_ERR_MSG_ATTR(extack, nest,
 				    "a tunnel mode template needs src and dst endpoints");
 		return -EINVAL;
+	}
+	if (t->family == AF_INET6) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "IPv6 templates are not supported yet");
+		return -EOPNOTSUPP;
 	}
 	pol->has_tmpl = true;
 	return 0;
@@ -90,11 +99,25 @@ static int pol_from_attrs(struct nlattr **tb, struct nfsec_policy *pol,
 				    "the index is assigned by nfsec");
 		return -EINVAL;
 	}
-	nfsec_nl_parse_sel(tb[NFSEC_POL_A_SEL], &pol->sel);
+	err = nfsec_nl_parse_sel(tb[NFSEC_POL_A_SEL], &pol->sel, AF_INET,
+				 info->extack);
+	if (err)
+		return err;
+	if (!pol->sel.family) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[NFSEC_POL_A_SEL],
+				    "a policy's selector has one family, AF_INET or AF_INET6");
+		return -EINVAL;
+	}
 	if (!nfsec_nl_ports_ok(&pol->sel)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[NFSEC_POL_A_SEL],
 				    "selector ports need proto tcp, udp, sctp, dccp or udplite");
 		return -EINVAL;
+	}
+	/* See check_family() in genl_sa.c. */
+	if (pol->sel.family != AF_INET) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[NFSEC_POL_A_SEL],
+				    "IPv6 policies are not supported yet");
+		return -EOPNOTSUPP;
 	}
 	pol->dir = nla_get_u8(tb[NFSEC_POL_A_DIR]);
 	if (tb[NFSEC_POL_A_PRIORITY])
@@ -108,8 +131,12 @@ static int put_tmpl(struct sk_buff *msg, const struct nfsec_tmpl *t)
 {
 	struct nlattr *nest = nla_nest_start(msg, NFSEC_POL_A_TMPL);
 
-	if (!nest || nla_put_in_addr(msg, NFSEC_TMPL_A_SRC, t->saddr) ||
-	    nla_put_in_addr(msg, NFSEC_TMPL_A_DST, t->daddr) ||
+	if (!nest ||
+	    (t->family &&
+	     (nfsec_nl_put_addr(msg, NFSEC_TMPL_A_SRC, NFSEC_TMPL_A_SRC6,
+				t->family, &t->saddr) ||
+	      nfsec_nl_put_addr(msg, NFSEC_TMPL_A_DST, NFSEC_TMPL_A_DST6,
+				t->family, &t->daddr))) ||
 	    nla_put_u8(msg, NFSEC_TMPL_A_PROTO, t->proto) ||
 	    nla_put_be32(msg, NFSEC_TMPL_A_SPI, t->spi) ||
 	    nla_put_u8(msg, NFSEC_TMPL_A_MODE, t->mode) ||
@@ -275,7 +302,10 @@ static struct nfsec_policy *pol_find(struct nfsec_net *nn,
 		err = need_dir(tb, info);
 		if (err)
 			return ERR_PTR(err);
-		nfsec_nl_parse_sel(tb[NFSEC_POL_A_SEL], &sel);
+		err = nfsec_nl_parse_sel(tb[NFSEC_POL_A_SEL], &sel, AF_INET,
+					 info->extack);
+		if (err)
+			return ERR_PTR(err);
 		pol = nfsec_policy_find(nn, nla_get_u8(tb[NFSEC_POL_A_DIR]), &sel);
 	}
 	if (!pol) {

@@ -96,6 +96,7 @@ static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 		       struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[NFSEC_ENCAP_A_MAX + 1];
+	u8 family;
 	int err;
 
 	err = nfsec_nl_parse(tb, NFSEC_ENCAP_A_MAX, nest, nfsec_encap_policy,
@@ -115,11 +116,14 @@ static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 	sa->encap.type = nla_get_u16(tb[NFSEC_ENCAP_A_TYPE]);
 	sa->encap.sport = nla_get_be16(tb[NFSEC_ENCAP_A_SPORT]);
 	sa->encap.dport = nla_get_be16(tb[NFSEC_ENCAP_A_DPORT]);
-	sa->encap.oaddr = nfsec_nl_addr(tb[NFSEC_ENCAP_A_OADDR]);
-	return 0;
+	family = sa->family;
+	return nfsec_nl_get_addr(tb, NFSEC_ENCAP_A_OADDR, NFSEC_ENCAP_A_OADDR6,
+				 &family, &sa->encap.oaddr, extack);
 }
 
+/* The SA's identity: (dst, spi, proto), and dst's family. */
 static int parse_id(struct nlattr **tb, const struct nlattr *nest,
+		    u8 *family, union nfsec_addr *daddr,
 		    struct netlink_ext_ack *extack)
 {
 	static const int need[] = {
@@ -128,6 +132,8 @@ static int parse_id(struct nlattr **tb, const struct nlattr *nest,
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(need); i++) {
+		if (need[i] == NFSEC_SA_A_DST && tb[NFSEC_SA_A_DST6])
+			continue;
 		if (!tb[need[i]]) {
 			NL_SET_ERR_MSG_MOD(extack, "an SA is identified by dst, spi and proto");
 			NL_SET_ERR_ATTR_MISS(extack, nest, need[i]);
@@ -138,18 +144,62 @@ static int parse_id(struct nlattr **tb, const struct nlattr *nest,
 		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SPI], "SPI 0 is reserved");
 		return -EINVAL;
 	}
+	*family = AF_UNSPEC;
+	return nfsec_nl_get_addr(tb, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, family,
+				 daddr, extack);
+}
+
+/*
+ * The families nfsec carries so far: IPv4 outside and inside. Anything
+ * else would be accepted and then never match a packet, and a packet the
+ * user meant to protect would leave in clear: refuse it.
+ */
+static int check_family(struct nlattr **tb, const struct nfsec_sa *sa,
+			struct netlink_ext_ack *extack)
+{
+	if (sa->family != AF_INET) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_DST6],
+				    "IPv6 SAs are not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (sa->sel.family == AF_INET6) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SEL],
+				    "IPv6 selectors are not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (sa->mode == NFSEC_MODE_TRANSPORT && sa->sel.family != sa->family) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SEL],
+				    "a transport mode SA's selector has the SA's family");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* Its selector: af-unspec SAs carry both families, others their own. */
+static int parse_sa_sel(struct nlattr **tb, struct nfsec_sa *sa,
+			struct netlink_ext_ack *extack)
+{
+	bool any = sa->flags & NFSEC_SA_F_AF_UNSPEC;
+
+	if (any && sa->mode != NFSEC_MODE_TUNNEL) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_FLAGS],
+				    "flag af-unspec is for tunnel mode SAs");
+		return -EINVAL;
+	}
+	return nfsec_nl_parse_sel(tb[NFSEC_SA_A_SEL], &sa->sel,
+				  any ? AF_UNSPEC : sa->family, extack);
 }
 
 static int check_config(struct nlattr **tb, const struct nlattr *nest,
 			struct nfsec_sa *sa, struct netlink_ext_ack *extack)
 {
-	if (!tb[NFSEC_SA_A_SRC]) {
+	if (!tb[NFSEC_SA_A_SRC] && !tb[NFSEC_SA_A_SRC6]) {
 		NL_SET_ERR_MSG_MOD(extack, "an SA needs src");
 		NL_SET_ERR_ATTR_MISS(extack, nest, NFSEC_SA_A_SRC);
 		return -EINVAL;
 	}
-	if (sa->mode == NFSEC_MODE_TUNNEL && (!sa->saddr || !sa->daddr)) {
+	if (sa->mode == NFSEC_MODE_TUNNEL &&
+	    (nfsec_addr_any(&sa->saddr) || nfsec_addr_any(&sa->daddr))) {
 		NL_SET_ERR_MSG_MOD(extack, "tunnel mode needs src and dst endpoints");
 		return -EINVAL;
 	}
@@ -198,11 +248,11 @@ static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
 	u64 seq;
 	int err;
 
-	err = parse_id(tb, nest, extack);
+	err = parse_id(tb, nest, &sa->family, &sa->daddr, extack) ?:
+	      nfsec_nl_get_addr(tb, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
+				&sa->family, &sa->saddr, extack);
 	if (err)
 		return err;
-	sa->saddr = nfsec_nl_addr(tb[NFSEC_SA_A_SRC]);
-	sa->daddr = nfsec_nl_addr(tb[NFSEC_SA_A_DST]);
 	sa->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
 	sa->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
 	sa->reqid = get_u32(tb[NFSEC_SA_A_REQID]);
@@ -210,9 +260,10 @@ static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
 	sa->flags = get_u32(tb[NFSEC_SA_A_FLAGS]);
 	sa->mss = tb[NFSEC_SA_A_MSS] ? nla_get_u16(tb[NFSEC_SA_A_MSS]) : 0;
 	window = get_u32(tb[NFSEC_SA_A_REPLAY_WINDOW]);
-	nfsec_nl_parse_sel(tb[NFSEC_SA_A_SEL], &sa->sel);
 
-	err = check_config(tb, nest, sa, extack) ?:
+	err = parse_sa_sel(tb, sa, extack) ?:
+	      check_family(tb, sa, extack) ?:
+	      check_config(tb, nest, sa, extack) ?:
 	      parse_seq(tb, sa, &seq, extack) ?:
 	      parse_lifetime(tb[NFSEC_SA_A_LIFETIME], &sa->lft, extack) ?:
 	      parse_encap(tb[NFSEC_SA_A_ENCAP], sa, extack) ?:
@@ -272,7 +323,8 @@ static int put_encap(struct sk_buff *msg, const struct nfsec_sa *sa)
 	if (!nest || nla_put_u16(msg, NFSEC_ENCAP_A_TYPE, sa->encap.type) ||
 	    nla_put_be16(msg, NFSEC_ENCAP_A_SPORT, sa->encap.sport) ||
 	    nla_put_be16(msg, NFSEC_ENCAP_A_DPORT, sa->encap.dport) ||
-	    nla_put_in_addr(msg, NFSEC_ENCAP_A_OADDR, sa->encap.oaddr))
+	    nfsec_nl_put_addr(msg, NFSEC_ENCAP_A_OADDR, NFSEC_ENCAP_A_OADDR6,
+			      sa->family, &sa->encap.oaddr))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
@@ -319,8 +371,10 @@ static int sa_fill(struct sk_buff *msg, struct nfsec_sa *sa)
 	struct nlattr *nest = nla_nest_start(msg, NFSEC_A_SA);
 
 	if (!nest ||
-	    nla_put_in_addr(msg, NFSEC_SA_A_SRC, sa->saddr) ||
-	    nla_put_in_addr(msg, NFSEC_SA_A_DST, sa->daddr) ||
+	    nfsec_nl_put_addr(msg, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, sa->family,
+			      &sa->saddr) ||
+	    nfsec_nl_put_addr(msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, sa->family,
+			      &sa->daddr) ||
 	    nla_put_u8(msg, NFSEC_SA_A_PROTO, sa->proto) ||
 	    nla_put_be32(msg, NFSEC_SA_A_SPI, sa->spi) ||
 	    nla_put_u32(msg, NFSEC_SA_A_REQID, sa->reqid) ||
@@ -430,7 +484,7 @@ int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(sa))
 		return PTR_ERR(sa);
 	mutex_lock(&nn->lock);
-	old = nfsec_sa_lookup(nn, sa->daddr, sa->spi, sa->proto);
+	old = nfsec_sa_lookup(nn, sa->family, &sa->daddr, sa->spi, sa->proto);
 	if (!old)
 		NL_SET_ERR_MSG_MOD(info->extack, "no such SA to update");
 	else
@@ -447,14 +501,17 @@ int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
 static struct nfsec_sa *sa_find(struct nfsec_net *nn, struct genl_info *info)
 {
 	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
+	union nfsec_addr daddr;
 	struct nfsec_sa *sa;
+	u8 family;
 	int err;
 
 	err = sa_nest(info, tb) ?:
-	      parse_id(tb, info->attrs[NFSEC_A_SA], info->extack);
+	      parse_id(tb, info->attrs[NFSEC_A_SA], &family, &daddr,
+		       info->extack);
 	if (err)
 		return ERR_PTR(err);
-	sa = nfsec_sa_lookup(nn, nla_get_in_addr(tb[NFSEC_SA_A_DST]),
+	sa = nfsec_sa_lookup(nn, family, &daddr,
 			     nla_get_be32(tb[NFSEC_SA_A_SPI]),
 			     nla_get_u8(tb[NFSEC_SA_A_PROTO]));
 	if (!sa) {

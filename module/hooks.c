@@ -44,7 +44,8 @@ static struct nfsec_sa *inbound_sa(struct nfsec_net *nn, struct sk_buff *skb)
 	spi = skb_header_pointer(skb, off, sizeof(_spi), &_spi);
 	if (!spi)
 		return NULL;
-	return nfsec_sa_lookup(nn, iph->daddr, *spi, iph->protocol);
+	return nfsec_sa_lookup(nn, AF_INET, NFSEC_ADDR4(iph->daddr), *spi,
+			       iph->protocol);
 }
 
 /*

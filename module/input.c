@@ -96,8 +96,8 @@ static int sa_carries(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	struct nfsec_flow fl;
 
-	if (sa->mode == NFSEC_MODE_TRANSPORT && sa->saddr &&
-	    ip_hdr(skb)->saddr != sa->saddr)
+	if (sa->mode == NFSEC_MODE_TRANSPORT && sa->saddr.a4 &&
+	    ip_hdr(skb)->saddr != sa->saddr.a4)
 		return NFSEC_STAT_RX_POLICY_MISMATCH;
 	nfsec_flow_from_skb(skb, &fl);
 	if (!nfsec_sel_match(&sa->sel, &fl))
@@ -116,8 +116,9 @@ unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
 {
 	const struct nfsec_rx_id *id = &NFSEC_CB(skb)->id;
 	const struct nfsec_flow fl = {
-		.saddr = id->saddr,
-		.daddr = id->daddr,
+		.saddr.a4 = id->saddr,
+		.daddr.a4 = id->daddr,
+		.family = AF_INET,
 		.proto = id->proto,
 		.sport = id->sport,
 		.dport = id->dport,
@@ -125,7 +126,8 @@ unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
 	struct nfsec_policy *pol;
 	struct nfsec_sa *sa;
 
-	sa = nfsec_sa_lookup(nn, id->sa_daddr, id->spi, id->sa_proto);
+	sa = nfsec_sa_lookup(nn, AF_INET, NFSEC_ADDR4(id->sa_daddr), id->spi,
+			     id->sa_proto);
 	if (!sa) {
 		nfsec_count(nn, NULL, NFSEC_STAT_RX_SA_GONE, 1);
 		return NF_DROP;
@@ -171,13 +173,13 @@ void nfsec_deliver(struct sk_buff *skb, struct nfsec_sa *sa)
 
 	nfsec_flow_from_skb(skb, &fl);
 	NFSEC_CB(skb)->id = (struct nfsec_rx_id){
-		.saddr = fl.saddr,
-		.daddr = fl.daddr,
+		.saddr = fl.saddr.a4,
+		.daddr = fl.daddr.a4,
 		.sport = fl.sport,
 		.dport = fl.dport,
 		.proto = fl.proto,
 		.sa_proto = sa->proto,
-		.sa_daddr = sa->daddr,
+		.sa_daddr = sa->daddr.a4,
 		.spi = sa->spi,
 	};
 	NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb,
@@ -206,7 +208,8 @@ static void clamp_syn(struct nfsec_sa *sa, struct sk_buff *skb)
 
 	if (!thoff)
 		return;
-	rt = ip_route_output(dev_net(skb->dev), sa->saddr, sa->daddr, 0, 0);
+	rt = ip_route_output(dev_net(skb->dev), sa->saddr.a4, sa->daddr.a4, 0,
+			     0);
 	if (!IS_ERR(rt)) {
 		mtu = dst_mtu(&rt->dst);
 		ip_rt_put(rt);

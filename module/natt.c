@@ -61,7 +61,7 @@ int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa)
 	lockdep_assert_held(&nn->lock);
 	if (!sa->encap.type)
 		return 0;
-	p = port_find(nn, sa->daddr, sa->encap.dport);
+	p = port_find(nn, sa->daddr.a4, sa->encap.dport);
 	if (p) {
 		p->refs++;
 		return 0;
@@ -69,7 +69,7 @@ int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa)
 	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return -ENOMEM;
-	p->addr = sa->daddr;
+	p->addr = sa->daddr.a4;
 	p->port = sa->encap.dport;
 	p->refs = 1;
 	hlist_add_head_rcu(&p->node, port_head(nn, p->addr, p->port));
@@ -85,7 +85,7 @@ void nfsec_natt_port_put(struct nfsec_net *nn, const struct nfsec_sa *sa)
 	lockdep_assert_held(&nn->lock);
 	if (!sa->encap.type)
 		return;
-	p = port_find(nn, sa->daddr, sa->encap.dport);
+	p = port_find(nn, sa->daddr.a4, sa->encap.dport);
 	if (WARN_ON_ONCE(!p) || --p->refs)
 		return;
 	hlist_del_rcu(&p->node);
@@ -175,7 +175,8 @@ unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb)
 	/* IKE behind its non-ESP marker, or too short to be either. */
 	if (len < sizeof(struct ip_esp_hdr) || !*w)
 		return NF_ACCEPT;
-	sa = nfsec_sa_lookup(nn, ip_hdr(skb)->daddr, *w, IPPROTO_ESP);
+	sa = nfsec_sa_lookup(nn, AF_INET, NFSEC_ADDR4(ip_hdr(skb)->daddr), *w,
+			     IPPROTO_ESP);
 	if (!sa) {
 		nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_SA, 1);
 		return NF_ACCEPT;
@@ -202,7 +203,7 @@ unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb)
  */
 void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb)
 {
-	if (ip_hdr(skb)->saddr != sa->saddr ||
+	if (ip_hdr(skb)->saddr != sa->saddr.a4 ||
 	    NFSEC_CB(skb)->encap_sport != sa->encap.sport)
 		nfsec_count(sa->nn, sa, NFSEC_STAT_NATT_UNEXPECTED_SRC, 1);
 }

@@ -25,6 +25,7 @@
 #include <linux/workqueue.h>
 #include <net/dst_cache.h>
 #include <net/ip.h>
+#include <net/ipv6.h>
 #include <net/netlink.h>
 #include "uapi/nfsec.h"
 
@@ -46,18 +47,54 @@ void nfsec_stats_sum(struct nfsec_stats __percpu *stats,
 int nfsec_stats_put(struct sk_buff *msg, int attrtype,
 		    struct nfsec_stats __percpu *stats);
 
+/*
+ * An address of either family, with the family kept beside it. An IPv4
+ * address is a4 with the rest zero, so that a whole union compares and
+ * hashes the same way for both.
+ */
+union nfsec_addr {
+	__be32 a4;
+	struct in6_addr a6;
+};
+
+static inline bool nfsec_addr_eq(const union nfsec_addr *a,
+				 const union nfsec_addr *b)
+{
+	return ipv6_addr_equal(&a->a6, &b->a6);
+}
+
+static inline bool nfsec_addr_any(const union nfsec_addr *a)
+{
+	return ipv6_addr_any(&a->a6);
+}
+
+/* A pointer to IPv4 address @x as a union, for lookups. */
+#define NFSEC_ADDR4(x) (&(union nfsec_addr){ .a4 = (x) })
+
+/* The highest prefix length of @family's addresses. */
+static inline u8 nfsec_addr_bits(u8 family)
+{
+	return family == AF_INET6 ? 128 : 32;
+}
+
+bool nfsec_prefix_match(u8 family, const union nfsec_addr *a,
+			const union nfsec_addr *b, u8 plen);
+void nfsec_addr_mask(u8 family, union nfsec_addr *a, u8 plen);
+
 /* A packet's 5-tuple, as selectors see it. */
 struct nfsec_flow {
-	__be32 saddr;
-	__be32 daddr;
+	union nfsec_addr saddr;
+	union nfsec_addr daddr;
+	u8 family;		/* AF_INET or AF_INET6 */
 	u8 proto;
 	__be16 sport;
 	__be16 dport;
 };
 
 struct nfsec_sel {
-	__be32 saddr;
-	__be32 daddr;
+	union nfsec_addr saddr;
+	union nfsec_addr daddr;
+	u8 family;		/* AF_UNSPEC: any (an SA's, af-unspec) */
 	u8 splen;
 	u8 dplen;
 	u8 proto;		/* 0: any */
@@ -112,8 +149,9 @@ struct nfsec_sa {
 	struct nfsec_net *nn;
 
 	/* Configuration: fixed once the SA is published. */
-	__be32 saddr;
-	__be32 daddr;
+	union nfsec_addr saddr;
+	union nfsec_addr daddr;
+	u8 family;			/* of saddr, daddr: the outer header */
 	__be32 spi;
 	u8 proto;			/* IPPROTO_ESP or IPPROTO_AH */
 	u8 mode;			/* enum nfsec_mode */
@@ -124,7 +162,7 @@ struct nfsec_sa {
 		u16 type;		/* 0: none, UDP_ENCAP_ESPINUDP */
 		__be16 sport;
 		__be16 dport;
-		__be32 oaddr;
+		union nfsec_addr oaddr;	/* of the SA's family */
 	} encap;
 	struct nfsec_lifetime lft;
 	u16 mss;			/* 0 auto, NFSEC_MSS_OFF, or value */
@@ -167,8 +205,9 @@ struct nfsec_sa {
 };
 
 struct nfsec_tmpl {
-	__be32 saddr;			/* tunnel endpoints */
-	__be32 daddr;
+	union nfsec_addr saddr;		/* tunnel endpoints */
+	union nfsec_addr daddr;
+	u8 family;			/* of the endpoints, AF_UNSPEC: none */
 	__be32 spi;			/* 0: any */
 	u8 proto;
 	u8 mode;
@@ -275,8 +314,9 @@ void nfsec_sa_cache_exit(void);
 int nfsec_sa_init(struct nfsec_net *nn);
 void nfsec_sa_exit(struct nfsec_net *nn);
 /* RCU readers; no reference taken. */
-struct nfsec_sa *nfsec_sa_lookup(struct nfsec_net *nn, __be32 daddr,
-				 __be32 spi, u8 proto);
+struct nfsec_sa *nfsec_sa_lookup(struct nfsec_net *nn, u8 family,
+				 const union nfsec_addr *daddr, __be32 spi,
+				 u8 proto);
 /* The SA that carries @fl under template @t, or NULL. */
 struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
 				     const struct nfsec_tmpl *t,

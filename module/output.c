@@ -81,8 +81,8 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
 {
 	struct flowi4 fl = {
-		.daddr = sa->daddr,
-		.saddr = sa->saddr,
+		.daddr = sa->daddr.a4,
+		.saddr = sa->saddr.a4,
 		.flowi4_proto = sa->encap.type ? IPPROTO_UDP : sa->proto,
 		.fl4_sport = sa->encap.sport,
 		.fl4_dport = sa->encap.dport,
@@ -165,7 +165,7 @@ static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_NO_ROUTE, 1);
 		return -EHOSTUNREACH;
 	}
-	if (!fits(sa, skb, peer_mtu(&rt->dst, inner->daddr == sa->daddr))) {
+	if (!fits(sa, skb, peer_mtu(&rt->dst, inner->daddr == sa->daddr.a4))) {
 		ip_rt_put(rt);
 		return -EMSGSIZE;
 	}
@@ -185,8 +185,8 @@ static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 	iph->frag_off = inner->frag_off & htons(IP_DF);
 	iph->ttl = ip4_dst_hoplimit(&rt->dst);
 	iph->protocol = IPPROTO_IPIP;
-	iph->saddr = sa->saddr;
-	iph->daddr = sa->daddr;
+	iph->saddr = sa->saddr.a4;
+	iph->daddr = sa->daddr.a4;
 	iph->tot_len = htons(skb->len);
 	__ip_select_ident(net, iph, 1);
 	ip_send_check(iph);

@@ -84,9 +84,11 @@ static struct nfsec_sa *quoted_sa(struct nfsec_net *nn, const struct quote *q)
 	 */
 	if (inet_addr_type(nn->net, q->saddr) != RTN_LOCAL)
 		return NULL;
-	sa = nfsec_sa_lookup(nn, q->daddr, q->spi, udp ? IPPROTO_ESP : q->proto);
+	sa = nfsec_sa_lookup(nn, AF_INET, NFSEC_ADDR4(q->daddr), q->spi,
+			     udp ? IPPROTO_ESP : q->proto);
 	/* An SA without a source sends from any of ours. */
-	if (!sa || READ_ONCE(sa->dead) || (sa->saddr && sa->saddr != q->saddr))
+	if (!sa || READ_ONCE(sa->dead) ||
+	    (sa->saddr.a4 && sa->saddr.a4 != q->saddr))
 		return NULL;
 	if (!sa->encap.type != !udp)
 		return NULL;

@@ -19,15 +19,39 @@
 #include <net/ip.h>
 #include "nfsec.h"
 
-static bool prefix_match(__be32 a, __be32 b, u8 plen)
+bool nfsec_prefix_match(u8 family, const union nfsec_addr *a,
+			const union nfsec_addr *b, u8 plen)
 {
-	return !((a ^ b) & inet_make_mask(plen));
+	if (family == AF_INET6)
+		return ipv6_prefix_equal(&a->a6, &b->a6, plen);
+	return !((a->a4 ^ b->a4) & inet_make_mask(plen));
 }
 
+/* Clear the host bits past @plen. */
+void nfsec_addr_mask(u8 family, union nfsec_addr *a, u8 plen)
+{
+	struct in6_addr pfx;
+
+	if (family == AF_INET6) {
+		ipv6_addr_prefix(&pfx, &a->a6, plen);
+		a->a6 = pfx;
+	} else {
+		a->a4 &= inet_make_mask(plen);
+	}
+}
+
+/*
+ * A selector of family AF_UNSPEC (an SA's, af-unspec) has no addresses,
+ * and matches packets of both families.
+ */
 bool nfsec_sel_match(const struct nfsec_sel *sel, const struct nfsec_flow *fl)
 {
-	return prefix_match(sel->saddr, fl->saddr, sel->splen) &&
-	       prefix_match(sel->daddr, fl->daddr, sel->dplen) &&
+	if (sel->family && sel->family != fl->family)
+		return false;
+	return nfsec_prefix_match(fl->family, &sel->saddr, &fl->saddr,
+				  sel->splen) &&
+	       nfsec_prefix_match(fl->family, &sel->daddr, &fl->daddr,
+				  sel->dplen) &&
 	       (!sel->proto || sel->proto == fl->proto) &&
 	       (!sel->sport || sel->sport == fl->sport) &&
 	       (!sel->dport || sel->dport == fl->dport);
@@ -46,11 +70,11 @@ void nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl)
 	__be16 _ports[2];
 	const __be16 *ports;
 
-	fl->saddr = iph->saddr;
-	fl->daddr = iph->daddr;
+	memset(fl, 0, sizeof(*fl));
+	fl->family = AF_INET;
+	fl->saddr.a4 = iph->saddr;
+	fl->daddr.a4 = iph->daddr;
 	fl->proto = iph->protocol;
-	fl->sport = 0;
-	fl->dport = 0;
 	/*
 	 * Only the first fragment carries the ports: those of every fragment
 	 * are opaque (RFC 4301 7), so that all of a datagram's fragments meet
@@ -84,6 +108,7 @@ void nfsec_policy_cache_exit(void)
 struct nfsec_pol_class {
 	struct list_head node;		/* nn->pol_classes[dir] */
 	struct rcu_head rcu;
+	u8 family;
 	u8 splen;
 	u8 dplen;
 	unsigned int refs;		/* policies, under nn->lock */
@@ -111,13 +136,27 @@ void nfsec_policy_exit(struct nfsec_net *nn)
 	kvfree(nn->pol_hash);
 }
 
-static struct hlist_head *pol_head(struct nfsec_net *nn, u8 dir, u8 splen,
-				   u8 dplen, __be32 saddr, __be32 daddr)
+/*
+ * The chain of the policies of @dir whose selectors have @sel's family and
+ * prefix lengths and @sel's addresses once masked to them. A packet's flow
+ * is looked up as such a selector, once per class.
+ */
+static struct hlist_head *pol_head(struct nfsec_net *nn, u8 dir,
+				   const struct nfsec_sel *sel)
 {
-	u32 h = jhash_3words((__force u32)(saddr & inet_make_mask(splen)),
-			     (__force u32)(daddr & inet_make_mask(dplen)),
-			     dir << 16 | splen << 8 | dplen, nn->hash_seed);
+	u32 key = sel->family << 24 | dir << 16 | sel->splen << 8 | sel->dplen;
+	union nfsec_addr a[2] = { sel->saddr, sel->daddr };
+	u32 h;
 
+	nfsec_addr_mask(sel->family, &a[0], sel->splen);
+	nfsec_addr_mask(sel->family, &a[1], sel->dplen);
+	if (sel->family == AF_INET6)
+		h = jhash2((__force const u32 *)a[0].a6.s6_addr32, 4,
+			   jhash2((__force const u32 *)a[1].a6.s6_addr32, 4,
+				  nn->hash_seed ^ key));
+	else
+		h = jhash_3words((__force u32)a[0].a4, (__force u32)a[1].a4,
+				 key, nn->hash_seed);
 	return &nn->pol_hash[hash_32(h, NFSEC_HASH_BITS)];
 }
 
@@ -131,17 +170,25 @@ static bool pol_before(const struct nfsec_policy *a,
 struct nfsec_policy *nfsec_policy_lookup(struct nfsec_net *nn, u8 dir,
 					 const struct nfsec_flow *fl)
 {
+	struct nfsec_sel key = {
+		.saddr = fl->saddr, .daddr = fl->daddr, .family = fl->family,
+	};
 	struct nfsec_policy *pol, *best = NULL;
 	struct nfsec_pol_class *c;
 	struct hlist_head *head;
 
 	list_for_each_entry_rcu(c, &nn->pol_classes[dir], node) {
-		head = pol_head(nn, dir, c->splen, c->dplen, fl->saddr, fl->daddr);
+		if (c->family != fl->family)
+			continue;
+		key.splen = c->splen;
+		key.dplen = c->dplen;
+		head = pol_head(nn, dir, &key);
 		hlist_for_each_entry_rcu(pol, head, hnode) {
 			/* The chain is in priority order too. */
 			if (best && !pol_before(pol, best))
 				break;
-			if (pol->dir == dir && pol->sel.splen == c->splen &&
+			if (pol->dir == dir && pol->sel.family == c->family &&
+			    pol->sel.splen == c->splen &&
 			    pol->sel.dplen == c->dplen &&
 			    nfsec_sel_match(&pol->sel, fl)) {
 				best = pol;
@@ -195,7 +242,8 @@ static void policy_free_rcu(struct rcu_head *rcu)
 
 static bool sel_equal(const struct nfsec_sel *a, const struct nfsec_sel *b)
 {
-	return a->saddr == b->saddr && a->daddr == b->daddr &&
+	return a->family == b->family && nfsec_addr_eq(&a->saddr, &b->saddr) &&
+	       nfsec_addr_eq(&a->daddr, &b->daddr) &&
 	       a->splen == b->splen && a->dplen == b->dplen &&
 	       a->proto == b->proto && a->sport == b->sport &&
 	       a->dport == b->dport;
@@ -207,8 +255,7 @@ struct nfsec_policy *nfsec_policy_find(struct nfsec_net *nn, u8 dir,
 	struct nfsec_policy *pol;
 
 	lockdep_assert_held(&nn->lock);
-	hlist_for_each_entry(pol, pol_head(nn, dir, sel->splen, sel->dplen,
-					   sel->saddr, sel->daddr), hnode) {
+	hlist_for_each_entry(pol, pol_head(nn, dir, sel), hnode) {
 		if (pol->dir == dir && sel_equal(&pol->sel, sel))
 			return pol;
 	}
@@ -236,7 +283,8 @@ static struct nfsec_pol_class *class_find(struct nfsec_net *nn,
 	struct nfsec_pol_class *c;
 
 	list_for_each_entry(c, &nn->pol_classes[pol->dir], node)
-		if (c->splen == pol->sel.splen && c->dplen == pol->sel.dplen)
+		if (c->family == pol->sel.family &&
+		    c->splen == pol->sel.splen && c->dplen == pol->sel.dplen)
 			return c;
 	return NULL;
 }
@@ -252,6 +300,7 @@ static int class_get(struct nfsec_net *nn, const struct nfsec_policy *pol)
 	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return -ENOMEM;
+	c->family = pol->sel.family;
 	c->splen = pol->sel.splen;
 	c->dplen = pol->sel.dplen;
 	c->refs = 1;
@@ -272,12 +321,9 @@ static void class_put(struct nfsec_net *nn, const struct nfsec_policy *pol)
 /* Into its hash chain, in priority order. */
 static void chain_add(struct nfsec_net *nn, struct nfsec_policy *pol)
 {
-	const struct nfsec_sel *sel = &pol->sel;
+	struct hlist_head *head = pol_head(nn, pol->dir, &pol->sel);
 	struct nfsec_policy *pos, *last = NULL;
-	struct hlist_head *head;
 
-	head = pol_head(nn, pol->dir, sel->splen, sel->dplen, sel->saddr,
-			sel->daddr);
 	hlist_for_each_entry(pos, head, hnode) {
 		if (pol_before(pol, pos)) {
 			hlist_add_before_rcu(&pol->hnode, &pos->hnode);
@@ -470,6 +516,12 @@ static bool __init index_selftest(void)
 	return ok;
 }
 
+#define V4(a) { .a4 = htonl(a) }
+#define V6(a, b, c, d) { .a6.s6_addr32 = { htonl(a), htonl(b), htonl(c), htonl(d) } }
+#define FL4(s, d, p, ...) { .saddr = V4(s), .daddr = V4(d), .family = AF_INET, \
+			   .proto = (p), __VA_ARGS__ }
+#define FL6(s, d, p) { .saddr = s, .daddr = d, .family = AF_INET6, .proto = (p) }
+
 bool __init nfsec_policy_selftest(void)
 {
 	static const struct {
@@ -477,24 +529,51 @@ bool __init nfsec_policy_selftest(void)
 		struct nfsec_flow fl;
 		bool match;
 	} t[] = {
-		{ {}, { htonl(0x0a000001), htonl(0x0a000002), 6 }, true },
-		{ { .saddr = htonl(0x0a010000), .splen = 24 },
-		  { htonl(0x0a0100fe), htonl(0x0a020001), 1 }, true },
-		{ { .saddr = htonl(0x0a010000), .splen = 24 },
-		  { htonl(0x0a0101fe), htonl(0x0a020001), 1 }, false },
-		{ { .daddr = htonl(0x0a020001), .dplen = 32 },
-		  { htonl(0x0a0100fe), htonl(0x0a020001), 1 }, true },
-		{ { .daddr = htonl(0x0a020001), .dplen = 32 },
-		  { htonl(0x0a0100fe), htonl(0x0a020002), 1 }, false },
-		{ { .proto = 6 }, { 0, 0, 17 }, false },
-		{ { .proto = 6, .dport = htons(22) },
-		  { 0, 0, 6, htons(1000), htons(22) }, true },
-		{ { .proto = 6, .dport = htons(22) },
-		  { 0, 0, 6, htons(22), htons(1000) }, false },
-		{ { .proto = 17, .sport = htons(53) },
-		  { 0, 0, 17, htons(53), htons(9) }, true },
-		{ { .saddr = htonl(0x80000000), .splen = 1 },
-		  { htonl(0x7fffffff), 0, 0 }, false },
+		{ { .family = AF_INET }, FL4(0x0a000001, 0x0a000002, 6), true },
+		{ { .family = AF_INET, .saddr = V4(0x0a010000), .splen = 24 },
+		  FL4(0x0a0100fe, 0x0a020001, 1), true },
+		{ { .family = AF_INET, .saddr = V4(0x0a010000), .splen = 24 },
+		  FL4(0x0a0101fe, 0x0a020001, 1), false },
+		{ { .family = AF_INET, .daddr = V4(0x0a020001), .dplen = 32 },
+		  FL4(0x0a0100fe, 0x0a020001, 1), true },
+		{ { .family = AF_INET, .daddr = V4(0x0a020001), .dplen = 32 },
+		  FL4(0x0a0100fe, 0x0a020002, 1), false },
+		{ { .family = AF_INET, .proto = 6 }, FL4(0, 0, 17), false },
+		{ { .family = AF_INET, .proto = 6, .dport = htons(22) },
+		  FL4(0, 0, 6, .sport = htons(1000), .dport = htons(22)), true },
+		{ { .family = AF_INET, .proto = 6, .dport = htons(22) },
+		  FL4(0, 0, 6, .sport = htons(22), .dport = htons(1000)), false },
+		{ { .family = AF_INET, .proto = 17, .sport = htons(53) },
+		  FL4(0, 0, 17, .sport = htons(53), .dport = htons(9)), true },
+		{ { .family = AF_INET, .saddr = V4(0x80000000), .splen = 1 },
+		  FL4(0x7fffffff, 0, 0), false },
+		/* Families: ::/0 is not 0.0.0.0/0; af-unspec takes both. */
+		{ { .family = AF_INET6 }, FL4(0x0a000001, 0x0a000002, 6), false },
+		{ { .family = AF_INET }, FL6(V6(0x20010db8, 0, 0, 1),
+					    V6(0x20010db8, 0, 0, 2), 6), false },
+		{ { .family = AF_UNSPEC }, FL4(0x0a000001, 0x0a000002, 6), true },
+		{ { .family = AF_UNSPEC }, FL6(V6(0x20010db8, 0, 0, 1),
+					      V6(0x20010db8, 0, 0, 2), 6), true },
+		/* IPv6 prefixes: /0, /32, /64, /127, /128. */
+		{ { .family = AF_INET6 }, FL6(V6(0x20010db8, 0, 0, 1),
+					     V6(0xfe800000, 0, 0, 2), 58), true },
+		{ { .family = AF_INET6, .saddr = V6(0x20010db8, 0, 0, 0), .splen = 32 },
+		  FL6(V6(0x20010db8, 0xffff, 0, 1), V6(0, 0, 0, 1), 6), true },
+		{ { .family = AF_INET6, .saddr = V6(0x20010db8, 0, 0, 0), .splen = 32 },
+		  FL6(V6(0x20010db9, 0, 0, 1), V6(0, 0, 0, 1), 6), false },
+		{ { .family = AF_INET6, .daddr = V6(0x20010db8, 1, 0, 0), .dplen = 64 },
+		  FL6(V6(0, 0, 0, 1), V6(0x20010db8, 1, 0xffff, 7), 6), true },
+		{ { .family = AF_INET6, .daddr = V6(0x20010db8, 1, 0, 0), .dplen = 64 },
+		  FL6(V6(0, 0, 0, 1), V6(0x20010db8, 2, 0, 7), 6), false },
+		{ { .family = AF_INET6, .daddr = V6(0x20010db8, 0, 0, 2), .dplen = 127 },
+		  FL6(V6(0, 0, 0, 1), V6(0x20010db8, 0, 0, 3), 6), true },
+		{ { .family = AF_INET6, .daddr = V6(0x20010db8, 0, 0, 2), .dplen = 127 },
+		  FL6(V6(0, 0, 0, 1), V6(0x20010db8, 0, 0, 4), 6), false },
+		{ { .family = AF_INET6, .daddr = V6(0x20010db8, 0, 0, 2), .dplen = 128 },
+		  FL6(V6(0, 0, 0, 1), V6(0x20010db8, 0, 0, 3), 6), false },
+		/* An IPv4 address is not the IPv6 one with the same first word. */
+		{ { .family = AF_INET6, .daddr = V6(0x0a000002, 0, 0, 0), .dplen = 128 },
+		  FL4(0x0a000001, 0x0a000002, 6), false },
 	};
 	bool ok = true;
 	int i;

@@ -34,17 +34,28 @@ void nfsec_sa_cache_exit(void)
 	kmem_cache_destroy(sa_cache);
 }
 
-static u32 spi_hash(const struct nfsec_net *nn, __be32 daddr, __be32 spi,
-		    u8 proto)
+/* IPv4 addresses hash as before IPv6 came, in one word. */
+static u32 addr_hash(const struct nfsec_net *nn, u8 family,
+		     const union nfsec_addr *a)
 {
-	return jhash_3words((__force u32)daddr, (__force u32)spi, proto,
-			    nn->hash_seed) & (NFSEC_HASH_SIZE - 1);
+	if (family == AF_INET6)
+		return jhash2((__force const u32 *)a->a6.s6_addr32, 4, nn->hash_seed);
+	return (__force u32)a->a4;
 }
 
-static u32 dst_hash(const struct nfsec_net *nn, __be32 daddr, u8 proto)
+static u32 spi_hash(const struct nfsec_net *nn, u8 family,
+		    const union nfsec_addr *daddr, __be32 spi, u8 proto)
 {
-	return jhash_2words((__force u32)daddr, proto, nn->hash_seed) &
+	return jhash_3words(addr_hash(nn, family, daddr), (__force u32)spi,
+			    family << 8 | proto, nn->hash_seed) &
 	       (NFSEC_HASH_SIZE - 1);
+}
+
+static u32 dst_hash(const struct nfsec_net *nn, u8 family,
+		    const union nfsec_addr *daddr, u8 proto)
+{
+	return jhash_2words(addr_hash(nn, family, daddr), family << 8 | proto,
+			    nn->hash_seed) & (NFSEC_HASH_SIZE - 1);
 }
 
 int nfsec_sa_init(struct nfsec_net *nn)
@@ -140,15 +151,18 @@ void nfsec_sa_put(struct nfsec_sa *sa)
 	}
 }
 
-struct nfsec_sa *nfsec_sa_lookup(struct nfsec_net *nn, __be32 daddr,
-				 __be32 spi, u8 proto)
+struct nfsec_sa *nfsec_sa_lookup(struct nfsec_net *nn, u8 family,
+				 const union nfsec_addr *daddr, __be32 spi,
+				 u8 proto)
 {
-	struct hlist_head *head = &nn->sa_spi[spi_hash(nn, daddr, spi, proto)];
+	struct hlist_head *head;
 	struct nfsec_sa *sa;
 
+	head = &nn->sa_spi[spi_hash(nn, family, daddr, spi, proto)];
 	hlist_for_each_entry_rcu(sa, head, spi_node,
 				 lockdep_is_held(&nn->lock)) {
-		if (sa->spi == spi && sa->daddr == daddr && sa->proto == proto)
+		if (sa->spi == spi && sa->proto == proto &&
+		    sa->family == family && nfsec_addr_eq(&sa->daddr, daddr))
 			return sa;
 	}
 	return NULL;
@@ -164,26 +178,33 @@ bool nfsec_tmpl_match_sa(const struct nfsec_tmpl *t, const struct nfsec_sa *sa)
 	 * In transport mode too (xfrm ignores them there): a template that
 	 * names the peers accepts only their SAs.
 	 */
-	if ((t->saddr && t->saddr != sa->saddr) ||
-	    (t->daddr && t->daddr != sa->daddr))
-		return false;
-	return true;
+	if (!t->family)
+		return true;
+	return t->family == sa->family &&
+	       (nfsec_addr_any(&t->saddr) ||
+		nfsec_addr_eq(&t->saddr, &sa->saddr)) &&
+	       (nfsec_addr_any(&t->daddr) ||
+		nfsec_addr_eq(&t->daddr, &sa->daddr));
 }
 
 struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
 				     const struct nfsec_tmpl *t,
 				     const struct nfsec_flow *fl)
 {
-	__be32 daddr = t->mode == NFSEC_MODE_TUNNEL ? t->daddr : fl->daddr;
-	struct hlist_head *head = &nn->sa_dst[dst_hash(nn, daddr, t->proto)];
+	bool tunnel = t->mode == NFSEC_MODE_TUNNEL;
+	const union nfsec_addr *daddr = tunnel ? &t->daddr : &fl->daddr;
+	u8 family = tunnel ? t->family : fl->family;
+	struct hlist_head *head;
 	struct nfsec_sa *sa;
 
+	head = &nn->sa_dst[dst_hash(nn, family, daddr, t->proto)];
 	hlist_for_each_entry_rcu(sa, head, dst_node) {
-		if (sa->daddr != daddr || !nfsec_tmpl_match_sa(t, sa))
+		if (sa->family != family || !nfsec_addr_eq(&sa->daddr, daddr) ||
+		    !nfsec_tmpl_match_sa(t, sa))
 			continue;
 		/* In transport mode the SA's source is the packet's. */
-		if (sa->mode == NFSEC_MODE_TRANSPORT && sa->saddr &&
-		    sa->saddr != fl->saddr)
+		if (!tunnel && !nfsec_addr_any(&sa->saddr) &&
+		    !nfsec_addr_eq(&sa->saddr, &fl->saddr))
 			continue;
 		/*
 		 * A dead SA (replaced by an update, or being deleted) is
@@ -203,7 +224,7 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 	unsigned int max = READ_ONCE(nfsec_max_sas);
 
 	lockdep_assert_held(&nn->lock);
-	if (nfsec_sa_lookup(nn, sa->daddr, sa->spi, sa->proto)) {
+	if (nfsec_sa_lookup(nn, sa->family, &sa->daddr, sa->spi, sa->proto)) {
 		NL_SET_ERR_MSG_MOD(extack, "an SA with this dst, spi and proto exists");
 		return -EEXIST;
 	}
@@ -218,9 +239,11 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 	sa->nn = nn;
 	atomic_inc(&nn->sa_alive);
 	hlist_add_head_rcu(&sa->spi_node,
-			   &nn->sa_spi[spi_hash(nn, sa->daddr, sa->spi, sa->proto)]);
+			   &nn->sa_spi[spi_hash(nn, sa->family, &sa->daddr,
+						sa->spi, sa->proto)]);
 	hlist_add_head_rcu(&sa->dst_node,
-			   &nn->sa_dst[dst_hash(nn, sa->daddr, sa->proto)]);
+			   &nn->sa_dst[dst_hash(nn, sa->family, &sa->daddr,
+						sa->proto)]);
 	nn->sa_count++;
 	nn->genid++;
 	nfsec_lft_start(sa);

@@ -678,7 +678,7 @@ class Fuzzer:
             ("mode 2", lambda: setv(S_MODE, u8(2)), ""),
             ("proto 49", lambda: setv(S_PROTO, u8(49)), ""),
             ("proto 52", lambda: setv(S_PROTO, u8(52)), ""),
-            ("flags 4", lambda: setv(S_FLAGS, u32(4)), ""),
+            ("flags 8", lambda: setv(S_FLAGS, u32(8)), ""),
             ("flags u32 max", lambda: setv(S_FLAGS, u32(U32)), ""),
             ("mss 87", lambda: setv(S_MSS, u16(87)), "below TCP"),
             ("mss 1", lambda: setv(S_MSS, u16(1)), "below TCP"),

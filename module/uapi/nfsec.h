@@ -118,13 +118,16 @@ enum nfsec_mode {
 enum nfsec_sa_flags {
 	NFSEC_SA_F_ESN = 1U << 0,	/* 64-bit sequence numbers */
 	NFSEC_SA_F_ALIGN4 = 1U << 1,	/* AH: pad to 4 bytes, not xfrm's 8 */
-	NFSEC_SA_F_ALL = NFSEC_SA_F_ESN | NFSEC_SA_F_ALIGN4,
+	NFSEC_SA_F_AF_UNSPEC = 1U << 2,	/* tunnel: inner packets of both
+					 * families (a selector without one) */
+	NFSEC_SA_F_ALL = NFSEC_SA_F_ESN | NFSEC_SA_F_ALIGN4 |
+			 NFSEC_SA_F_AF_UNSPEC,
 };
 
 enum nfsec_sa_attr {
 	NFSEC_SA_A_UNSPEC,
-	NFSEC_SA_A_SRC,			/* be32 */
-	NFSEC_SA_A_DST,			/* be32 */
+	NFSEC_SA_A_SRC,			/* be32: IPv4; or SRC6 */
+	NFSEC_SA_A_DST,			/* be32: IPv4; or DST6 */
 	NFSEC_SA_A_PROTO,		/* u8: IPPROTO_ESP or IPPROTO_AH */
 	NFSEC_SA_A_SPI,			/* be32, not 0 */
 	NFSEC_SA_A_REQID,		/* u32 */
@@ -143,6 +146,8 @@ enum nfsec_sa_attr {
 	NFSEC_SA_A_CUR,			/* nest: NFSEC_CUR_A_*, reply only */
 	NFSEC_SA_A_STATS,		/* nest: u64 counters, reply only */
 	NFSEC_SA_A_PAD,
+	NFSEC_SA_A_SRC6,		/* struct in6_addr */
+	NFSEC_SA_A_DST6,		/* struct in6_addr */
 	__NFSEC_SA_A_MAX
 };
 #define NFSEC_SA_A_MAX (__NFSEC_SA_A_MAX - 1)
@@ -158,16 +163,24 @@ enum nfsec_alg_attr {
 };
 #define NFSEC_ALG_A_MAX (__NFSEC_ALG_A_MAX - 1)
 
-/* A selector; an absent attribute matches anything. */
+/*
+ * A selector; an absent attribute matches anything, but for the family:
+ * FAMILY, else that of the addresses given, else AF_INET (as ip-xfrm's
+ * default); an SA's selector defaults to the SA's family, and to
+ * AF_UNSPEC (both) with NFSEC_SA_F_AF_UNSPEC.
+ */
 enum nfsec_sel_attr {
 	NFSEC_SEL_A_UNSPEC,
-	NFSEC_SEL_A_SRC,	/* be32 */
-	NFSEC_SEL_A_SRC_PLEN,	/* u8: 0..32 */
-	NFSEC_SEL_A_DST,	/* be32 */
-	NFSEC_SEL_A_DST_PLEN,	/* u8: 0..32 */
+	NFSEC_SEL_A_SRC,	/* be32: IPv4; or SRC6 */
+	NFSEC_SEL_A_SRC_PLEN,	/* u8: 0..32, 0..128 for IPv6 */
+	NFSEC_SEL_A_DST,	/* be32: IPv4; or DST6 */
+	NFSEC_SEL_A_DST_PLEN,	/* u8: 0..32, 0..128 for IPv6 */
 	NFSEC_SEL_A_PROTO,	/* u8: 0 any */
 	NFSEC_SEL_A_SPORT,	/* be16: 0 any; TCP, UDP, SCTP */
 	NFSEC_SEL_A_DPORT,	/* be16: 0 any */
+	NFSEC_SEL_A_FAMILY,	/* u16: AF_INET, AF_INET6; AF_UNSPEC: both */
+	NFSEC_SEL_A_SRC6,	/* struct in6_addr */
+	NFSEC_SEL_A_DST6,	/* struct in6_addr */
 	__NFSEC_SEL_A_MAX
 };
 #define NFSEC_SEL_A_MAX (__NFSEC_SEL_A_MAX - 1)
@@ -178,6 +191,7 @@ enum nfsec_encap_attr {
 	NFSEC_ENCAP_A_SPORT,	/* be16 */
 	NFSEC_ENCAP_A_DPORT,	/* be16 */
 	NFSEC_ENCAP_A_OADDR,	/* be32: original address, for checksums */
+	NFSEC_ENCAP_A_OADDR6,	/* struct in6_addr: the same, IPv6 SAs */
 	__NFSEC_ENCAP_A_MAX
 };
 #define NFSEC_ENCAP_A_MAX (__NFSEC_ENCAP_A_MAX - 1)
@@ -241,13 +255,15 @@ enum nfsec_tmpl_level {
 
 enum nfsec_tmpl_attr {
 	NFSEC_TMPL_A_UNSPEC,
-	NFSEC_TMPL_A_SRC,	/* be32: tunnel source, tunnel mode */
-	NFSEC_TMPL_A_DST,	/* be32: tunnel destination, tunnel mode */
+	NFSEC_TMPL_A_SRC,	/* be32: tunnel source, tunnel mode; or SRC6 */
+	NFSEC_TMPL_A_DST,	/* be32: tunnel destination; or DST6 */
 	NFSEC_TMPL_A_PROTO,	/* u8: IPPROTO_ESP or IPPROTO_AH */
 	NFSEC_TMPL_A_SPI,	/* be32: 0 any */
 	NFSEC_TMPL_A_MODE,	/* u8: enum nfsec_mode */
 	NFSEC_TMPL_A_REQID,	/* u32: 0 any */
 	NFSEC_TMPL_A_LEVEL,	/* u8: enum nfsec_tmpl_level */
+	NFSEC_TMPL_A_SRC6,	/* struct in6_addr */
+	NFSEC_TMPL_A_DST6,	/* struct in6_addr */
 	__NFSEC_TMPL_A_MAX
 };
 #define NFSEC_TMPL_A_MAX (__NFSEC_TMPL_A_MAX - 1)
