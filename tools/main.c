@@ -7,6 +7,7 @@
 #include <string.h>
 #include "tool.h"
 
+int opt_family;
 bool opt_stats;
 bool opt_json;
 bool dry_run;
@@ -14,8 +15,9 @@ int batch_line;
 
 static void usage(FILE *f)
 {
-	fputs("Usage: nfsec [ -s ] [ -j ] [ -batch FILE ] OBJECT COMMAND ...\n"
+	fputs("Usage: nfsec [ -4 | -6 ] [ -s ] [ -j ] [ -batch FILE ] OBJECT COMMAND ...\n"
 	      "OBJECT := sa | policy | stats | monitor | version | help\n"
+	      "  -4, -6  IPv4 or IPv6 only: addresses given, SAs and policies shown\n"
 	      "  -s      counters too\n"
 	      "  -j      JSON output\n"
 	      "  -batch  run the commands of FILE (- for stdin), one a line;\n"
@@ -178,6 +180,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(o, "s") || !strcmp(o, "stats") || !strcmp(o, "statistics"))
 			opt_stats = true;
+		else if (!strcmp(o, "4"))
+			opt_family = AF_INET;
+		else if (!strcmp(o, "6"))
+			opt_family = AF_INET6;
 		else if (!strcmp(o, "j") || !strcmp(o, "json"))
 			opt_json = true;
 		else if (!strcmp(o, "batch") || !strcmp(o, "b")) {

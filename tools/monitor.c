@@ -53,7 +53,7 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 			printf("\"hard\":%s,", hard ? "true" : "false");
 		if (cmd == NFSEC_CMD_SA_ACQUIRE) {
 			fputs("\"sel\":", stdout);
-			print_sel(tb[NFSEC_A_ACQUIRE_SEL], true);
+			print_sel(tb[NFSEC_A_ACQUIRE_SEL], AF_INET, true);
 			putchar(',');
 		}
 		printf("\"%s\":", sa ? "sa" : "policy");
@@ -70,7 +70,7 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 	} else {
 		fputs(events[i].prefix, stdout);
 		if (cmd == NFSEC_CMD_SA_ACQUIRE) {
-			print_sel(tb[NFSEC_A_ACQUIRE_SEL], false);
+			print_sel(tb[NFSEC_A_ACQUIRE_SEL], AF_INET, false);
 			putchar('\n');
 		}
 		if (sa)
@@ -94,6 +94,8 @@ int do_monitor(int argc, char **argv)
 {
 	int want = 0, i;
 
+	/* Events of both families: a prefix line must not lose its object. */
+	opt_family = 0;
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "all"))
 			want |= WANT_SA | WANT_POLICY | WANT_ACQUIRE;

@@ -42,33 +42,57 @@ int parse_fail(const char *fmt, ...)
 	return -EINVAL;
 }
 
-int get_addr(const char *s, uint32_t *addr)
+int get_addr(const char *s, struct addr *a)
 {
-	struct in_addr a;
-
-	if (strchr(s, ':'))
-		return parse_fail("\"%s\": IPv6 is not supported by nfsec", s);
-	if (inet_pton(AF_INET, s, &a) != 1)
-		return parse_fail("\"%s\" is not an IPv4 address", s);
-	*addr = a.s_addr;
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, &a->v4) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, s, &a->v6) == 1)
+		a->family = AF_INET6;
+	else
+		return parse_fail("\"%s\" is not an IPv4 or IPv6 address", s);
+	if (opt_family && a->family != opt_family)
+		return parse_fail("\"%s\" is not an %s address (-%c)", s,
+				  opt_family == AF_INET ? "IPv4" : "IPv6",
+				  opt_family == AF_INET ? '4' : '6');
 	return 0;
 }
 
-int get_prefix(const char *s, uint32_t *addr, uint8_t *plen)
+int get_prefix(const char *s, struct addr *a, uint8_t *plen)
 {
 	char buf[64], *slash;
+	unsigned int max;
 	uint32_t v = 0;
 
 	snprintf(buf, sizeof(buf), "%s", s);
 	slash = strchr(buf, '/');
-	*plen = 32;
-	if (slash) {
+	if (slash)
 		*slash++ = 0;
-		if (get_u32(slash, &v) || v > 32)
-			return parse_fail("invalid prefix length \"%s\" (0..32)", slash);
+	if (get_addr(buf, a))
+		return -EINVAL;
+	max = a->family == AF_INET6 ? 128 : 32;
+	*plen = max;
+	if (slash) {
+		if (get_u32(slash, &v) || v > max)
+			return parse_fail("invalid prefix length \"%s\" (0..%u)", slash, max);
 		*plen = v;
 	}
-	return get_addr(buf, addr);
+	return 0;
+}
+
+int same_family(const char *what, const struct addr *a, const struct addr *b)
+{
+	if (a->family && b->family && a->family != b->family)
+		return parse_fail("%s: an IPv4 address with an IPv6 one", what);
+	return a->family ?: b->family;
+}
+
+void put_addr(struct nl_msg *msg, int t4, int t6, const struct addr *a)
+{
+	if (a->family == AF_INET6)
+		nla_put(msg, t6, sizeof(a->v6), &a->v6);
+	else if (a->family == AF_INET)
+		nla_put(msg, t4, sizeof(a->v4), &a->v4);
 }
 
 int get_u64(const char *s, uint64_t *v)
@@ -243,10 +267,8 @@ int parse_sel_word(int *i, int argc, char **argv, struct sel *sel)
 		return -EINVAL;
 	if (!strcmp(w, "src")) {
 		err = get_prefix(v, &sel->src, &sel->splen);
-		sel->have_src = true;
 	} else if (!strcmp(w, "dst")) {
 		err = get_prefix(v, &sel->dst, &sel->dplen);
-		sel->have_dst = true;
 	} else if (!strcmp(w, "proto")) {
 		err = get_proto(v, &sel->proto);
 	} else if (!strcmp(w, "sport")) {
@@ -260,18 +282,26 @@ int parse_sel_word(int *i, int argc, char **argv, struct sel *sel)
 	return err;
 }
 
-int put_sel(struct nl_msg *msg, int type, const struct sel *sel)
+int put_sel(struct nl_msg *msg, int type, const struct sel *sel, bool policy)
 {
-	struct nlattr *nest = nla_nest_start(msg, type | NLA_F_NESTED);
+	int family = same_family("selector", &sel->src, &sel->dst);
+	struct nlattr *nest;
 
+	if (family < 0)
+		return family;
+	if (!family && policy)
+		family = opt_family ?: AF_INET;
+	nest = nla_nest_start(msg, type | NLA_F_NESTED);
 	if (!nest)
 		return -ENOMEM;
-	if (sel->have_src) {
-		nla_put_u32(msg, NFSEC_SEL_A_SRC, sel->src);
+	if (family)
+		nla_put_u16(msg, NFSEC_SEL_A_FAMILY, family);
+	if (sel->src.family) {
+		put_addr(msg, NFSEC_SEL_A_SRC, NFSEC_SEL_A_SRC6, &sel->src);
 		nla_put_u8(msg, NFSEC_SEL_A_SRC_PLEN, sel->splen);
 	}
-	if (sel->have_dst) {
-		nla_put_u32(msg, NFSEC_SEL_A_DST, sel->dst);
+	if (sel->dst.family) {
+		put_addr(msg, NFSEC_SEL_A_DST, NFSEC_SEL_A_DST6, &sel->dst);
 		nla_put_u8(msg, NFSEC_SEL_A_DST_PLEN, sel->dplen);
 	}
 	if (sel->proto)

@@ -31,6 +31,7 @@ void usage_policy(FILE *f)
 static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 {
 	struct nlattr *nest = nla_nest_start(m, NFSEC_POL_A_TMPL | NLA_F_NESTED);
+	struct addr src = {}, dst = {};
 	uint32_t v32;
 	uint8_t v8;
 
@@ -50,10 +51,8 @@ static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 		if (!v)
 			return parse_fail("\"%s\" needs an argument", w);
 		if (!strcmp(w, "src") || !strcmp(w, "dst")) {
-			if (get_addr(v, &v32))
+			if (get_addr(v, !strcmp(w, "src") ? &src : &dst))
 				return -EINVAL;
-			nla_put_u32(m, !strcmp(w, "src") ? NFSEC_TMPL_A_SRC :
-				    NFSEC_TMPL_A_DST, v32);
 		} else if (!strcmp(w, "proto")) {
 			if (get_xfrm_proto(v, &v8))
 				return -EINVAL;
@@ -81,6 +80,10 @@ static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 			nla_put_u8(m, NFSEC_TMPL_A_LEVEL, v8);
 		}
 	}
+	if (same_family("tmpl", &src, &dst) < 0)
+		return -EINVAL;
+	put_addr(m, NFSEC_TMPL_A_SRC, NFSEC_TMPL_A_SRC6, &src);
+	put_addr(m, NFSEC_TMPL_A_DST, NFSEC_TMPL_A_DST6, &dst);
 	nla_nest_end(m, nest);
 	return 0;
 }
@@ -158,24 +161,28 @@ static int parse_policy(int argc, char **argv, struct nl_msg *m, bool add)
 	}
 	if (have_index && have_sel)
 		return parse_fail("a policy is named by SELECTOR or by index, not both");
-	if (!have_index)
-		put_sel(m, NFSEC_POL_A_SEL, &sel);
+	if (!have_index && put_sel(m, NFSEC_POL_A_SEL, &sel, true))
+		return -EINVAL;
 	return have_dir ? 0 : parse_fail("a policy needs dir in, out or fwd");
 }
 
 static const char *const dirs[] = { "in", "out", "fwd" };
 
-static void print_tmpl(struct nlattr *nest)
+/* A template without endpoints prints them as ip does: zeros of @family. */
+static void print_tmpl(struct nlattr *nest, int family)
 {
 	struct nlattr *tt[NFSEC_TMPL_A_MAX + 1] = {};
-	uint32_t src = 0, dst = 0, spi = 0, reqid = 0;
+	uint32_t spi = 0, reqid = 0;
 	uint8_t proto = 0, mode = 0, level = 0;
+	struct addr src, dst;
 
 	nla_parse_nested(tt, NFSEC_TMPL_A_MAX, nest, NULL);
-	if (tt[NFSEC_TMPL_A_SRC])
-		src = nla_get_u32(tt[NFSEC_TMPL_A_SRC]);
-	if (tt[NFSEC_TMPL_A_DST])
-		dst = nla_get_u32(tt[NFSEC_TMPL_A_DST]);
+	src = addr_get(tt, NFSEC_TMPL_A_SRC, NFSEC_TMPL_A_SRC6);
+	dst = addr_get(tt, NFSEC_TMPL_A_DST, NFSEC_TMPL_A_DST6);
+	if (!src.family)
+		src.family = dst.family ?: family;
+	if (!dst.family)
+		dst.family = src.family;
 	if (tt[NFSEC_TMPL_A_SPI])
 		spi = ntohl(nla_get_u32(tt[NFSEC_TMPL_A_SPI]));
 	if (tt[NFSEC_TMPL_A_REQID])
@@ -191,7 +198,7 @@ static void print_tmpl(struct nlattr *nest)
 	       ",\"tmpl\":{\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\",\"spi\":\"0x%08x\","
 	       "\"reqid\":%u,\"mode\":\"%s\",\"level\":\"%s\"}" :
 	       "\ttmpl src %s dst %s\n\t\tproto %s spi 0x%08x reqid %u mode %s%s\n",
-	       ip_str(src), ip_str(dst), proto_name(proto), spi, reqid,
+	       addr_str(&src), addr_str(&dst), proto_name(proto), spi, reqid,
 	       mode == NFSEC_MODE_TUNNEL ? "tunnel" : "transport",
 	       opt_json ? (level ? "use" : "required") : (level ? " level use" : ""));
 }
@@ -208,9 +215,13 @@ int print_policy(struct nlattr **top, void *arg)
 	struct pol_filter *f = arg;
 	uint8_t dir, action;
 	uint32_t prio, index;
+	int family;
 
 	if (!top[NFSEC_A_POLICY] ||
 	    nla_parse_nested(tb, NFSEC_POL_A_MAX, top[NFSEC_A_POLICY], NULL))
+		return 0;
+	family = sel_family(tb[NFSEC_POL_A_SEL]);
+	if (opt_family && family != opt_family)
 		return 0;
 	dir = tb[NFSEC_POL_A_DIR] ? nla_get_u8(tb[NFSEC_POL_A_DIR]) : 0;
 	action = tb[NFSEC_POL_A_ACTION] ? nla_get_u8(tb[NFSEC_POL_A_ACTION]) : 0;
@@ -223,16 +234,16 @@ int print_policy(struct nlattr **top, void *arg)
 	if (opt_json) {
 		json_sep();
 		printf("{\"sel\":");
-		print_sel(tb[NFSEC_POL_A_SEL], true);
+		print_sel(tb[NFSEC_POL_A_SEL], family, true);
 		printf(",\"dir\":\"%s\",\"priority\":%u,\"action\":\"%s\",\"index\":%u",
 		       dirs[dir % 3], prio, action ? "block" : "allow", index);
 	} else {
-		print_sel(tb[NFSEC_POL_A_SEL], false);
+		print_sel(tb[NFSEC_POL_A_SEL], family, false);
 		printf("\n\tdir %s priority %u action %s index %u\n", dirs[dir % 3], prio,
 		       action ? "block" : "allow", index);
 	}
 	if (tb[NFSEC_POL_A_TMPL])
-		print_tmpl(tb[NFSEC_POL_A_TMPL]);
+		print_tmpl(tb[NFSEC_POL_A_TMPL], family);
 	if (opt_stats && tb[NFSEC_POL_A_STATS]) {
 		struct nlattr *st[NFSEC_POL_STATS_A_PAD + 1] = {};
 		unsigned long long p = 0, b = 0;

@@ -49,13 +49,40 @@ static const char *const stat_names[__NFSEC_STAT_MAX] = {
 	[NFSEC_STAT_NATT_GRO] = "natt_gro",
 };
 
-const char *ip_str(uint32_t addr)
+/* As ip prints it: an SA or policy line holds up to four. */
+const char *addr_str(const struct addr *a)
 {
-	static char buf[4][INET_ADDRSTRLEN];
+	static char buf[4][INET6_ADDRSTRLEN];
 	static int n;
 
 	n = (n + 1) % 4;
-	return inet_ntop(AF_INET, &addr, buf[n], sizeof(buf[n]));
+	if (a->family == AF_INET6)
+		return inet_ntop(AF_INET6, &a->v6, buf[n], sizeof(buf[n]));
+	return inet_ntop(AF_INET, &a->v4, buf[n], sizeof(buf[n]));
+}
+
+/* The address in @tb[@t4] or @tb[@t6]; family 0 if neither. */
+struct addr addr_get(struct nlattr **tb, int t4, int t6)
+{
+	struct addr a = {};
+
+	if (tb[t6] && nla_len(tb[t6]) == sizeof(a.v6)) {
+		a.family = AF_INET6;
+		memcpy(&a.v6, nla_data(tb[t6]), sizeof(a.v6));
+	} else if (tb[t4] && nla_len(tb[t4]) == sizeof(a.v4)) {
+		a.family = AF_INET;
+		memcpy(&a.v4, nla_data(tb[t4]), sizeof(a.v4));
+	}
+	return a;
+}
+
+bool addr_eq(const struct addr *a, const struct addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET6)
+		return !memcmp(&a->v6, &b->v6, sizeof(a->v6));
+	return a->v4.s_addr == b->v4.s_addr;
 }
 
 const char *proto_name(uint8_t proto)
@@ -120,19 +147,37 @@ void json_str(const char *s)
 	putchar('"');
 }
 
-void print_sel(struct nlattr *nest, bool json)
+/* The family a selector nest names; AF_INET if it names none. */
+int sel_family(struct nlattr *nest)
 {
 	struct nlattr *tb[NFSEC_SEL_A_MAX + 1] = {};
-	uint32_t src = 0, dst = 0;
-	uint8_t splen = 0, dplen = 0, proto = 0;
-	uint16_t sport = 0, dport = 0;
 
 	if (nest)
 		nla_parse_nested(tb, NFSEC_SEL_A_MAX, nest, NULL);
-	if (tb[NFSEC_SEL_A_SRC])
-		src = nla_get_u32(tb[NFSEC_SEL_A_SRC]);
-	if (tb[NFSEC_SEL_A_DST])
-		dst = nla_get_u32(tb[NFSEC_SEL_A_DST]);
+	if (tb[NFSEC_SEL_A_FAMILY] && nla_len(tb[NFSEC_SEL_A_FAMILY]) >= 2 &&
+	    nla_get_u16(tb[NFSEC_SEL_A_FAMILY]) == AF_INET6)
+		return AF_INET6;
+	return AF_INET;
+}
+
+/*
+ * A selector of both families has no addresses: like ip, print it with
+ * the family of its SA, its addresses all zeros.
+ */
+void print_sel(struct nlattr *nest, int family, bool json)
+{
+	struct nlattr *tb[NFSEC_SEL_A_MAX + 1] = {};
+	uint8_t splen = 0, dplen = 0, proto = 0;
+	uint16_t sport = 0, dport = 0;
+	struct addr src, dst;
+
+	if (nest)
+		nla_parse_nested(tb, NFSEC_SEL_A_MAX, nest, NULL);
+	if (tb[NFSEC_SEL_A_FAMILY] && nla_get_u16(tb[NFSEC_SEL_A_FAMILY]))
+		family = nla_get_u16(tb[NFSEC_SEL_A_FAMILY]);
+	src = addr_get(tb, NFSEC_SEL_A_SRC, NFSEC_SEL_A_SRC6);
+	dst = addr_get(tb, NFSEC_SEL_A_DST, NFSEC_SEL_A_DST6);
+	src.family = dst.family = family == AF_INET6 ? AF_INET6 : AF_INET;
 	if (tb[NFSEC_SEL_A_SRC_PLEN])
 		splen = nla_get_u8(tb[NFSEC_SEL_A_SRC_PLEN]);
 	if (tb[NFSEC_SEL_A_DST_PLEN])
@@ -145,11 +190,11 @@ void print_sel(struct nlattr *nest, bool json)
 		dport = ntohs(nla_get_u16(tb[NFSEC_SEL_A_DPORT]));
 	if (json) {
 		printf("{\"src\":\"%s/%u\",\"dst\":\"%s/%u\",\"proto\":%u,"
-		       "\"sport\":%u,\"dport\":%u}", ip_str(src), splen,
-		       ip_str(dst), dplen, proto, sport, dport);
+		       "\"sport\":%u,\"dport\":%u}", addr_str(&src), splen,
+		       addr_str(&dst), dplen, proto, sport, dport);
 		return;
 	}
-	printf("src %s/%u dst %s/%u", ip_str(src), splen, ip_str(dst), dplen);
+	printf("src %s/%u dst %s/%u", addr_str(&src), splen, addr_str(&dst), dplen);
 	if (proto)
 		printf(" proto %s", proto_name(proto));
 	if (sport)
@@ -268,7 +313,7 @@ void print_lifetime(struct nlattr *lft, struct nlattr *cur)
  */
 struct attr_desc {
 	const char *name;
-	char kind;	/* a addr, 1/2/4/8 host uN, n be16, N be32, s string, b bytes */
+	char kind;	/* a IPv4, 6 IPv6 address, 1/2/4/8 host uN, n be16, N be32, s string, b bytes */
 	const struct attr_desc *nest;
 	int max;
 };
@@ -285,11 +330,13 @@ static const struct attr_desc sel_d[NFSEC_SEL_A_MAX + 1] = {
 	A(NFSEC_SEL_A_SRC, "SRC", 'a'), A(NFSEC_SEL_A_SRC_PLEN, "SRC_PLEN", '1'),
 	A(NFSEC_SEL_A_DST, "DST", 'a'), A(NFSEC_SEL_A_DST_PLEN, "DST_PLEN", '1'),
 	A(NFSEC_SEL_A_PROTO, "PROTO", '1'), A(NFSEC_SEL_A_SPORT, "SPORT", 'n'),
-	A(NFSEC_SEL_A_DPORT, "DPORT", 'n'),
+	A(NFSEC_SEL_A_DPORT, "DPORT", 'n'), A(NFSEC_SEL_A_FAMILY, "FAMILY", '2'),
+	A(NFSEC_SEL_A_SRC6, "SRC6", '6'), A(NFSEC_SEL_A_DST6, "DST6", '6'),
 };
 static const struct attr_desc encap_d[NFSEC_ENCAP_A_MAX + 1] = {
 	A(NFSEC_ENCAP_A_TYPE, "TYPE", '2'), A(NFSEC_ENCAP_A_SPORT, "SPORT", 'n'),
 	A(NFSEC_ENCAP_A_DPORT, "DPORT", 'n'), A(NFSEC_ENCAP_A_OADDR, "OADDR", 'a'),
+	A(NFSEC_ENCAP_A_OADDR6, "OADDR6", '6'),
 };
 static const struct attr_desc lft_d[NFSEC_LFT_A_MAX + 1] = {
 	A(NFSEC_LFT_A_SOFT_BYTES, "SOFT_BYTES", '8'),
@@ -314,12 +361,14 @@ static const struct attr_desc sa_d[NFSEC_SA_A_MAX + 1] = {
 	N(NFSEC_SA_A_LIFETIME, "LIFETIME", lft_d),
 	A(NFSEC_SA_A_SEQ, "SEQ", '8'), A(NFSEC_SA_A_OSEQ, "OSEQ", '8'),
 	A(NFSEC_SA_A_MSS, "MSS", '2'),
+	A(NFSEC_SA_A_SRC6, "SRC6", '6'), A(NFSEC_SA_A_DST6, "DST6", '6'),
 };
 static const struct attr_desc tmpl_d[NFSEC_TMPL_A_MAX + 1] = {
 	A(NFSEC_TMPL_A_SRC, "SRC", 'a'), A(NFSEC_TMPL_A_DST, "DST", 'a'),
 	A(NFSEC_TMPL_A_PROTO, "PROTO", '1'), A(NFSEC_TMPL_A_SPI, "SPI", 'N'),
 	A(NFSEC_TMPL_A_MODE, "MODE", '1'), A(NFSEC_TMPL_A_REQID, "REQID", '4'),
 	A(NFSEC_TMPL_A_LEVEL, "LEVEL", '1'),
+	A(NFSEC_TMPL_A_SRC6, "SRC6", '6'), A(NFSEC_TMPL_A_DST6, "DST6", '6'),
 };
 static const struct attr_desc pol_d[NFSEC_POL_A_MAX + 1] = {
 	N(NFSEC_POL_A_SEL, "SEL", sel_d), A(NFSEC_POL_A_DIR, "DIR", '1'),
@@ -356,8 +405,13 @@ static void dump_attrs(const char *path, struct nlattr *head, int len,
 		printf("%s ", name);
 		switch (e->kind) {
 		case 'a':
-			printf("%s", ip_str(nla_get_u32(a)));
+		case '6': {
+			struct addr ad = { .family = e->kind == 'a' ? AF_INET : AF_INET6 };
+
+			memcpy(&ad.v6, nla_data(a), e->kind == 'a' ? 4 : 16);
+			printf("%s", addr_str(&ad));
 			break;
+		}
 		case '1':
 			printf("%u", nla_get_u8(a));
 			break;

@@ -36,8 +36,9 @@ void usage_sa(FILE *f)
 
 struct sa_args {
 	struct nl_msg *msg;
-	bool have_src, have_dst, have_proto, have_spi;
-	uint32_t src, dst, spi;
+	bool have_proto, have_spi;
+	struct addr src, dst;		/* family 0: not given */
+	uint32_t spi;
 	uint8_t proto;
 	uint64_t seq, oseq;
 	bool have_seq, have_oseq;
@@ -72,14 +73,10 @@ static int put_alg(struct nl_msg *msg, int type, const char *name,
 
 static int id_word(struct sa_args *a, const char *w, const char *v)
 {
-	if (!strcmp(w, "src")) {
-		a->have_src = true;
+	if (!strcmp(w, "src"))
 		return get_addr(v, &a->src);
-	}
-	if (!strcmp(w, "dst")) {
-		a->have_dst = true;
+	if (!strcmp(w, "dst"))
 		return get_addr(v, &a->dst);
-	}
 	if (!strcmp(w, "proto")) {
 		a->have_proto = true;
 		return get_xfrm_proto(v, &a->proto);
@@ -95,8 +92,7 @@ static int id_word(struct sa_args *a, const char *w, const char *v)
 }
 
 static const char *const unsupported_flags[] = {
-	"noecn", "decap-dscp", "nopmtudisc", "wildrecv", "icmp", "af-unspec",
-	"localok",
+	"noecn", "decap-dscp", "nopmtudisc", "wildrecv", "icmp", "localok",
 };
 
 static int parse_flags(int *i, int argc, char **argv, uint32_t *flags)
@@ -111,6 +107,8 @@ static int parse_flags(int *i, int argc, char **argv, uint32_t *flags)
 			*flags |= NFSEC_SA_F_ESN;
 		} else if (!strcmp(f, "align4")) {
 			*flags |= NFSEC_SA_F_ALIGN4;
+		} else if (!strcmp(f, "af-unspec")) {
+			*flags |= NFSEC_SA_F_AF_UNSPEC;
 		} else {
 			for (k = 0; k < sizeof(unsupported_flags) / sizeof(*unsupported_flags); k++)
 				if (!strcmp(f, unsupported_flags[k]))
@@ -122,8 +120,9 @@ static int parse_flags(int *i, int argc, char **argv, uint32_t *flags)
 	}
 	if (!n)
 		return *i + 1 < argc ?
-		       parse_fail("unknown flag \"%s\" (esn, align4)", argv[*i + 1]) :
-		       parse_fail("\"flag\" needs esn or align4");
+		       parse_fail("unknown flag \"%s\" (esn, align4, af-unspec)",
+				  argv[*i + 1]) :
+		       parse_fail("\"flag\" needs esn, align4 or af-unspec");
 	return 0;
 }
 
@@ -216,7 +215,7 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 	struct nl_msg *m = a->msg;
 	uint8_t mode;
 	uint16_t p1, p2;
-	uint32_t oaddr;
+	struct addr oaddr;
 	unsigned int algs = 0;
 	int i, n, err;
 
@@ -291,7 +290,7 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 			nla_put_u16(m, NFSEC_ENCAP_A_TYPE, 2);
 			nla_put_u16(m, NFSEC_ENCAP_A_SPORT, p1);
 			nla_put_u16(m, NFSEC_ENCAP_A_DPORT, p2);
-			nla_put_u32(m, NFSEC_ENCAP_A_OADDR, oaddr);
+			put_addr(m, NFSEC_ENCAP_A_OADDR, NFSEC_ENCAP_A_OADDR6, &oaddr);
 			nla_nest_end(m, nest);
 			i += 4;
 		} else if (!strcmp(w, "mss")) {
@@ -330,8 +329,8 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 	put_limits(m, &lim);
 	if (flags)
 		nla_put_u32(m, NFSEC_SA_A_FLAGS, flags);
-	if (have_sel)
-		put_sel(m, NFSEC_SA_A_SEL, &sel);
+	if (have_sel && put_sel(m, NFSEC_SA_A_SEL, &sel, false))
+		return -EINVAL;
 	if (a->have_seq)
 		nla_put_u64(m, NFSEC_SA_A_SEQ, a->seq);
 	if (a->have_oseq)
@@ -341,10 +340,8 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 
 static void put_id(struct sa_args *a)
 {
-	if (a->have_src)
-		nla_put_u32(a->msg, NFSEC_SA_A_SRC, a->src);
-	if (a->have_dst)
-		nla_put_u32(a->msg, NFSEC_SA_A_DST, a->dst);
+	put_addr(a->msg, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, &a->src);
+	put_addr(a->msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, &a->dst);
 	if (a->have_proto)
 		nla_put_u8(a->msg, NFSEC_SA_A_PROTO, a->proto);
 	if (a->have_spi)
@@ -366,10 +363,14 @@ static int sa_request(uint8_t cmd, int argc, char **argv, bool full,
 		nfsec_msg_free(a.msg);
 		return err;
 	}
-	if (!a.have_dst || !a.have_proto || !a.have_spi) {
+	if (!a.dst.family || !a.have_proto || !a.have_spi) {
 		nfsec_msg_free(a.msg);
 		return parse_fail("%s: an SA is identified by dst, proto and spi (missing %s)",
-				  what, !a.have_dst ? "dst" : !a.have_proto ? "proto" : "spi");
+				  what, !a.dst.family ? "dst" : !a.have_proto ? "proto" : "spi");
+	}
+	if (same_family(what, &a.src, &a.dst) < 0) {
+		nfsec_msg_free(a.msg);
+		return -EINVAL;
 	}
 	put_id(&a);
 	nla_nest_end(a.msg, nest);
@@ -415,7 +416,9 @@ static void print_flags(uint32_t flags)
 		if (flags & NFSEC_SA_F_ESN)
 			printf("\"esn\""), sep = ",";
 		if (flags & NFSEC_SA_F_ALIGN4)
-			printf("%s\"align4\"", sep);
+			printf("%s\"align4\"", sep), sep = ",";
+		if (flags & NFSEC_SA_F_AF_UNSPEC)
+			printf("%s\"af-unspec\"", sep);
 		putchar(']');
 		return;
 	}
@@ -425,13 +428,15 @@ static void print_flags(uint32_t flags)
 		printf(" esn");
 	if (flags & NFSEC_SA_F_ALIGN4)
 		printf(" align4");
+	if (flags & NFSEC_SA_F_AF_UNSPEC)
+		printf(" af-unspec");
 }
 
-static void print_encap(struct nlattr *nest)
+static void print_encap(struct nlattr *nest, int family)
 {
 	struct nlattr *et[NFSEC_ENCAP_A_MAX + 1] = {};
 	unsigned int sport = 0, dport = 0;
-	uint32_t oaddr = 0;
+	struct addr oaddr;
 
 	if (!nest)
 		return;
@@ -440,12 +445,13 @@ static void print_encap(struct nlattr *nest)
 		sport = ntohs(nla_get_u16(et[NFSEC_ENCAP_A_SPORT]));
 	if (et[NFSEC_ENCAP_A_DPORT])
 		dport = ntohs(nla_get_u16(et[NFSEC_ENCAP_A_DPORT]));
-	if (et[NFSEC_ENCAP_A_OADDR])
-		oaddr = nla_get_u32(et[NFSEC_ENCAP_A_OADDR]);
+	oaddr = addr_get(et, NFSEC_ENCAP_A_OADDR, NFSEC_ENCAP_A_OADDR6);
+	if (!oaddr.family)
+		oaddr.family = family;
 	printf(opt_json ?
 	       ",\"encap\":{\"type\":\"espinudp\",\"sport\":%u,\"dport\":%u,\"oaddr\":\"%s\"}" :
 	       "\tencap type espinudp sport %u dport %u addr %s\n",
-	       sport, dport, ip_str(oaddr));
+	       sport, dport, addr_str(&oaddr));
 }
 
 struct filter {
@@ -456,7 +462,8 @@ int print_sa(struct nlattr **top, void *arg)
 {
 	struct nlattr *tb[NFSEC_SA_A_MAX + 1] = {};
 	struct filter *f = arg;
-	uint32_t src, dst, spi, flags, window, reqid;
+	uint32_t spi, flags, window, reqid;
+	struct addr src, dst;
 	uint64_t seq, oseq;
 	uint8_t proto, mode;
 	uint16_t mss;
@@ -464,8 +471,8 @@ int print_sa(struct nlattr **top, void *arg)
 
 	if (!top[NFSEC_A_SA] || nla_parse_nested(tb, NFSEC_SA_A_MAX, top[NFSEC_A_SA], NULL))
 		return 0;
-	src = tb[NFSEC_SA_A_SRC] ? nla_get_u32(tb[NFSEC_SA_A_SRC]) : 0;
-	dst = tb[NFSEC_SA_A_DST] ? nla_get_u32(tb[NFSEC_SA_A_DST]) : 0;
+	src = addr_get(tb, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6);
+	dst = addr_get(tb, NFSEC_SA_A_DST, NFSEC_SA_A_DST6);
 	spi = tb[NFSEC_SA_A_SPI] ? ntohl(nla_get_u32(tb[NFSEC_SA_A_SPI])) : 0;
 	proto = tb[NFSEC_SA_A_PROTO] ? nla_get_u8(tb[NFSEC_SA_A_PROTO]) : 0;
 	mode = tb[NFSEC_SA_A_MODE] ? nla_get_u8(tb[NFSEC_SA_A_MODE]) : 0;
@@ -477,8 +484,10 @@ int print_sa(struct nlattr **top, void *arg)
 	oseq = u64_or(tb, NFSEC_SA_A_OSEQ);
 	modestr = mode == NFSEC_MODE_TUNNEL ? "tunnel" : "transport";
 
-	if (f && ((f->id.have_src && f->id.src != src) ||
-		  (f->id.have_dst && f->id.dst != dst) ||
+	if (opt_family && dst.family != opt_family)
+		return 0;
+	if (f && ((f->id.src.family && !addr_eq(&f->id.src, &src)) ||
+		  (f->id.dst.family && !addr_eq(&f->id.dst, &dst)) ||
 		  (f->id.have_proto && f->id.proto != proto) ||
 		  (f->id.have_spi && ntohl(f->id.spi) != spi)))
 		return 0;
@@ -487,11 +496,11 @@ int print_sa(struct nlattr **top, void *arg)
 		json_sep();
 		printf("{\"src\":\"%s\",\"dst\":\"%s\",\"proto\":\"%s\",\"spi\":\"0x%08x\","
 		       "\"reqid\":%u,\"mode\":\"%s\",\"replay_window\":%u",
-		       ip_str(src), ip_str(dst), proto_name(proto), spi, reqid,
+		       addr_str(&src), addr_str(&dst), proto_name(proto), spi, reqid,
 		       modestr, window);
 		print_flags(flags);
 	} else {
-		printf("src %s dst %s\n", ip_str(src), ip_str(dst));
+		printf("src %s dst %s\n", addr_str(&src), addr_str(&dst));
 		printf("\tproto %s spi 0x%08x reqid %u mode %s\n", proto_name(proto), spi,
 		       reqid, modestr);
 		printf("\treplay-window %u", window);
@@ -501,7 +510,7 @@ int print_sa(struct nlattr **top, void *arg)
 	print_alg("aead", tb[NFSEC_SA_A_ALG_AEAD]);
 	print_alg("enc", tb[NFSEC_SA_A_ALG_ENC]);
 	print_alg("auth", tb[NFSEC_SA_A_ALG_AUTH]);
-	print_encap(tb[NFSEC_SA_A_ENCAP]);
+	print_encap(tb[NFSEC_SA_A_ENCAP], src.family ?: dst.family);
 	if (opt_json) {
 		if (mss == 0)
 			printf(",\"mss\":\"auto\"");
@@ -511,14 +520,14 @@ int print_sa(struct nlattr **top, void *arg)
 			printf(",\"mss\":%u", mss);
 		printf(",\"seq\":%llu,\"oseq\":%llu,\"sel\":",
 		       (unsigned long long)seq, (unsigned long long)oseq);
-		print_sel(tb[NFSEC_SA_A_SEL], true);
+		print_sel(tb[NFSEC_SA_A_SEL], dst.family, true);
 	} else {
 		if (mss == NFSEC_MSS_OFF)
 			printf("\tmss off\n");
 		else if (mss)
 			printf("\tmss %u\n", mss);
 		printf("\tsel ");
-		print_sel(tb[NFSEC_SA_A_SEL], false);
+		print_sel(tb[NFSEC_SA_A_SEL], dst.family, false);
 		putchar('\n');
 	}
 	if (opt_stats) {

@@ -58,6 +58,21 @@ ok "sa add $ID limit time-soft 60 limit time-hard 120 limit time-use-soft 1 limi
 ok "sa add $ID encap espinudp 4500 4501 10.9.9.9 mss off" \
 	"SA.ENCAP.TYPE 2" "SA.ENCAP.SPORT 4500" "SA.ENCAP.DPORT 4501" "SA.ENCAP.OADDR 10.9.9.9" "SA.MSS 65535"
 ok "sa add $ID mss auto sel proto udp sport 53" "SA.MSS 0" "SA.SEL.PROTO 17" "SA.SEL.SPORT 53"
+# IPv6: its own attributes, selectors with an explicit family (::/0 is not 0.0.0.0/0).
+ok "sa add src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x1000 mode tunnel flag af-unspec aead 'rfc4106(gcm(aes))' $GCM 128 encap espinudp 4500 4500 2001:db8::9" \
+	"SA.SRC6 2001:db8::1" "SA.DST6 2001:db8::2" "SA.FLAGS 4" "SA.ENCAP.OADDR6 2001:db8::9"
+ok "sa add src 2001:db8::1 dst 2001:db8::2 proto esp spi 1 sel src 2001:db8:1::/48 dst ::/0" \
+	"SA.SEL.FAMILY 10" "SA.SEL.SRC6 2001:db8:1::" "SA.SEL.SRC_PLEN 48" "SA.SEL.DST6 ::" "SA.SEL.DST_PLEN 0"
+ok "sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 1 mode tunnel sel src 2001:db8:1::/64" \
+	"SA.SRC 10.0.0.1" "SA.SEL.FAMILY 10" "SA.SEL.SRC6 2001:db8:1::" "SA.SEL.SRC_PLEN 64"
+ok "policy add src ::/0 dst ::/0 dir out" "POLICY.SEL.FAMILY 10" "POLICY.SEL.SRC6 ::" "POLICY.SEL.SRC_PLEN 0"
+ok "policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out" "POLICY.SEL.FAMILY 2" "POLICY.SEL.SRC 0.0.0.0"
+ok "policy add dir out" "POLICY.SEL.FAMILY 2"
+ok "-6 policy add dir out" "POLICY.SEL.FAMILY 10"
+ok "policy add src 2001:db8:1::/64 dst 2001:db8:2::1 dir fwd tmpl src fe80::1 dst fe80::2 proto esp mode tunnel" \
+	"POLICY.SEL.SRC6 2001:db8:1::" "POLICY.SEL.DST6 2001:db8:2::1" "POLICY.SEL.DST_PLEN 128" \
+	"POLICY.TMPL.SRC6 fe80::1" "POLICY.TMPL.DST6 fe80::2"
+ok "sa del dst 2001:db8::2 proto esp spi 1" NFSEC_CMD_SA_DEL "SA.DST6 2001:db8::2"
 ok "sa add $ID mss 1300 sel proto 132" "SA.MSS 1300" "SA.SEL.PROTO 132"
 ok "state add src 10.0.0.1 dst 10.0.0.2 proto ah spi 4096" "SA.PROTO 51" "SA.SPI 0x00001000"
 ok "sa del dst 10.0.0.2 proto esp spi 0x1000" NFSEC_CMD_SA_DEL "SA.DST 10.0.0.2"
@@ -81,14 +96,21 @@ ok "-batch - <<<\$'# c\n\nsa flush\npolicy flush \\\\\n ptype main'" NFSEC_CMD_S
 for w in mark output-mark if_id ctx extra-flag coa offload tfcpad dir seq; do
 	bad "sa add $ID $w 1" "unsupported word \"$w\""
 done
-for f in noecn decap-dscp nopmtudisc wildrecv icmp af-unspec; do
+for f in noecn decap-dscp nopmtudisc wildrecv icmp; do
 	bad "sa add $ID flag $f" "flag $f is not supported by nfsec"
 done
 bad "policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out tmpl proto esp level use" "level use is not supported"
 bad "sa add $ID mode beet" "mode beet is not supported"
 bad "sa add $ID mode ro" "mode ro is not supported"
 bad "sa add src 10.0.0.1 dst 10.0.0.2 proto comp spi 1" "proto comp is not supported"
-bad "sa add src 10.0.0.1 dst 2001:db8::1 proto esp spi 1" "IPv6 is not supported"
+bad "sa add src 10.0.0.1 dst 2001:db8::1 proto esp spi 1" "an IPv4 address with an IPv6 one"
+bad "sa add src 2001:db8::1 dst 10.0.0.1 proto esp spi 1" "an IPv4 address with an IPv6 one"
+bad "policy add src 10.1.0.0/24 dst 2001:db8::/32 dir out" "selector: an IPv4 address with an IPv6 one"
+bad "policy add dir out tmpl src 10.0.0.1 dst 2001:db8::2 proto esp mode tunnel" "tmpl: an IPv4 address with an IPv6 one"
+bad "sa add $ID sel src 2001:db8::/129" "invalid prefix length \"129\" (0..128)"
+bad "sa add src 2001:db8::zz dst 2001:db8::1 proto esp spi 1" "is not an IPv4 or IPv6 address"
+bad "-4 sa add src 2001:db8::1 dst 2001:db8::2 proto esp spi 1" "is not an IPv4 address (-4)"
+bad "-6 policy add src 10.1.0.0/24 dir out" "is not an IPv6 address (-6)"
 bad "sa add $ID sel dev eth0" "unsupported word \"dev\""
 bad "sa add $ID sel proto icmp type 8" "unsupported word \"type\""
 bad "sa add $ID encap espintcp 1 2 0.0.0.0" "encap espintcp is not supported"

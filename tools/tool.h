@@ -19,6 +19,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Global options. */
+extern int opt_family;		/* -4, -6: AF_INET, AF_INET6; else 0 */
 extern bool opt_stats;
 extern bool opt_json;
 /* NFSEC_DRY_RUN=1: print the request's attributes instead of sending it. */
@@ -51,8 +52,21 @@ int nfsec_nl_listen(void (*cb)(uint8_t cmd, struct nlattr **tb, void *arg),
 /* parse.c: errors are "nfsec: [line N: ]message" on stderr. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 int parse_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int get_addr(const char *s, uint32_t *addr);
-int get_prefix(const char *s, uint32_t *addr, uint8_t *plen);
+/* An address of either family; family 0: none given. */
+struct addr {
+	int family;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+int get_addr(const char *s, struct addr *a);
+int get_prefix(const char *s, struct addr *a, uint8_t *plen);
+/* The family of addresses that must agree, or 0; fails if they do not. */
+int same_family(const char *what, const struct addr *a, const struct addr *b);
+void put_addr(struct nl_msg *msg, int t4, int t6, const struct addr *a);
+struct addr addr_get(struct nlattr **tb, int t4, int t6);
+bool addr_eq(const struct addr *a, const struct addr *b);
 int get_u32(const char *s, uint32_t *v);
 int get_u64(const char *s, uint64_t *v);
 int get_proto(const char *s, uint8_t *proto);
@@ -63,19 +77,24 @@ int get_port(const char *s, uint16_t *port);
 int get_key(const char *s, uint8_t *key, int *len);
 /* SELECTOR := [src ADDR[/PLEN]] [dst ADDR[/PLEN]] [proto P [sport N] [dport N]] */
 struct sel {
-	uint32_t src, dst;
+	struct addr src, dst;
 	uint8_t splen, dplen, proto;
 	uint16_t sport, dport;
-	bool have_src, have_dst;
 };
 int parse_sel_word(int *i, int argc, char **argv, struct sel *sel);
-int put_sel(struct nl_msg *msg, int type, const struct sel *sel);
+/*
+ * A policy's selector always names its family: that of its addresses,
+ * else -4/-6's, else IPv4 (as ip xfrm). An SA's leaves it to the SA.
+ */
+int put_sel(struct nl_msg *msg, int type, const struct sel *sel, bool policy);
 
 /* print.c: human and JSON output of the same objects. */
-const char *ip_str(uint32_t addr);
+const char *addr_str(const struct addr *a);
 const char *proto_name(uint8_t proto);
 void json_str(const char *s);
-void print_sel(struct nlattr *nest, bool json);
+int sel_family(struct nlattr *nest);
+/* @family: that of the SA or policy, for a selector of both families. */
+void print_sel(struct nlattr *nest, int family, bool json);
 void print_stats(struct nlattr *nest, bool json, const char *indent);
 uint64_t u64_or(struct nlattr **tb, int type);
 void print_lifetime(struct nlattr *lft, struct nlattr *cur);
