@@ -88,6 +88,17 @@ err=$(n1 nfsec policy del src 10.2.0.0/24 dst 10.1.0.0/24 dir in 2>&1) && fail "
 grep -qi "no such policy" <<<"$err" || fail "unclear error: $err"
 pass "policy del"
 
+# IPv6 policies would match nothing until the datapath carries IPv6: refused.
+before=$(count)
+err=$(n1 nfsec policy add src ::/0 dst ::/0 dir out 2>&1) && fail "an IPv6 policy was accepted"
+grep -qF "IPv6 policies are not supported yet" <<<"$err" || fail "unclear error: $err"
+err=$(n1 nfsec policy add src 10.5.0.0/24 dst 10.6.0.0/24 dir out \
+	tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode tunnel 2>&1) &&
+	fail "an IPv6 template was accepted"
+grep -qF "IPv6 templates are not supported yet" <<<"$err" || fail "unclear error: $err"
+check_eq "policies after refused IPv6 adds" "$(count)" "$before"
+pass "IPv6 policies and templates refused with a reason"
+
 n1 nfsec policy flush
 check_eq "policies after flush" "$(count)" 0
 pass "policy flush"

@@ -104,6 +104,32 @@ check_eq "ChaCha20-Poly1305 added with ICV length 0: icv_len" \
 n1 nfsec sa del dst 10.9.0.2 proto esp spi 0x1003
 n1 nfsec sa del dst 10.9.0.2 proto esp spi 0x1004
 
+# Families. Until the datapath carries IPv6, an IPv6 SA or selector would be
+# taken and then never protect a packet: the module refuses both, and the
+# database does not change.
+gcm6=(aead 'rfc4106(gcm(aes))' $GCM_KEY 128)
+before=$(count_sas)
+err=$(n1 nfsec sa add src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x6000 "${gcm6[@]}" 2>&1) &&
+	fail "an IPv6 SA was accepted"
+grep -qF "IPv6 SAs are not supported yet" <<<"$err" || fail "unclear error for an IPv6 SA: $err"
+err=$(n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6001 mode tunnel \
+	sel src 2001:db8:1::/64 "${gcm6[@]}" 2>&1) && fail "an IPv6 selector was accepted"
+grep -qF "IPv6 selectors are not supported yet" <<<"$err" ||
+	fail "unclear error for an IPv6 selector: $err"
+check_eq "SAs after refused IPv6 adds" "$(count_sas)" "$before"
+# af-unspec (what strongSwan sets on tunnel SAs): a selector of both families.
+n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6002 mode tunnel flag af-unspec \
+	"${gcm6[@]}"
+get=$(n1 nfsec sa get dst 10.0.0.2 proto esp spi 0x6002)
+grep -qF "flag af-unspec" <<<"$get" || fail "af-unspec SA lacks its flag: $get"
+grep -qF "sel src 0.0.0.0/0 dst 0.0.0.0/0" <<<"$get" || fail "af-unspec SA's selector: $get"
+err=$(n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6003 mode transport \
+	flag af-unspec "${gcm6[@]}" 2>&1) && fail "a transport SA took af-unspec"
+grep -qF "af-unspec is for tunnel mode" <<<"$err" || fail "unclear af-unspec error: $err"
+n1 nfsec sa del dst 10.0.0.2 proto esp spi 0x6002
+check_eq "SAs after the family checks" "$(count_sas)" "$before"
+pass "IPv6 refused with a reason, af-unspec taken in tunnel mode"
+
 n1 nfsec sa flush proto ah
 check_eq "SAs after flush proto ah" "$(count_sas)" 1
 n1 nfsec sa flush
