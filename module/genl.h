@@ -24,6 +24,8 @@ int nfsec_nl_parse(struct nlattr **tb, int max, const struct nlattr *nest,
 void nfsec_nl_parse_sel(const struct nlattr *nest, struct nfsec_sel *sel);
 int nfsec_nl_put_sel(struct sk_buff *msg, int type, const struct nfsec_sel *sel);
 bool nfsec_nl_ports_ok(const struct nfsec_sel *sel);
+bool nfsec_nl_validate_only(const struct genl_info *info);
+int nfsec_nl_no_validate(const struct genl_info *info);
 void nfsec_nl_notify(struct net *net, u8 cmd,
 		     int (*fill)(struct sk_buff *msg, const void *obj),
 		     const void *obj);
