@@ -25,6 +25,8 @@
 #   make dkms-install [DESTDIR=]   the module's source and dkms.conf in /usr/src/nfsec-VERSION,
 #                                  for `dkms add/build/install nfsec/VERSION`
 #   make deb                       Debian packages nfsec and nfsec-dkms in .build/deb/, then lintian
+#   make check-pkg                 as root: build the packages, install them, test the installed
+#                                  module and tool in a VM, purge them (Documentation/install.rst)
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
 # KDIR defaults to the running kernel's build tree, else the newest /lib/modules/*/build.
@@ -123,6 +125,11 @@ deb: version-check
 	cd $(DEB_DIR)/nfsec-$(VERSION) && dpkg-buildpackage -b -us -uc
 	lintian --fail-on error,warning $(DEB_DIR)/*.changes
 
+# As root: the packages installed, tested in a VM against the installed files, purged
+# (selftests/vm/check-pkg.sh). KDIR's kernel is the guest.
+check-pkg: deb
+	KVER="$(KVER)" selftests/vm/check-pkg.sh
+
 clean:
 	$(if $(wildcard $(KDIR)/Makefile),$(KBUILD) clean)
 	$(MAKE) -C tools clean
@@ -183,4 +190,4 @@ fuzz: all
 	fi
 
 .PHONY: all module debug debug-ko kernel-debug module-kdebug tools bench install install-module install-tools \
-	uninstall dkms-install version-check deb clean distclean check fuzz
+	uninstall dkms-install version-check deb check-pkg clean distclean check fuzz
