@@ -391,8 +391,10 @@ static int model_pol(struct op *op)
 	case NFSEC_CMD_POLICY_ADD:
 		if (old && opt_replace)
 			set_cmd(op, NFSEC_CMD_POLICY_UPDATE, "policy add (an update: the policy exists)");
-		else if (old)
+		else if (old) {
+			free(new.attrs.data);
 			return parse_fail("%s: a policy with this selector and dir exists", op->what);
+		}
 		/* fall through */
 	case NFSEC_CMD_POLICY_UPDATE:
 		if (old) {
