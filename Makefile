@@ -18,7 +18,15 @@
 #   make check KERNEL=debug        the same in a VM booting a debug kernel (KASAN, lockdep,
 #                                  kmemleak, ...) built once from /usr/src/linux-source-6.1
 #   make kernel-debug              only build that kernel (DEBUG_KERNEL_DIR=DIR: where)
-#   make install [PREFIX=/usr/local]
+#   make install [PREFIX=/usr/local] [DESTDIR=]
+#                                  the module (modules_install + depmod), and the tool, its man
+#                                  page and systemd unit (install-module, install-tools alone)
+#   make uninstall [PREFIX=] [DESTDIR=]   removes what make install installed
+#   make dkms-install [DESTDIR=]   the module's source and dkms.conf in /usr/src/nfsec-VERSION,
+#                                  for `dkms add/build/install nfsec/VERSION`
+#   make deb                       Debian packages nfsec and nfsec-dkms in .build/deb/, then lintian
+#   make check-pkg                 as root: build the packages, install them, test the installed
+#                                  module and tool in a VM, purge them (Documentation/install.rst)
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
 # KDIR defaults to the running kernel's build tree, else the newest /lib/modules/*/build.
@@ -27,6 +35,7 @@ KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(lastword $(shell
 KDIR := $(KDIR)
 KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 PREFIX ?= /usr/local
+VERSION := $(shell sed -n 's/^\#define NFSEC_VERSION "\(.*\)"/\1/p' module/nfsec.h)
 KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror)
 
 all: module tools
@@ -72,10 +81,54 @@ module-kdebug: kernel-debug
 	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_DIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror) modules
 	$(MAKE) -C $(DEBUG_KERNEL_DIR) M=$(KDEBUG_SELFTEST_DIR) CONFIG_NFSEC_DEBUG=y modules
 
-install: all
-	$(KBUILD) modules_install
-	depmod -a $(KVER)
-	$(MAKE) -C tools install PREFIX=$(PREFIX)
+# A staged install (DESTDIR) leaves depmod to whoever installs the files for real.
+MODDIR = $(DESTDIR)/lib/modules/$(KVER)/extra
+install: install-module install-tools
+
+install-module: module
+	$(KBUILD) modules_install $(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR))
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+install-tools: tools
+	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+uninstall:
+	@test -n "$(KVER)" || { echo "no kernel build tree (KDIR='$(KDIR)'): pass KDIR= of the kernel installed for" >&2; exit 1; }
+	rm -f $(MODDIR)/module/nfsec.ko $(MODDIR)/module/nfsec.ko.*
+	-rmdir $(MODDIR)/module
+	$(if $(DESTDIR),,depmod -a $(KVER))
+	$(MAKE) -C tools uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+# DKMS builds from these (dkms.conf): the top Kbuild and module/, nothing else.
+DKMS_DIR = $(DESTDIR)/usr/src/nfsec-$(VERSION)
+DKMS_FILES = Kbuild dkms.conf $(filter-out %.mod.c,$(wildcard module/*.[ch])) module/Kbuild module/uapi/nfsec.h
+dkms-install: version-check
+	install -d $(DKMS_DIR)/module/uapi
+	for f in $(DKMS_FILES); do install -m 0644 $$f $(DKMS_DIR)/$$f || exit; done
+
+# One version everywhere: the module's, the tool's, DKMS's and the Debian package's.
+version-check:
+	@v=$$(sed -n 's/^\#define TOOL_VERSION "\(.*\)"/\1/p' tools/tool.h); \
+	d=$$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf); \
+	c=$$(sed -n '1s/^nfsec (\([^)]*\)).*/\1/p' debian/changelog); \
+	[ -n "$(VERSION)" ] && [ "$$v" = "$(VERSION)" ] && [ "$$d" = "$(VERSION)" ] && [ "$$c" = "$(VERSION)" ] || \
+		{ echo "versions differ: module/nfsec.h '$(VERSION)', tools/tool.h '$$v', dkms.conf '$$d', debian/changelog '$$c'" >&2; exit 1; }
+
+# The packages are built from a copy of the tree's files (tracked, or new and not ignored),
+# not from the tree: no build product of the tree gets in, and dpkg-buildpackage writes its
+# results beside the copy, in .build/deb/.
+DEB_DIR := $(CURDIR)/.build/deb
+deb: version-check
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/nfsec-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(DEB_DIR)/nfsec-$(VERSION)
+	cd $(DEB_DIR)/nfsec-$(VERSION) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+
+# As root: the packages installed, tested in a VM against the installed files, purged
+# (selftests/vm/check-pkg.sh). KDIR's kernel is the guest.
+check-pkg: deb
+	KVER="$(KVER)" selftests/vm/check-pkg.sh
 
 clean:
 	$(if $(wildcard $(KDIR)/Makefile),$(KBUILD) clean)
@@ -136,4 +189,5 @@ fuzz: all
 		TESTS="$(FUZZ_TESTS)" VM_TIMEOUT=$${VM_TIMEOUT:-12000} KVER="$(KVER)" selftests/vm/run.sh; \
 	fi
 
-.PHONY: all module debug debug-ko kernel-debug module-kdebug tools bench install clean distclean check fuzz
+.PHONY: all module debug debug-ko kernel-debug module-kdebug tools bench install install-module install-tools \
+	uninstall dkms-install version-check deb check-pkg clean distclean check fuzz

@@ -109,6 +109,7 @@ static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
 	[NFSEC_A_EXPIRE_HARD] = { .type = NLA_REJECT },
 	[NFSEC_A_ACQUIRE_SEL] = { .type = NLA_REJECT },
 	[NFSEC_A_POLICY_COUNT] = { .type = NLA_REJECT },
+	[NFSEC_A_VALIDATE] = { .type = NLA_FLAG },
 };
 
 /*
@@ -261,6 +262,26 @@ int nfsec_nl_put_sel(struct sk_buff *msg, int type, const struct nfsec_sel *sel)
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
+}
+
+/*
+ * NFSEC_A_VALIDATE asks whether an add or update would be accepted (the
+ * tool's all-or-nothing batches check every line before changing
+ * anything). A command that deletes cannot honour it: refuse it there
+ * rather than delete.
+ */
+bool nfsec_nl_validate_only(const struct genl_info *info)
+{
+	return nla_get_flag(info->attrs[NFSEC_A_VALIDATE]);
+}
+
+int nfsec_nl_no_validate(const struct genl_info *info)
+{
+	if (!nfsec_nl_validate_only(info))
+		return 0;
+	NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[NFSEC_A_VALIDATE],
+			    "validate is for add and update only");
+	return -EOPNOTSUPP;
 }
 
 bool nfsec_nl_ports_ok(const struct nfsec_sel *sel)

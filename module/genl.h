@@ -28,6 +28,8 @@ int nfsec_nl_parse_sel(const struct nlattr *nest, struct nfsec_sel *sel,
 		       u8 def_family, struct netlink_ext_ack *extack);
 int nfsec_nl_put_sel(struct sk_buff *msg, int type, const struct nfsec_sel *sel);
 bool nfsec_nl_ports_ok(const struct nfsec_sel *sel);
+bool nfsec_nl_validate_only(const struct genl_info *info);
+int nfsec_nl_no_validate(const struct genl_info *info);
 void nfsec_nl_notify(struct net *net, u8 cmd,
 		     int (*fill)(struct sk_buff *msg, const void *obj),
 		     const void *obj);

@@ -258,7 +258,7 @@ int nfsec_nl_pol_add(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	}
 	err = pol_from_attrs(tb, pol, info);
-	if (err) {
+	if (err || nfsec_nl_validate_only(info)) {
 		nfsec_policy_destroy(pol);
 		return err;
 	}
@@ -319,7 +319,11 @@ int nfsec_nl_pol_del(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
 	struct nfsec_policy *pol;
+	int err;
 
+	err = nfsec_nl_no_validate(info);
+	if (err)
+		return err;
 	mutex_lock(&nn->lock);
 	pol = pol_find(nn, info);
 	if (!IS_ERR(pol)) {
@@ -384,6 +388,9 @@ int nfsec_nl_pol_flush(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *tb[NFSEC_POL_A_MAX + 1];
 	int dir = -1, err;
 
+	err = nfsec_nl_no_validate(info);
+	if (err)
+		return err;
 	if (info->attrs[NFSEC_A_POLICY]) {
 		err = pol_nest(info, tb);
 		if (err)

@@ -454,6 +454,15 @@ static struct nfsec_sa *sa_build(struct genl_info *info)
 	return sa;
 }
 
+/* A request with NFSEC_A_VALIDATE ends once its SA could be built. */
+static bool sa_validated(struct nfsec_sa *sa, const struct genl_info *info)
+{
+	if (!nfsec_nl_validate_only(info))
+		return false;
+	nfsec_sa_destroy(sa);
+	return true;
+}
+
 int nfsec_nl_sa_add(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
@@ -462,8 +471,8 @@ int nfsec_nl_sa_add(struct sk_buff *skb, struct genl_info *info)
 
 	/* Transforms are allocated outside the lock: that may sleep long. */
 	sa = sa_build(info);
-	if (IS_ERR(sa))
-		return PTR_ERR(sa);
+	if (IS_ERR(sa) || sa_validated(sa, info))
+		return PTR_ERR_OR_ZERO(sa);
 	mutex_lock(&nn->lock);
 	err = nfsec_sa_insert(nn, sa, info->extack);
 	if (!err)
@@ -481,8 +490,8 @@ int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
 	int err = -ENOENT;
 
 	sa = sa_build(info);
-	if (IS_ERR(sa))
-		return PTR_ERR(sa);
+	if (IS_ERR(sa) || sa_validated(sa, info))
+		return PTR_ERR_OR_ZERO(sa);
 	mutex_lock(&nn->lock);
 	old = nfsec_sa_lookup(nn, sa->family, &sa->daddr, sa->spi, sa->proto);
 	if (!old)
@@ -525,7 +534,11 @@ int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
 	struct nfsec_sa *sa;
+	int err;
 
+	err = nfsec_nl_no_validate(info);
+	if (err)
+		return err;
 	mutex_lock(&nn->lock);
 	sa = sa_find(nn, info);
 	if (!IS_ERR(sa)) {
@@ -607,6 +620,9 @@ int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info)
 	u8 proto = 0;
 	int err;
 
+	err = nfsec_nl_no_validate(info);
+	if (err)
+		return err;
 	if (info->attrs[NFSEC_A_SA]) {
 		err = sa_nest(info, tb);
 		if (err)

@@ -8,7 +8,8 @@
 #	need_module
 #
 # and exits 0 (pass), 1 (fail) or 4 (skip, kselftest's KSFT_SKIP). lib.sh turns on `set -e`, so
-# any failing command fails the test; tools/ is put first on PATH so `nfsec` is the tree's tool.
+# any failing command fails the test; tools/ is put first on PATH so `nfsec` is the tree's tool
+# (/usr/sbin with NFSEC_INSTALLED=1: make check-pkg tests the installed one).
 #
 # Namespaces and cleanup
 #   ns_create ns1 ns2 ...     create one netns per name with a unique name (NAME-<pid>-<rand>)
@@ -40,7 +41,12 @@
 set -e
 export LC_ALL=C
 SELFTESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PATH=$SELFTESTS_DIR/../tools:$PATH
+# NFSEC_INSTALLED=1 (make check-pkg): the installed tool, /usr/sbin/nfsec, not the tree's.
+if [[ ${NFSEC_INSTALLED:-} == 1 ]]; then
+	PATH=/usr/sbin:$PATH
+else
+	PATH=$SELFTESTS_DIR/../tools:$PATH
+fi
 
 _NS_LIST=()
 _DEFERRED=()

@@ -21,3 +21,11 @@ grep -qF "$modver" <<<"$out" || fail "module version '$modver' not in: $out"
 nver=$(grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' <<<"$out" | wc -l)
 ((nver >= 2)) || fail "want both the tool's and the module's version in: $out"
 pass "nfsec version reports tool and module ($modver)"
+
+# Only the tree's module is tested: for the run, modprobe refuses to load an installed nfsec
+# (DKMS's), which the tool's first request would otherwise load whenever a test unloaded ours.
+if [[ ${NFSEC_INSTALLED:-} != 1 ]]; then
+	modprobe -c | grep -q '^install nfsec /bin/false' ||
+		fail "modprobe may load an installed nfsec during the run (no guard in /run/modprobe.d)"
+	pass "modprobe will not load an installed nfsec during the run"
+fi

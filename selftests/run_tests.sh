@@ -11,6 +11,10 @@
 #
 # Environment (every setting that changes what is tested is printed at the start as an override):
 #   NFSEC_KO=PATH            module to insmod (default: module/nfsec.ko of this tree)
+#   NFSEC_INSTALLED=1        test the installed nfsec (make check-pkg): `modprobe nfsec` (DKMS's
+#                            module) instead of insmod, /usr/sbin/nfsec instead of tools/nfsec.
+#                            Otherwise modprobe is kept from loading an installed nfsec for the
+#                            run (/run/modprobe.d), so that only the tree's module is tested
 #   TEST_TIMEOUT=SECS        per-test limit on a machine as fast as the reference (default 300),
 #                            multiplied by the measured slowness of this one (see calibrate)
 #   TIMEOUT_FACTOR=F         that multiplier, instead of measuring it
@@ -30,7 +34,13 @@ repo=$PWD
 source selftests/lib.sh
 set +e
 trap - EXIT
-export PATH="$repo/tools:$PATH:/usr/sbin:/sbin"
+installed=
+[[ ${NFSEC_INSTALLED:-} == 1 ]] && installed=1
+if [[ -n $installed ]]; then
+	export PATH="/usr/sbin:$PATH:/sbin"
+else
+	export PATH="$repo/tools:$PATH:/usr/sbin:/sbin"
+fi
 ko=${NFSEC_KO:-$repo/module/nfsec.ko}
 test_timeout=${TEST_TIMEOUT:-300}
 jobs=${JOBS:-1}
@@ -40,7 +50,7 @@ no_skip=
 # The settings that change what a test checks (run_combos' datapath choice, the module, limits):
 # a run with any of them is not the default check, and says so at its start and its end.
 overrides=
-for v in NFSEC_KO NFSEC_DEBUG_KO COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES NATT_CASES XFER_TIMEOUT \
+for v in NFSEC_KO NFSEC_DEBUG_KO NFSEC_INSTALLED COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES NATT_CASES XFER_TIMEOUT \
 	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES \
 	 TEST_TIMEOUT TIMEOUT_FACTOR BENCH_CASES ROUNDS SECS; do
 	[[ -z ${!v:-} ]] || overrides+=" $v=${!v}"
@@ -129,9 +139,22 @@ if [[ -w $kmemleak ]]; then
 fi
 # (not lib.sh's dmesg_mark, which fails the caller: without a mark, the dmesg check below fails)
 _DMESG_SEQ=$(python3 selftests/kmsg.py mark "nfsec-run_tests-$$") || echo "# cannot mark the kernel log"
-echo "# insmod $ko"
-if [[ -z $load_err ]] && ! out=$(insmod "$ko" 2>&1); then
-	load_err="insmod failed: $out"
+# The tool's first request would load an installed nfsec (DKMS's, MODULE_ALIAS_GENL_FAMILY)
+# whenever the tree's is out, between a test's rmmod and insmod: keep modprobe from it.
+guard=/run/modprobe.d/nfsec-selftests-$$.conf
+if [[ -n $installed ]]; then
+	echo "# modprobe nfsec (NFSEC_INSTALLED=1: the installed module, $(modinfo -n nfsec 2>&1))"
+	if [[ -z $load_err ]] && ! out=$(modprobe nfsec 2>&1); then
+		load_err="modprobe failed: $out"
+	fi
+else
+	mkdir -p /run/modprobe.d && echo "install nfsec /bin/false # selftests: the tree's module only" >"$guard" ||
+		load_err="cannot write $guard"
+	trap 'rm -f "$guard"' EXIT
+	echo "# insmod $ko"
+	if [[ -z $load_err ]] && ! out=$(insmod "$ko" 2>&1); then
+		load_err="insmod failed: $out"
+	fi
 fi
 [[ -z $load_err ]] || echo "# $load_err"
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "tool.h"
 
 int opt_family;
@@ -12,17 +13,23 @@ bool opt_stats;
 bool opt_json;
 bool dry_run;
 int batch_line;
+const char *batch_name = "-";
 
 static void usage(FILE *f)
 {
-	fputs("Usage: nfsec [ -4 | -6 ] [ -s ] [ -j ] [ -batch FILE ] OBJECT COMMAND ...\n"
+	fputs("Usage: nfsec [ -4 | -6 ] [ -s ] [ -j ] OBJECT COMMAND ...\n"
+	      "       nfsec [ -4 | -6 ] [ -s ] [ -j ] [ -atomic ] [ -replace ] -batch FILE\n"
 	      "OBJECT := sa | policy | stats | monitor | version | help\n"
-	      "  -4, -6  IPv4 or IPv6 only: addresses given, SAs and policies shown\n"
-	      "  -s      counters too\n"
-	      "  -j      JSON output\n"
-	      "  -batch  run the commands of FILE (- for stdin), one a line;\n"
-	      "          stop at the first error\n"
-	      "  -V      the tool's and the module's versions\n"
+	      "  -4, -6    IPv4 or IPv6 only: addresses given, SAs and policies shown\n"
+	      "  -s        counters too\n"
+	      "  -j        JSON output\n"
+	      "  -batch    run the commands of FILE (- for stdin), one a line;\n"
+	      "            stop at the first error\n"
+	      "  -atomic   all the lines or none: check every line first, undo on\n"
+	      "            a failure (see nfsec(8) for what cannot be undone)\n"
+	      "  -replace  -atomic, and sa add and policy add replace an SA or policy\n"
+	      "            that exists: a file applied again (boot configuration)\n"
+	      "  -V        the tool's and the module's versions\n"
 	      "See nfsec sa help, nfsec policy help and nfsec(8).\n", f);
 }
 
@@ -134,6 +141,16 @@ static ssize_t get_command(FILE *f, char **buf, size_t *cap, int *n)
 	return len;
 }
 
+/* A file of keys others can read is worth a word (as wg-quick says). */
+static void warn_mode(FILE *f, const char *path)
+{
+	struct stat st;
+
+	if (!fstat(fileno(f), &st) && S_ISREG(st.st_mode) && (st.st_mode & 077))
+		fprintf(stderr, "nfsec: warning: %s can be read by others (mode %04o), and may hold keys: chmod 600\n",
+			path, (unsigned int)(st.st_mode & 07777));
+}
+
 static int batch(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
@@ -143,12 +160,16 @@ static int batch(const char *path)
 
 	if (!f)
 		die("cannot open %s: %s", path, strerror(errno));
+	/* Every error message says "FILE:LINE: ...". */
+	batch_name = f == stdin ? "<stdin>" : path;
+	if (opt_replace)
+		warn_mode(f, path);
+	collecting = opt_atomic;
 	for (;;) {
 		int first = n + 1;
 
 		if (get_command(f, &line, &cap, &n) <= 0)
 			break;
-		/* Every error message says "nfsec: line N: ...". */
 		batch_line = first;
 		argc = split(line, argv, ARRAY_SIZE(argv));
 		if (argc < 0) {
@@ -166,6 +187,10 @@ static int batch(const char *path)
 	free(line);
 	if (f != stdin)
 		fclose(f);
+	/* -atomic: every line was read and parsed; nothing was sent yet. */
+	if (opt_atomic && !err)
+		err = atomic_run(batch_name);
+	collecting = false;
 	return err;
 }
 
@@ -191,6 +216,10 @@ int main(int argc, char **argv)
 				die("-batch needs a file (- for stdin)");
 			batch_file = argv[1];
 			argc--, argv++;
+		} else if (!strcmp(o, "atomic")) {
+			opt_atomic = true;
+		} else if (!strcmp(o, "replace")) {
+			opt_atomic = opt_replace = true;
 		} else if (!strcmp(o, "h") || !strcmp(o, "help")) {
 			usage(stdout);
 			return 0;
@@ -204,6 +233,8 @@ int main(int argc, char **argv)
 	}
 	if (batch_file && argc)
 		die("-batch takes no command; put the commands in the file");
+	if (opt_atomic && !batch_file)
+		die("-atomic and -replace are for -batch FILE");
 	err = batch_file ? batch(batch_file) : dispatch(argc, argv);
 	fflush(stdout);
 	nfsec_nl_close();

@@ -15,6 +15,7 @@
 
 static struct nl_sock *sock;
 static int family = -1;
+bool dump_interrupted;
 
 int nfsec_nl_open(bool quiet)
 {
@@ -162,6 +163,8 @@ int nfsec_talk(struct nl_msg *msg, const char *what,
 	const char *m;
 	int ret;
 
+	if (collecting)
+		return atomic_collect(msg, what);
 	if (dry_run) {
 		dump_request(msg);
 		nfsec_msg_free(msg);
@@ -191,6 +194,7 @@ int nfsec_talk(struct nl_msg *msg, const char *what,
 	nl_cb_put(nlcb);
 	/* As ip: a dump that spanned a change is still printed. */
 	if (ret == -NLE_DUMP_INTR && !t.err) {
+		dump_interrupted = true;
 		fflush(stdout);
 		fprintf(stderr, "nfsec: %s: dump was interrupted and may be inconsistent\n",
 			what);

@@ -15,7 +15,7 @@ static void vmsg(const char *fmt, va_list ap)
 {
 	fflush(stdout);
 	if (batch_line)
-		fprintf(stderr, "nfsec: line %d: ", batch_line);
+		fprintf(stderr, "%s:%d: ", batch_name, batch_line);
 	else
 		fputs("nfsec: ", stderr);
 	vfprintf(stderr, fmt, ap);

@@ -145,8 +145,51 @@ bad "policy add dir out tmpl proto esp mode beet" "mode beet is not supported"
 bad "frobnicate" "unknown object"
 bad "monitor report" "unsupported word \"report\" with monitor"
 ok "monitor all sa policy acquire"
-bad "-batch - <<<\$'sa flush\n\nsa add $ID ctx x\nsa flush'" "line 3: unsupported word \"ctx\""
-bad "-batch - <<<\$'sa flush \"open'" "line 1: unbalanced quotes"
+bad "-batch - <<<\$'sa flush\n\nsa add $ID ctx x\nsa flush'" "<stdin>:3: unsupported word \"ctx\""
+bad "-batch - <<<\$'sa flush \"open'" "<stdin>:1: unbalanced quotes"
+tmpf=$(mktemp)
+trap 'rm -f "$tmpf"' EXIT
+printf 'sa flush\nsa add %s mode sideways\n' "$ID" >"$tmpf"
+bad "-batch $tmpf" "$tmpf:2: unknown mode \"sideways\""
+
+# -atomic: nothing is sent before every line parsed and checked (against an empty state here);
+# what cannot be undone (sa update, del, flush, and later lines about the same SA) goes last.
+# plan "ARGS" "LINES": the dry run prints requests for the batch's lines in the order LINES
+plan()
+{
+	local args=$1 want=$2 out got
+	((n++))
+	if ! out=$(eval "./nfsec $args" 2>&1); then
+		echo "not ok $n - nfsec $args: $out"; ((fails++)); return
+	fi
+	got=$(sed -n 's/^# line //p' <<<"$out" | paste -sd ' ')
+	if [[ $got != "$want" ]]; then
+		echo "not ok $n - nfsec $args: lines applied in the order '$got', want '$want'"; ((fails++)); return
+	fi
+	echo "ok $n - nfsec $args: order $got"
+}
+B="src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2000"
+P="policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out tmpl proto esp"
+plan "-atomic -batch - <<<\$'sa add $ID\nsa update $ID\nsa add $B\n$P\nsa del $B\nsa add $B'" "1 3 4 2 5 6"
+plan "-atomic -batch - <<<\$'sa add $B\nsa flush\nsa add $ID\npolicy flush\n$P\nsa add $B'" "1 4 5 2 3 6"
+plan "-atomic -batch - <<<\$'sa add $B\nsa flush proto ah\nsa add $ID\npolicy flush\n$P\nsa del $B'" "1 3 4 5 2 6"
+plan "-replace -batch - <<<\$'sa add $ID\n$P\nsa add $ID\n$P'" "1 2 4 3"
+ok "-replace -batch - <<<\$'sa add $ID\n$P\nsa add $ID\n$P'" NFSEC_CMD_SA_UPDATE NFSEC_CMD_POLICY_UPDATE
+bad "-atomic -batch - <<<\$'sa add $ID\nsa add $ID'" "<stdin>:2: sa add: an SA with this dst, spi and proto exists"
+bad "-atomic -batch - <<<\$'sa update $ID'" "<stdin>:1: sa update: no such SA to update"
+bad "-atomic -batch - <<<\$'sa add $ID replay-window 32\nsa update $ID'" "replay-window cannot change on update (it is 32"
+bad "-atomic -batch - <<<\$'sa del $ID'" "<stdin>:1: sa del: no such SA"
+bad "-atomic -batch - <<<\$'$P\n$P'" "<stdin>:2: policy add: a policy with this selector and dir exists"
+bad "-atomic -batch - <<<\$'$P\npolicy del src 10.1.0.0/24 dst 10.2.0.0/24 dir in'" "<stdin>:2: policy del: no such policy"
+bad "-atomic -batch - <<<\$'sa add $ID\nsa show'" "<stdin>:2: sa show: not in an -atomic batch"
+bad "-atomic sa show" "-atomic and -replace are for -batch"
+# A bad line anywhere: not one request is sent (a plain batch sends those before it).
+((n++))
+if out=$(./nfsec -atomic -batch - <<<$'sa flush\nsa add '"$ID"$' ctx x' 2>&1) || grep -q NFSEC_CMD <<<"$out"; then
+	echo "not ok $n - -atomic sent requests before its bad line: $out"; ((fails++))
+else
+	echo "ok $n - -atomic: a bad last line, no request: $out"
+fi
 
 echo "1..$n"
 ((fails == 0)) && echo "# all $n passed" || echo "# $fails of $n failed"

@@ -24,8 +24,15 @@ extern bool opt_stats;
 extern bool opt_json;
 /* NFSEC_DRY_RUN=1: print the request's attributes instead of sending it. */
 extern bool dry_run;
-/* The line of a -batch file being run, 0 outside a batch. */
+/* The line of a -batch file being run, 0 outside a batch; the file's name. */
 extern int batch_line;
+extern const char *batch_name;
+/* -atomic, -replace (atomic.c); while a batch is read, requests are collected. */
+extern bool opt_atomic;
+extern bool opt_replace;
+extern bool collecting;
+/* The last dump that nfsec_talk() read spanned a change. */
+extern bool dump_interrupted;
 
 /* netlink.c: one socket for the whole run (a batch reuses it). */
 struct nl_msg *nfsec_msg(uint8_t cmd, int flags);
@@ -49,7 +56,14 @@ void nfsec_nl_close(void);
 int nfsec_nl_listen(void (*cb)(uint8_t cmd, struct nlattr **tb, void *arg),
 		    void *arg);
 
-/* parse.c: errors are "nfsec: [line N: ]message" on stderr. */
+/*
+ * atomic.c: while collecting, nfsec_talk() hands each request here instead
+ * of sending it; atomic_run() then checks them all and applies them.
+ */
+int atomic_collect(struct nl_msg *msg, const char *what);
+int atomic_run(const char *file);
+
+/* parse.c: errors are "nfsec: message", or "FILE:LINE: message" in a batch. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 int parse_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An address of either family; family 0: none given. */

@@ -24,6 +24,10 @@
  *   UPDATE replaces every field of an existing SA except its identity and
  *   its sequence and replay state, and cannot change REPLAY_WINDOW, nor
  *   drop flag esn once the sequence numbers are above 2^32.
+ *   With NFSEC_A_VALIDATE (flag) beside the nest, the SA is built and
+ *   checked as the command would (algorithms, keys, lengths, ...) and
+ *   thrown away: nothing changes, and the current state is not consulted
+ *   (whether the SA exists, or what an update could not change).
  *
  * NFSEC_CMD_SA_DEL, NFSEC_CMD_SA_GET (do)
  *   NFSEC_A_SA: nest of DST, SPI, PROTO
@@ -39,6 +43,9 @@
  * NFSEC_CMD_POLICY_UPDATE (do): as POLICY_ADD, but a policy with the same
  *   identity is replaced (it keeps its INDEX), atomically for the packet
  *   path; without one, the policy is added.
+ *   POLICY_ADD and POLICY_UPDATE take NFSEC_A_VALIDATE as the SA commands
+ *   do (no reply then); SA_DEL, SA_FLUSH, POLICY_DEL and POLICY_FLUSH
+ *   refuse it.
  * NFSEC_CMD_POLICY_DEL, NFSEC_CMD_POLICY_GET (do)
  *   NFSEC_A_POLICY: nest of SEL and DIR, or of INDEX
  * NFSEC_CMD_POLICY_GET (dump): every policy, as for POLICY_ADD plus INDEX
@@ -106,6 +113,7 @@ enum nfsec_attr {
 	NFSEC_A_POLICY_COUNT,	/* u32 */
 	NFSEC_A_EXPIRE_HARD,	/* u8, SA_EXPIRE: 0 soft, 1 hard */
 	NFSEC_A_ACQUIRE_SEL,	/* nest: NFSEC_SEL_A_*, SA_ACQUIRE: the packet */
+	NFSEC_A_VALIDATE,	/* flag: check the request, change nothing */
 	__NFSEC_A_MAX
 };
 #define NFSEC_A_MAX (__NFSEC_A_MAX - 1)

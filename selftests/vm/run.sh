@@ -9,6 +9,7 @@
 # Environment:
 #   TESTS="a.sh b.sh"   subset to run (default: TEST_PROGS of selftests/Makefile)
 #   NFSEC_KO=PATH       module to test (default module/nfsec.ko); must not be under /tmp
+#   NFSEC_INSTALLED=1   test the installed module and tool instead (make check-pkg)
 #   KVER=VERSION        guest kernel (default: the module's vermagic, else newest *-amd64)
 #   VM_KERNEL=BZIMAGE   boot this kernel instead of /boot/vmlinuz-$KVER: one with virtio and 9p
 #                       built in and no /lib/modules tree (the debug kernel: make check KERNEL=debug)
@@ -70,7 +71,7 @@ run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
 [[ ${CI:-} != true ]] || NFSEC_NO_SKIP=1
 [[ -z ${NFSEC_KO:-} ]] || NFSEC_KO=$ko
 : >"$run/config"
-for v in TESTS NFSEC_KO TEST_TIMEOUT TIMEOUT_FACTOR JOBS NFSEC_NO_SKIP BENCH_CASES ROUNDS SECS \
+for v in TESTS NFSEC_KO NFSEC_INSTALLED TEST_TIMEOUT TIMEOUT_FACTOR JOBS NFSEC_NO_SKIP BENCH_CASES ROUNDS SECS \
 	 COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES NATT_CASES XFER_TIMEOUT \
 	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES NFSEC_DEBUG_KO; do
 	[[ -z ${!v:-} ]] || printf '%s=%q\n' "$v" "${!v}" >>"$run/config"
