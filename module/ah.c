@@ -16,6 +16,7 @@
 #include <crypto/algapi.h>
 #include <net/ah.h>
 #include <net/ip.h>
+#include "compat.h"
 #include "nfsec.h"
 
 #define AH_DIGEST_MAX 32	/* SHA-256 */
@@ -200,11 +201,11 @@ static void output_finish(struct ah_ctx *c, int err)
 	done(skb, sa, seq, arg, err);
 }
 
-static void output_done(struct crypto_async_request *base, int err)
+static void output_done(nfsec_crypto_arg_t data, int err)
 {
 	if (err == -EINPROGRESS)
 		return;
-	output_finish(base->data, err);
+	output_finish(nfsec_crypto_data(data), err);
 }
 
 /*
@@ -287,11 +288,11 @@ static void input_finish(struct ah_ctx *c, int err)
 	done(skb, sa, seq, arg, err);
 }
 
-static void input_done(struct crypto_async_request *base, int err)
+static void input_done(nfsec_crypto_arg_t data, int err)
 {
 	if (err == -EINPROGRESS)
 		return;
-	input_finish(base->data, err);
+	input_finish(nfsec_crypto_data(data), err);
 }
 
 /*

@@ -202,11 +202,13 @@ static void clamp_syn(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	unsigned int thoff = nfsec_mss_syn(sa, skb);
 	unsigned int mtu = skb->dev->mtu;
+	/* The peer is the inbound SA's source. */
+	struct flowi4 fl = { .daddr = sa->saddr, .saddr = sa->daddr };
 	struct rtable *rt;
 
 	if (!thoff)
 		return;
-	rt = ip_route_output(dev_net(skb->dev), sa->saddr, sa->daddr, 0, 0);
+	rt = ip_route_output_key(dev_net(skb->dev), &fl);
 	if (!IS_ERR(rt)) {
 		mtu = dst_mtu(&rt->dst);
 		ip_rt_put(rt);
