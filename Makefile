@@ -21,18 +21,30 @@
 #   make install [PREFIX=/usr/local]
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
-# KDIR defaults to the running kernel's build tree, else the newest /lib/modules/*/build.
+# KVER=VERSION picks the kernel: KDIR=/lib/modules/VERSION/build, and make check boots
+# /boot/vmlinuz-VERSION. Without either, KDIR is the running kernel's build tree, else the newest
+# /lib/modules/*/build that is not a PREEMPT_RT one (-rt-), else the newest.
 
-KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(lastword $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V)))
+ifdef KVER
+KDIR ?= /lib/modules/$(KVER)/build
+endif
+KDIRS := $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V)
+KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(lastword $(filter-out %-rt-amd64/build,$(KDIRS))),$(lastword $(KDIRS)))
 KDIR := $(KDIR)
-KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+KDIR_VER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+ifneq ($(and $(KVER),$(KDIR_VER)),)
+ifneq ($(KVER),$(KDIR_VER))
+$(error KVER=$(KVER) but KDIR=$(KDIR) is $(KDIR_VER): give one of them)
+endif
+endif
+override KVER := $(or $(KDIR_VER),$(KVER))
 PREFIX ?= /usr/local
 KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror)
 
 all: module tools
 
 module:
-	@test -f "$(KDIR)/Makefile" || { echo "no kernel build tree (KDIR='$(KDIR)'): install linux-headers-amd64 or pass KDIR=" >&2; exit 1; }
+	@test -f "$(KDIR)/Makefile" || { echo "no kernel build tree (KDIR='$(KDIR)'): install linux-headers-$(or $(KVER),amd64) or pass KDIR=" >&2; exit 1; }
 	$(KBUILD) modules
 
 debug:
