@@ -38,7 +38,7 @@ struct ah_ctx {
 	u8 icv_in[AH_DIGEST_MAX];
 	u8 icv[AH_DIGEST_MAX];
 	/* struct ahash_request, then the scatterlist */
-};
+} __aligned(__alignof__(struct ahash_request));	/* CRYPTO_MINALIGN: 128 on arm64 6.1 */
 
 unsigned int nfsec_ah_hdrlen(const struct nfsec_sa *sa)
 {

@@ -32,7 +32,7 @@ struct esp_ctx {
 	__be32 aad[3];
 	u8 iv[16];
 	/* struct aead_request, then the scatterlist */
-};
+} __aligned(__alignof__(struct aead_request));	/* CRYPTO_MINALIGN: 128 on arm64 6.1 */
 
 static size_t req_len(const struct nfsec_sa *sa)
 {
