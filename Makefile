@@ -47,7 +47,7 @@ all: module tools
 
 module:
 	@test -f "$(KDIR)/Makefile" || { echo "no kernel build tree (KDIR='$(KDIR)'): install linux-headers-$(or $(KVER),amd64) or pass KDIR=" >&2; exit 1; }
-	$(KBUILD) modules
+	+$(KBUILD) modules
 
 debug:
 	@$(MAKE) --no-print-directory module DEBUG=1
