@@ -15,6 +15,8 @@
 #   make fuzz [FUZZ=genl|pkt|all] [FUZZ_COUNT=100000] [FUZZ_SECS=600] [FUZZ_SEED=N]
 #                                  long fuzzing runs in one VM boot: genl sends FUZZ_COUNT
 #                                  messages, pkt fuzzes for FUZZ_SECS; FUZZ_SEED replays a run
+#   make cross-arm64               module and tool for arm64, in .build/arm64/ (Debian's arm64
+#                                  headers of KVER's version, gcc-aarch64-linux-gnu)
 #   make check KERNEL=debug        the same in a VM booting a debug kernel (KASAN, lockdep,
 #                                  kmemleak, ...) built once from /usr/src/linux-source-6.1
 #   make kernel-debug              only build that kernel (DEBUG_KERNEL_DIR=DIR: where)
@@ -29,11 +31,23 @@
 #                                  module and tool in a VM, purge them (Documentation/install.rst)
 #   make clean | distclean         distclean also drops the VM cache (.vm/)
 #
-# KDIR defaults to the running kernel's build tree, else the newest /lib/modules/*/build.
+# KVER=VERSION picks the kernel: KDIR=/lib/modules/VERSION/build, and make check boots
+# /boot/vmlinuz-VERSION. Without either, KDIR is the running kernel's build tree, else the newest
+# /lib/modules/*/build that is not a PREEMPT_RT one (-rt-), else the newest.
 
-KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(lastword $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V)))
+ifdef KVER
+KDIR ?= /lib/modules/$(KVER)/build
+endif
+KDIRS := $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V)
+KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(lastword $(filter-out %-rt-amd64/build,$(KDIRS))),$(lastword $(KDIRS)))
 KDIR := $(KDIR)
-KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+KDIR_VER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+ifneq ($(and $(KVER),$(KDIR_VER)),)
+ifneq ($(KVER),$(KDIR_VER))
+$(error KVER=$(KVER) but KDIR=$(KDIR) is $(KDIR_VER): give one of them)
+endif
+endif
+override KVER := $(or $(KDIR_VER),$(KVER))
 PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^\#define NFSEC_VERSION "\(.*\)"/\1/p' module/nfsec.h)
 KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror)
@@ -41,8 +55,8 @@ KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if
 all: module tools
 
 module:
-	@test -f "$(KDIR)/Makefile" || { echo "no kernel build tree (KDIR='$(KDIR)'): install linux-headers-amd64 or pass KDIR=" >&2; exit 1; }
-	$(KBUILD) modules
+	@test -f "$(KDIR)/Makefile" || { echo "no kernel build tree (KDIR='$(KDIR)'): install linux-headers-$(or $(KVER),amd64) or pass KDIR=" >&2; exit 1; }
+	+$(KBUILD) modules
 
 debug:
 	@$(MAKE) --no-print-directory module DEBUG=1
@@ -61,6 +75,26 @@ debug-ko:
 
 tools:
 	$(MAKE) -C tools $(if $(WERROR),WERROR=1)
+
+# arm64 (appliance boards), with Debian's cross compiler (gcc-aarch64-linux-gnu): the module
+# against Debian's arm64 headers of KVER's version (6.1.0-57-amd64: linux-headers-6.1.0-57-arm64,
+# unpacked into .build/arm64/ by scripts/arm64-headers.sh), the tool against libnl's arm64
+# packages (multiarch). Both are built in .build/arm64/ from links to the sources.
+ARM64_KVER = $(patsubst %-amd64,%-arm64,$(KVER))
+ARM64_DIR := $(CURDIR)/.build/arm64
+ARM64_PKG_CONFIG = env PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+cross-arm64:
+	@case "$(KVER)" in *-amd64) ;; *) echo "cross-arm64: KVER='$(KVER)' is not a Debian *-amd64 kernel" >&2; exit 1;; esac
+	@command -v aarch64-linux-gnu-gcc >/dev/null || { echo "cross-arm64: apt-get install gcc-aarch64-linux-gnu" >&2; exit 1; }
+	@mkdir -p $(ARM64_DIR)/module $(ARM64_DIR)/tools
+	@find $(ARM64_DIR)/module $(ARM64_DIR)/tools -maxdepth 1 -type l -delete
+	@ln -sfn $(CURDIR)/module/Kbuild $(CURDIR)/module/uapi $(MODULE_SRCS) $(ARM64_DIR)/module/
+	@ln -sfn $(CURDIR)/tools/Makefile $(wildcard $(CURDIR)/tools/*.[ch]) $(ARM64_DIR)/tools/
+	+kdir=$$(scripts/arm64-headers.sh $(ARM64_KVER) $(ARM64_DIR)/headers-$(ARM64_KVER)) && \
+	$(MAKE) -C $$kdir M=$(ARM64_DIR)/module ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- \
+		$(if $(DEBUG),CONFIG_NFSEC_DEBUG=y) $(if $(WERROR),KCFLAGS=-Werror) modules
+	$(MAKE) -C $(ARM64_DIR)/tools CC=aarch64-linux-gnu-gcc PKG_CONFIG="$(ARM64_PKG_CONFIG)" $(if $(WERROR),WERROR=1)
+	@file $(ARM64_DIR)/module/nfsec.ko $(ARM64_DIR)/tools/nfsec
 
 # The debug kernel (selftests/vm/kernel.sh, selftests/vm/debug.config) and the module built
 # against it, beside the normal one: .build/kdebug/nfsec.ko, and with CONFIG_NFSEC_DEBUG=y in
@@ -189,5 +223,5 @@ fuzz: all
 		TESTS="$(FUZZ_TESTS)" VM_TIMEOUT=$${VM_TIMEOUT:-12000} KVER="$(KVER)" selftests/vm/run.sh; \
 	fi
 
-.PHONY: all module debug debug-ko kernel-debug module-kdebug tools bench install install-module install-tools \
-	uninstall dkms-install version-check deb check-pkg clean distclean check fuzz
+.PHONY: all module debug debug-ko kernel-debug module-kdebug tools cross-arm64 bench install install-module \
+	install-tools uninstall dkms-install version-check deb check-pkg clean distclean check fuzz

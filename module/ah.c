@@ -16,6 +16,7 @@
 #include <crypto/algapi.h>
 #include <net/ah.h>
 #include <net/ip.h>
+#include "compat.h"
 #include "nfsec.h"
 
 #define AH_DIGEST_MAX 32	/* SHA-256 */
@@ -37,7 +38,7 @@ struct ah_ctx {
 	u8 icv_in[AH_DIGEST_MAX];
 	u8 icv[AH_DIGEST_MAX];
 	/* struct ahash_request, then the scatterlist */
-};
+} __aligned(__alignof__(struct ahash_request));	/* CRYPTO_MINALIGN: 128 on arm64 6.1 */
 
 unsigned int nfsec_ah_hdrlen(const struct nfsec_sa *sa)
 {
@@ -200,11 +201,11 @@ static void output_finish(struct ah_ctx *c, int err)
 	done(skb, sa, seq, arg, err);
 }
 
-static void output_done(struct crypto_async_request *base, int err)
+static void output_done(nfsec_crypto_arg_t data, int err)
 {
 	if (err == -EINPROGRESS)
 		return;
-	output_finish(base->data, err);
+	output_finish(nfsec_crypto_data(data), err);
 }
 
 /*
@@ -287,11 +288,11 @@ static void input_finish(struct ah_ctx *c, int err)
 	done(skb, sa, seq, arg, err);
 }
 
-static void input_done(struct crypto_async_request *base, int err)
+static void input_done(nfsec_crypto_arg_t data, int err)
 {
 	if (err == -EINPROGRESS)
 		return;
-	input_finish(base->data, err);
+	input_finish(nfsec_crypto_data(data), err);
 }
 
 /*

@@ -5,8 +5,61 @@
 #ifndef _NFSEC_COMPAT_H
 #define _NFSEC_COMPAT_H
 
+#include <linux/crypto.h>
 #include <linux/netfilter_bridge.h>
+#include <linux/version.h>
 #include <net/ip.h>
+
+/*
+ * Headers that moved. skb_gso_segment() went to net/gso.h in 6.4; the
+ * unaligned accessors to linux/unaligned.h in 6.12, which dropped
+ * asm/unaligned.h; net_hotdata (below) is in net/hotdata.h since 6.9.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#include <net/gso.h>
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#include <net/hotdata.h>
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
+/*
+ * A crypto completion gets the request's data pointer since 6.3, the
+ * request itself before. Callbacks take an nfsec_crypto_arg_t and read
+ * their context with nfsec_crypto_data().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+typedef void *nfsec_crypto_arg_t;
+
+static inline void *nfsec_crypto_data(void *data)
+{
+	return data;
+}
+#else
+typedef struct crypto_async_request *nfsec_crypto_arg_t;
+
+static inline void *nfsec_crypto_data(struct crypto_async_request *req)
+{
+	return req->data;
+}
+#endif
+
+/*
+ * net.core.netdev_max_backlog, the bound of nfsec's per-CPU receive
+ * queues as of the stack's own: in net_hotdata since 6.9.
+ */
+static inline int nfsec_max_backlog(void)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	return READ_ONCE(net_hotdata.max_backlog);
+#else
+	return READ_ONCE(netdev_max_backlog);
+#endif
+}
 
 /*
  * A packet nfsec decapsulated and delivered: the in and fwd hooks let it

@@ -16,9 +16,9 @@
 #include <linux/scatterlist.h>
 #include <linux/udp.h>
 #include <crypto/aead.h>
-#include <asm/unaligned.h>
 #include <net/esp.h>
 #include <net/ip.h>
+#include "compat.h"
 #include "nfsec.h"
 
 struct esp_ctx {
@@ -32,7 +32,7 @@ struct esp_ctx {
 	__be32 aad[3];
 	u8 iv[16];
 	/* struct aead_request, then the scatterlist */
-};
+} __aligned(__alignof__(struct aead_request));	/* CRYPTO_MINALIGN: 128 on arm64 6.1 */
 
 static size_t req_len(const struct nfsec_sa *sa)
 {
@@ -108,9 +108,9 @@ static int build_sg(struct esp_ctx *c, unsigned int off, unsigned int len)
 	return n < 0 ? n : 0;
 }
 
-static void output_done(struct crypto_async_request *base, int err)
+static void output_done(nfsec_crypto_arg_t data, int err)
 {
-	struct esp_ctx *c = base->data;
+	struct esp_ctx *c = nfsec_crypto_data(data);
 	nfsec_done_t done = c->done;
 	struct sk_buff *skb = c->skb;
 	struct nfsec_sa *sa = c->sa;
@@ -212,9 +212,9 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 	return 0;
 }
 
-static void input_done(struct crypto_async_request *base, int err)
+static void input_done(nfsec_crypto_arg_t data, int err)
 {
-	output_done(base, err);
+	output_done(data, err);
 }
 
 /*

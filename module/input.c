@@ -204,12 +204,13 @@ static void clamp_syn(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	unsigned int thoff = nfsec_mss_syn(sa, skb);
 	unsigned int mtu = skb->dev->mtu;
+	/* The peer is the inbound SA's source. */
+	struct flowi4 fl = { .daddr = sa->saddr.a4, .saddr = sa->daddr.a4 };
 	struct rtable *rt;
 
 	if (!thoff)
 		return;
-	rt = ip_route_output(dev_net(skb->dev), sa->saddr.a4, sa->daddr.a4, 0,
-			     0);
+	rt = ip_route_output_key(dev_net(skb->dev), &fl);
 	if (!IS_ERR(rt)) {
 		mtu = dst_mtu(&rt->dst);
 		ip_rt_put(rt);

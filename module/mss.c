@@ -19,7 +19,7 @@
 #include <net/tcp.h>
 #include <net/checksum.h>
 #include <net/ip.h>
-#include <asm/unaligned.h>
+#include "compat.h"
 #include "nfsec.h"
 
 /* The MSS an SA allows over a path of @mtu bytes; 0 if none fits. */

@@ -19,6 +19,7 @@
 #include <linux/netdevice.h>
 #include <linux/percpu.h>
 #include <linux/skbuff.h>
+#include "compat.h"
 #include "nfsec.h"
 
 struct rxq {
@@ -78,7 +79,7 @@ bool nfsec_rxq_add(struct nfsec_sa *sa, struct sk_buff *skb)
 
 	NFSEC_CB(skb)->sa = sa;
 	spin_lock(&q->skbs.lock);
-	if (skb_queue_len(&q->skbs) > READ_ONCE(netdev_max_backlog)) {
+	if (skb_queue_len(&q->skbs) > nfsec_max_backlog()) {
 		spin_unlock(&q->skbs.lock);
 		return false;
 	}

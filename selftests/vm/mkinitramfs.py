@@ -2,29 +2,49 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mkinitramfs.py KVER INIT OUT: write the VM's initramfs, an uncompressed newc cpio holding
-# busybox (static), INIT as /init, and the virtio/9p modules of KVER (decompressed) in
-# /modules/ with their load order in /modules/order. No root, mknod or cpio tool needed.
+# busybox (static), INIT as /init, and the virtio/9p modules of KVER (decompressed) with what
+# they depend on, as modules.dep of KVER says, in /modules/ with their load order in
+# /modules/order. No root, mknod or cpio tool needed.
 # KVER "-" is a kernel with all of them built in and no /lib/modules tree (the debug kernel of
 # selftests/vm/kernel.sh): /modules/order is then empty.
 
 import gzip, lzma, os, subprocess, sys
 
-# Dependency order (9p needs netfs and fscache on Debian's 6.1).
-MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
-           "virtio_pci", "netfs", "fscache", "9pnet", "9pnet_virtio", "9p"]
+# What the init needs; their dependencies differ between kernels (9p needs netfs and fscache
+# on Debian's 6.1, netfs alone on 6.12, where virtio is built in) and come from modules.dep.
+MODULES = ["virtio_pci", "9pnet_virtio", "9p"]
 BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"]
 
-def module_path(kver, name):
-    """Path of the module in modules.dep, or None if it is built in."""
+def mod_name(path):
+    return os.path.basename(path).split(".ko", 1)[0].replace("-", "_")
+
+def read_deps(kver):
+    """{name: (path, [paths of its dependencies, in modules.dep's order])}"""
     base = f"/lib/modules/{kver}"
+    deps = {}
     with open(f"{base}/modules.dep") as f:
         for line in f:
-            path = line.split(":", 1)[0]
-            fname = os.path.basename(path)
-            stem = fname.split(".ko", 1)[0]
-            if stem.replace("-", "_") == name.replace("-", "_"):
-                return os.path.join(base, path)
-    return None
+            path, _, rest = line.partition(":")
+            deps[mod_name(path)] = (os.path.join(base, path),
+                                    [os.path.join(base, d) for d in rest.split()])
+    return deps
+
+def load_order(kver, wanted):
+    """Paths of the modules to load for @wanted, each after what it needs. modules.dep lists
+    a module's whole closure, the last needed first (modprobe loads it backwards)."""
+    deps = read_deps(kver)
+    builtin = open(f"/lib/modules/{kver}/modules.builtin").read().replace("-", "_")
+    order = []
+    for m in wanted:
+        if m not in deps:
+            if f"/{m}.ko" not in builtin:
+                sys.exit(f"mkinitramfs: module {m} not found for {kver}")
+            continue  # built into this kernel
+        path, needs = deps[m]
+        for p in list(reversed(needs)) + [path]:
+            if p not in order:
+                order.append(p)
+    return order
 
 def module_data(path):
     with open(path, "rb") as f:
@@ -64,13 +84,8 @@ def main():
         c.add("bin/busybox", 0o100755, open(busybox, "rb").read())
         c.add("init", 0o100755, open(init, "rb").read())
         order = []
-        for m in MODULES if kver != "-" else []:
-            path = module_path(kver, m)
-            if path is None:
-                builtin = open(f"/lib/modules/{kver}/modules.builtin").read()
-                if f"/{m}.ko" not in builtin.replace("-", "_"):
-                    sys.exit(f"mkinitramfs: module {m} not found for {kver}")
-                continue  # built into this kernel
+        for path in load_order(kver, MODULES) if kver != "-" else []:
+            m = mod_name(path)
             c.add(f"modules/{m}.ko", 0o100644, module_data(path))
             order.append(m)
         c.add("modules/order", 0o100644, ("\n".join(order) + "\n").encode())

@@ -10,7 +10,8 @@
 #   TESTS="a.sh b.sh"   subset to run (default: TEST_PROGS of selftests/Makefile)
 #   NFSEC_KO=PATH       module to test (default module/nfsec.ko); must not be under /tmp
 #   NFSEC_INSTALLED=1   test the installed module and tool instead (make check-pkg)
-#   KVER=VERSION        guest kernel (default: the module's vermagic, else newest *-amd64)
+#   KVER=VERSION        guest kernel (default: the module's vermagic, else the newest *-amd64 with a
+#                       /boot/vmlinuz, PREEMPT_RT ones (*-rt-amd64) only when there is no other)
 #   VM_KERNEL=BZIMAGE   boot this kernel instead of /boot/vmlinuz-$KVER: one with virtio and 9p
 #                       built in and no /lib/modules tree (the debug kernel: make check KERNEL=debug)
 #   VM_MEM=MB           guest memory (default 2048)
@@ -40,7 +41,8 @@ if [[ -z ${KVER:-} && -f $ko ]]; then
 	KVER=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)
 fi
 if [[ -z ${KVER:-} ]]; then
-	KVER=$(cd /lib/modules && for v in *-amd64; do [[ -f /boot/vmlinuz-$v ]] && echo "$v"; done | sort -V | tail -n 1)
+	KVER=$(cd /lib/modules && for v in *-amd64; do [[ -f /boot/vmlinuz-$v ]] && echo "$v"; done |
+		sort -V | awk '!/-rt-amd64$/ { v = $0 } { any = $0 } END { print v ? v : any }')
 fi
 if [[ -n ${VM_KERNEL:-} ]]; then
 	kernel=$VM_KERNEL
@@ -49,7 +51,7 @@ if [[ -n ${VM_KERNEL:-} ]]; then
 	modules_dep=/bin/busybox
 else
 	kernel=/boot/vmlinuz-$KVER
-	[[ -r $kernel && -f /lib/modules/$KVER/modules.dep ]] || die "no $kernel or /lib/modules/$KVER: apt-get install linux-image-amd64"
+	[[ -r $kernel && -f /lib/modules/$KVER/modules.dep ]] || die "no $kernel or /lib/modules/$KVER: apt-get install linux-image-$KVER"
 	initrd_kver=$KVER
 	modules_dep=/lib/modules/$KVER/modules.dep
 fi
