@@ -38,13 +38,14 @@ struct blob {
 
 /* A selector as the module keeps it (nfsec_nl_parse_sel()). */
 struct psel {
-	uint32_t src, dst;
+	struct addr src, dst;		/* of the selector's family, zeros if none */
 	uint8_t splen, dplen, proto;
 	uint16_t sport, dport;
 };
 
 struct msa {
-	uint32_t dst, spi, window, flags;
+	struct addr dst;
+	uint32_t spi, window, flags;
 	uint8_t proto;
 	uint64_t seq, oseq;
 	bool live;
@@ -151,9 +152,14 @@ static uint8_t get8(struct nlattr **tb, int type)
 	return tb[type] ? nla_get_u8(tb[type]) : 0;
 }
 
-static uint32_t plen_mask(uint8_t plen)
+/* Clear the host bits past @plen, as the module does. */
+static void mask_addr(struct addr *a, uint8_t plen)
 {
-	return plen ? htonl(~0U << (32 - plen)) : 0;
+	uint8_t *b = a->family == AF_INET6 ? a->v6.s6_addr : (uint8_t *)&a->v4;
+	int len = a->family == AF_INET6 ? 16 : 4, i;
+
+	for (i = 0; i < len; i++, plen = plen > 8 ? plen - 8 : 0)
+		b[i] &= plen >= 8 ? 0xff : (uint8_t)(0xff00 >> plen);
 }
 
 static void parse_psel(struct nlattr *nest, struct psel *s)
@@ -163,12 +169,18 @@ static void parse_psel(struct nlattr *nest, struct psel *s)
 	memset(s, 0, sizeof(*s));
 	if (nest)
 		nla_parse_nested(tb, NFSEC_SEL_A_MAX, nest, NULL);
-	s->src = get32(tb, NFSEC_SEL_A_SRC);
-	s->dst = get32(tb, NFSEC_SEL_A_DST);
-	s->splen = tb[NFSEC_SEL_A_SRC_PLEN] ? get8(tb, NFSEC_SEL_A_SRC_PLEN) : s->src ? 32 : 0;
-	s->dplen = tb[NFSEC_SEL_A_DST_PLEN] ? get8(tb, NFSEC_SEL_A_DST_PLEN) : s->dst ? 32 : 0;
-	s->src &= plen_mask(s->splen);
-	s->dst &= plen_mask(s->dplen);
+	s->src = addr_get(tb, NFSEC_SEL_A_SRC, NFSEC_SEL_A_SRC6);
+	s->dst = addr_get(tb, NFSEC_SEL_A_DST, NFSEC_SEL_A_DST6);
+	s->splen = tb[NFSEC_SEL_A_SRC_PLEN] ? get8(tb, NFSEC_SEL_A_SRC_PLEN) :
+		   s->src.family ? (s->src.family == AF_INET6 ? 128 : 32) : 0;
+	s->dplen = tb[NFSEC_SEL_A_DST_PLEN] ? get8(tb, NFSEC_SEL_A_DST_PLEN) :
+		   s->dst.family ? (s->dst.family == AF_INET6 ? 128 : 32) : 0;
+	/* The family: FAMILY, else the addresses', else IPv4 (the module's default). */
+	s->src.family = s->dst.family = tb[NFSEC_SEL_A_FAMILY] ?
+		nla_get_u16(tb[NFSEC_SEL_A_FAMILY]) :
+		s->src.family ?: s->dst.family ?: AF_INET;
+	mask_addr(&s->src, s->splen);
+	mask_addr(&s->dst, s->dplen);
 	s->proto = get8(tb, NFSEC_SEL_A_PROTO);
 	s->sport = tb[NFSEC_SEL_A_SPORT] ? nla_get_u16(tb[NFSEC_SEL_A_SPORT]) : 0;
 	s->dport = tb[NFSEC_SEL_A_DPORT] ? nla_get_u16(tb[NFSEC_SEL_A_DPORT]) : 0;
@@ -176,7 +188,8 @@ static void parse_psel(struct nlattr *nest, struct psel *s)
 
 static bool psel_eq(const struct psel *a, const struct psel *b)
 {
-	return a->src == b->src && a->dst == b->dst && a->splen == b->splen &&
+	return addr_eq(&a->src, &b->src) && addr_eq(&a->dst, &b->dst) &&
+	       a->splen == b->splen &&
 	       a->dplen == b->dplen && a->proto == b->proto &&
 	       a->sport == b->sport && a->dport == b->dport;
 }
@@ -189,7 +202,7 @@ static void parse_msa(struct nlattr *nest, struct msa *m)
 	memset(m, 0, sizeof(*m));
 	if (nest)
 		nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, NULL);
-	m->dst = get32(tb, NFSEC_SA_A_DST);
+	m->dst = addr_get(tb, NFSEC_SA_A_DST, NFSEC_SA_A_DST6);
 	m->spi = get32(tb, NFSEC_SA_A_SPI);
 	m->proto = get8(tb, NFSEC_SA_A_PROTO);
 	m->window = get32(tb, NFSEC_SA_A_REPLAY_WINDOW);
@@ -263,7 +276,7 @@ static struct msa *find_sa(const struct msa *id)
 	int i;
 
 	for (i = 0; i < n_sas; i++)
-		if (sas[i].live && sas[i].dst == id->dst && sas[i].spi == id->spi &&
+		if (sas[i].live && addr_eq(&sas[i].dst, &id->dst) && sas[i].spi == id->spi &&
 		    sas[i].proto == id->proto)
 			return &sas[i];
 	return NULL;
@@ -294,7 +307,7 @@ static struct nl_msg *sa_del_msg(const struct msa *m)
 	struct nl_msg *msg = nfsec_msg(NFSEC_CMD_SA_DEL, 0);
 	struct nlattr *nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
 
-	nla_put_u32(msg, NFSEC_SA_A_DST, m->dst);
+	put_addr(msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, &m->dst);
 	nla_put_u32(msg, NFSEC_SA_A_SPI, m->spi);
 	nla_put_u8(msg, NFSEC_SA_A_PROTO, m->proto);
 	nla_nest_end(msg, nest);
@@ -435,7 +448,7 @@ static bool same_sa(const struct op *a, const struct op *b)
 		return false;
 	if (a->cmd == NFSEC_CMD_SA_FLUSH || b->cmd == NFSEC_CMD_SA_FLUSH)
 		return !x->proto || !y->proto || x->proto == y->proto;
-	return x->dst == y->dst && x->spi == y->spi && x->proto == y->proto;
+	return addr_eq(&x->dst, &y->dst) && x->spi == y->spi && x->proto == y->proto;
 }
 
 /*
