@@ -462,10 +462,10 @@ static bool ts2port(traffic_selector_t *ts, uint8_t proto, uint16_t *port,
 }
 
 /**
- * Convert a pair of traffic selectors to an nfsec selector.
+ * The addresses and protocol of a pair of traffic selectors.
  */
-static bool ts2sel(traffic_selector_t *src, traffic_selector_t *dst,
-				   nfsec_sel_t *sel, const char **why)
+static bool ts2addrs(traffic_selector_t *src, traffic_selector_t *dst,
+					 nfsec_sel_t *sel, const char **why)
 {
 	host_t *net;
 
@@ -486,7 +486,17 @@ static bool ts2sel(traffic_selector_t *src, traffic_selector_t *dst,
 	dst->to_subnet(dst, &net, &sel->dplen);
 	host2addr(net, &sel->dst);
 	net->destroy(net);
-	return ts2port(src, sel->proto, &sel->sport, why) &&
+	return TRUE;
+}
+
+/**
+ * Convert a pair of traffic selectors to an nfsec selector.
+ */
+static bool ts2sel(traffic_selector_t *src, traffic_selector_t *dst,
+				   nfsec_sel_t *sel, const char **why)
+{
+	return ts2addrs(src, dst, sel, why) &&
+		   ts2port(src, sel->proto, &sel->sport, why) &&
 		   ts2port(dst, sel->proto, &sel->dport, why);
 }
 
@@ -1118,9 +1128,10 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		flags |= NFSEC_SA_F_ALIGN4;
 	}
 	nla_put_u32(msg, NFSEC_SA_A_FLAGS, flags);
-	/* no replay window for outbound SAs */
-	nla_put_u32(msg, NFSEC_SA_A_REPLAY_WINDOW,
-				data->inbound ? data->replay_window : 0);
+	/* no replay window for outbound SAs, but nfsec (as xfrm) wants one
+	 * with ESN */
+	nla_put_u32(msg, NFSEC_SA_A_REPLAY_WINDOW, data->inbound ?
+				data->replay_window : data->esn ? 1 : 0);
 
 	why[0] = '\0';
 	if (!put_algs(msg, id, data, why, sizeof(why)))
@@ -1140,9 +1151,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		data->src_ts->get_first(data->src_ts, (void**)&src_ts) == SUCCESS &&
 		data->dst_ts->get_first(data->dst_ts, (void**)&dst_ts) == SUCCESS)
 	{
-		reason = NULL;
-		if (!ts2sel(src_ts, dst_ts, &sel, &reason) &&
-			src_ts->get_type(src_ts) != TS_IPV4_ADDR_RANGE)
+		if (!ts2addrs(src_ts, dst_ts, &sel, &reason))
 		{
 			memwipe(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
 			nlmsg_free(msg);
@@ -1786,10 +1795,14 @@ METHOD(kernel_ipsec_t, add_policy, status_t,
 		 policy->users->get_count(policy->users));
 	status = apply_policy(this, policy, id);
 	if (status != SUCCESS)
-	{	/* charon calls del_policy for what failed: it finds this user */
-		DBG1(DBG_KNL, "unable to %s policy %R === %R %N",
-			 found ? "update" : "add", id->src_ts, id->dst_ts,
-			 policy_dir_names, id->dir);
+	{	/* forget this user: what nfsec has is the previous one's, if any */
+		policy->users->remove(policy->users, user, NULL);
+		user_destroy(user);
+		if (!policy->users->get_count(policy->users))
+		{
+			this->policies->remove(this->policies, policy);
+			policy_entry_destroy(policy);
+		}
 	}
 	this->mutex->unlock(this->mutex);
 	return status;
