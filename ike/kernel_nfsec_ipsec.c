@@ -1093,10 +1093,6 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	DBG2(DBG_KNL, "adding SAD entry with SPI %.8x and reqid {%u}",
 		 ntohl(id->spi), data->reqid);
 
-	if (data->inbound)
-	{	/* reserved or not, the SPI is in add_sa's hands now */
-		release_spi(this, id->spi);
-	}
 	reason = sa_unsupported(id, data);
 	if (reason)
 	{
@@ -1176,6 +1172,11 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	nla_nest_end(msg, sa);
 
 	err = request(this, msg, NULL, NULL, why, sizeof(why));
+	if (data->inbound)
+	{	/* nfsec's SA holds the SPI now; if the add failed, the del_sa
+		 * charon follows it with would release it */
+		release_spi(this, id->spi);
+	}
 	if (err)
 	{
 		DBG1(DBG_KNL, "unable to add SAD entry with SPI %.8x: %s",
