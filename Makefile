@@ -20,9 +20,14 @@
 #   make check KERNEL=debug        the same in a VM booting a debug kernel (KASAN, lockdep,
 #                                  kmemleak, ...) built once from /usr/src/linux-source-6.1
 #   make kernel-debug              only build that kernel (DEBUG_KERNEL_DIR=DIR: where)
+#   make ike                       the kernel-nfsec charon plugin (ike/) for the installed
+#                                  strongSwan 5.9.8 charon: fetches and configures strongSwan's
+#                                  Debian source into .build/strongswan/ (Documentation/ike.rst)
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 #                                  the module (modules_install + depmod), and the tool, its man
-#                                  page and systemd unit (install-module, install-tools alone)
+#                                  page and systemd unit (install-module, install-tools alone);
+#                                  the charon plugin and its conf too if `make ike` built it
+#                                  (install-ike alone)
 #   make uninstall [PREFIX=] [DESTDIR=]   removes what make install installed
 #   make dkms-install [DESTDIR=]   the module's source and dkms.conf in /usr/src/nfsec-VERSION,
 #                                  for `dkms add/build/install nfsec/VERSION`
@@ -76,6 +81,10 @@ debug-ko:
 tools:
 	$(MAKE) -C tools $(if $(WERROR),WERROR=1)
 
+# Not part of `all`: it needs strongswan-charon installed and its source fetched.
+ike:
+	$(MAKE) -C ike $(if $(WERROR),WERROR=1)
+
 # arm64 (appliance boards), with Debian's cross compiler (gcc-aarch64-linux-gnu): the module
 # against Debian's arm64 headers of KVER's version (6.1.0-57-amd64: linux-headers-6.1.0-57-arm64,
 # unpacked into .build/arm64/ by scripts/arm64-headers.sh), the tool against libnl's arm64
@@ -117,7 +126,7 @@ module-kdebug: kernel-debug
 
 # A staged install (DESTDIR) leaves depmod to whoever installs the files for real.
 MODDIR = $(DESTDIR)/lib/modules/$(KVER)/extra
-install: install-module install-tools
+install: install-module install-tools install-ike-if-built
 
 install-module: module
 	$(KBUILD) modules_install $(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR))
@@ -126,12 +135,20 @@ install-module: module
 install-tools: tools
 	$(MAKE) -C tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
+# charon looks for plugins in /usr/lib/ipsec/plugins whatever PREFIX is.
+install-ike: ike
+	$(MAKE) -C ike install DESTDIR=$(DESTDIR)
+
+install-ike-if-built:
+	$(if $(wildcard ike/libstrongswan-kernel-nfsec.so),$(MAKE) -C ike install DESTDIR=$(DESTDIR))
+
 uninstall:
 	@test -n "$(KVER)" || { echo "no kernel build tree (KDIR='$(KDIR)'): pass KDIR= of the kernel installed for" >&2; exit 1; }
 	rm -f $(MODDIR)/module/nfsec.ko $(MODDIR)/module/nfsec.ko.*
 	-rmdir $(MODDIR)/module
 	$(if $(DESTDIR),,depmod -a $(KVER))
 	$(MAKE) -C tools uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(MAKE) -C ike uninstall DESTDIR=$(DESTDIR)
 
 # DKMS builds from these (dkms.conf): the top Kbuild and module/, nothing else.
 DKMS_DIR = $(DESTDIR)/usr/src/nfsec-$(VERSION)
@@ -167,6 +184,7 @@ check-pkg: deb
 clean:
 	$(if $(wildcard $(KDIR)/Makefile),$(KBUILD) clean)
 	$(MAKE) -C tools clean
+	$(MAKE) -C ike clean
 
 distclean: clean
 	rm -rf .vm .build
@@ -223,5 +241,5 @@ fuzz: all
 		TESTS="$(FUZZ_TESTS)" VM_TIMEOUT=$${VM_TIMEOUT:-12000} KVER="$(KVER)" selftests/vm/run.sh; \
 	fi
 
-.PHONY: all module debug debug-ko kernel-debug module-kdebug tools cross-arm64 bench install install-module \
-	install-tools uninstall dkms-install version-check deb check-pkg clean distclean check fuzz
+.PHONY: all module debug debug-ko kernel-debug module-kdebug tools ike cross-arm64 bench install install-module \
+	install-tools install-ike install-ike-if-built uninstall dkms-install version-check deb check-pkg clean distclean check fuzz
