@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nfsec: AH (RFC 4302) with HMAC-SHA-256, on an IPv4 packet whose header
- * is at skb->data: the caller has built the outer header in tunnel mode,
- * so both modes look the same here.
+ * nfsec: AH (RFC 4302) with HMAC-SHA-256, on an IPv4 or IPv6 packet whose
+ * header is at skb->data: the caller has built the outer header in tunnel
+ * mode, so both modes look the same here.
  *
- * The ICV covers the IPv4 header with its mutable fields and options
- * zeroed, the AH header with the ICV zeroed, the payload and, with ESN,
- * the high 32 bits of the sequence number appended (RFC 4302 2.5.1).
+ * The ICV covers the network header with its mutable fields zeroed: IPv4's
+ * TOS, TTL, flags and offset, checksum and options but a few; IPv6's
+ * traffic class, flow label and hop limit, and the options of hop-by-hop
+ * and destination headers that say they may change en route (RFC 4302
+ * 3.3.3.1.2), with a routing header's addresses as the destination will
+ * see them. Then the AH header with the ICV zeroed, the payload and, with
+ * ESN, the high 32 bits of the sequence number appended (RFC 4302 2.5.1).
  * Like xfrm, the header is padded to 8 bytes unless "flag align4"; the
- * padding is covered as sent.
+ * padding is covered as sent. The headers in front of AH are saved whole
+ * and put back after the hash, whatever it zeroed.
  */
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/scatterlist.h>
 #include <crypto/hash.h>
 #include <crypto/algapi.h>
 #include <net/ah.h>
 #include <net/ip.h>
+#include <net/ipv6.h>
 #include "compat.h"
 #include "nfsec.h"
 
@@ -29,15 +36,11 @@ struct ah_ctx {
 	u64 seq;
 	unsigned int size;	/* as allocated */
 	unsigned int nsg;	/* scatterlist entries */
+	unsigned int hlen;	/* the headers in front of AH, saved */
 	__be32 seqhi;
-	u8 tos;
-	u8 ttl;
-	__be16 frag_off;
-	__be32 daddr;
-	u8 opts[40];		/* the options as they were */
 	u8 icv_in[AH_DIGEST_MAX];
 	u8 icv[AH_DIGEST_MAX];
-	/* struct ahash_request, then the scatterlist */
+	/* struct ahash_request, the scatterlist, then the saved headers */
 } __aligned(__alignof__(struct ahash_request));	/* CRYPTO_MINALIGN: 128 on arm64 6.1 */
 
 unsigned int nfsec_ah_hdrlen(const struct nfsec_sa *sa)
@@ -64,18 +67,24 @@ static struct scatterlist *ctx_sg(struct nfsec_sa *sa, struct ah_ctx *c)
 	return (void *)((u8 *)ctx_req(c) + req_len(sa));
 }
 
+static u8 *ctx_saved(struct ah_ctx *c)
+{
+	return (u8 *)(ctx_sg(c->sa, c) + c->nsg);
+}
+
 /*
- * One allocation per packet: context, request and scatterlist, with one
- * entry more than skb_cow_data()'s @nfrags for the ESN high bits. The
- * size allocated and the entries written both come from c->nsg.
+ * One allocation per packet: context, request, scatterlist, with one
+ * entry more than skb_cow_data()'s @nfrags for the ESN high bits, and
+ * room for @hlen bytes of headers. The size allocated and the entries
+ * written both come from c->nsg.
  */
 static struct ah_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
-				int nfrags, u64 seq, nfsec_done_t done,
-				void *arg)
+				int nfrags, unsigned int hlen, u64 seq,
+				nfsec_done_t done, void *arg)
 {
 	unsigned int nsg = nfrags + 1;
 	size_t len = sizeof(struct ah_ctx) + req_len(sa) +
-		     nsg * sizeof(struct scatterlist);
+		     nsg * sizeof(struct scatterlist) + hlen;
 	struct ah_ctx *c;
 
 	/* The request must be aligned as the transform wants. */
@@ -85,6 +94,7 @@ static struct ah_ctx *ctx_alloc(struct nfsec_sa *sa, struct sk_buff *skb,
 		return NULL;
 	*c = (struct ah_ctx){ .done = done, .arg = arg, .skb = skb, .sa = sa,
 			      .seq = seq, .size = len, .nsg = nsg,
+			      .hlen = hlen,
 			      .seqhi = htonl(upper_32_bits(seq)) };
 	return c;
 }
@@ -95,11 +105,11 @@ static void ctx_free(struct ah_ctx *c)
 }
 
 /*
- * Zero what may change in transit (RFC 4302 3.3.3.1.1): mutable options
- * are zeroed whole, and with source routing the ICV is computed with the
- * final destination, as the receiver will see it.
+ * IPv4 (RFC 4302 3.3.3.1.1): mutable options are zeroed whole, and with
+ * source routing the ICV is computed with the final destination, as the
+ * receiver will see it.
  */
-static int clear_mutable(struct iphdr *iph)
+static int clear_mutable4(struct iphdr *iph)
 {
 	u8 *opt = (u8 *)(iph + 1);
 	int l = iph->ihl * 4 - sizeof(*iph);
@@ -141,24 +151,105 @@ static int clear_mutable(struct iphdr *iph)
 	return 0;
 }
 
-static int save_and_clear(struct ah_ctx *c, struct iphdr *iph)
+/* Hop-by-hop and destination options: the data of those that may change. */
+static int clear_options(u8 *h, unsigned int len)
 {
-	c->tos = iph->tos;
-	c->ttl = iph->ttl;
-	c->frag_off = iph->frag_off;
-	c->daddr = iph->daddr;
-	memcpy(c->opts, iph + 1, iph->ihl * 4 - sizeof(*iph));
-	return clear_mutable(iph);
+	unsigned int off = 2, olen;
+
+	while (off < len) {
+		if (h[off] == IPV6_TLV_PAD1) {
+			off++;
+			continue;
+		}
+		if (off + 2 > len)
+			return -EINVAL;
+		olen = h[off + 1] + 2;
+		if (off + olen > len)
+			return -EINVAL;
+		/* The third bit of the type: may change en route. */
+		if (h[off] & 0x20)
+			memset(h + off + 2, 0, olen - 2);
+		off += olen;
+	}
+	return 0;
 }
 
-static void restore(struct ah_ctx *c, struct iphdr *iph)
+/*
+ * A routing header as it will reach the destination: no segments left,
+ * the final destination in the IPv6 header and the addresses visited in
+ * the list, as ah6's ipv6_rearrange_rthdr() arranges them.
+ */
+static int final_route(struct ipv6hdr *ip6h, u8 *h, unsigned int len)
 {
-	iph->tos = c->tos;
-	iph->ttl = c->ttl;
-	iph->frag_off = c->frag_off;
-	iph->daddr = c->daddr;
-	memcpy(iph + 1, c->opts, iph->ihl * 4 - sizeof(*iph));
-	ip_send_check(iph);
+	struct ipv6_rt_hdr *rt = (void *)h;
+	unsigned int segments = rt->hdrlen >> 1, left = rt->segments_left;
+	struct in6_addr *addrs = (void *)(h + 8), final;
+
+	if (!left)
+		return 0;
+	if (left > segments || 8 + segments * sizeof(*addrs) > len)
+		return -EINVAL;
+	rt->segments_left = 0;
+	final = addrs[segments - 1];
+	addrs += segments - left;
+	memmove(addrs + 1, addrs, (left - 1) * sizeof(*addrs));
+	addrs[0] = ip6h->daddr;
+	ip6h->daddr = final;
+	return 0;
+}
+
+/* IPv6 (RFC 4302 3.3.3.1.2), the header and those after it up to AH. */
+static int clear_mutable6(u8 *hdr, unsigned int hlen)
+{
+	struct ipv6hdr *ip6h = (void *)hdr;
+	unsigned int off = sizeof(*ip6h), len;
+	u8 nexthdr = ip6h->nexthdr;
+	u8 *h;
+	int err;
+
+	/* Traffic class, flow label, hop limit. */
+	hdr[0] &= 0xf0;
+	hdr[1] = hdr[2] = hdr[3] = 0;
+	ip6h->hop_limit = 0;
+	while (off < hlen) {
+		h = hdr + off;
+		len = (h[1] + 1) << 3;
+		if (off + len > hlen)
+			return -EINVAL;
+		switch (nexthdr) {
+		case NEXTHDR_HOP:
+		case NEXTHDR_DEST:
+			err = clear_options(h, len);
+			break;
+		case NEXTHDR_ROUTING:
+			err = final_route(ip6h, h, len);
+			break;
+		default:
+			/* nfsec_l3_parse() puts no other in front of AH. */
+			err = -EINVAL;
+		}
+		if (err)
+			return err;
+		nexthdr = h[0];
+		off += len;
+	}
+	return 0;
+}
+
+/* Save the headers in front of AH, then zero what may change in them. */
+static int save_and_clear(struct ah_ctx *c, struct sk_buff *skb)
+{
+	u8 *hdr = skb_network_header(skb);
+
+	memcpy(ctx_saved(c), hdr, c->hlen);
+	if (ip_hdr(skb)->version == 4)
+		return clear_mutable4(ip_hdr(skb));
+	return clear_mutable6(hdr, c->hlen);
+}
+
+static void restore(struct ah_ctx *c, struct sk_buff *skb)
+{
+	memcpy(skb_network_header(skb), ctx_saved(c), c->hlen);
 }
 
 static int digest(struct ah_ctx *c, struct sk_buff *skb,
@@ -187,8 +278,7 @@ static int digest(struct ah_ctx *c, struct sk_buff *skb,
 static void output_finish(struct ah_ctx *c, int err)
 {
 	struct sk_buff *skb = c->skb;
-	struct iphdr *iph = ip_hdr(skb);
-	struct ip_auth_hdr *ah = (void *)((u8 *)iph + iph->ihl * 4);
+	struct ip_auth_hdr *ah = (void *)(skb->data + c->hlen);
 	nfsec_done_t done = c->done;
 	struct nfsec_sa *sa = c->sa;
 	void *arg = c->arg;
@@ -196,7 +286,7 @@ static void output_finish(struct ah_ctx *c, int err)
 
 	if (!err)
 		memcpy(ah->auth_data, c->icv, sa->icvlen);
-	restore(c, iph);
+	restore(c, skb);
 	ctx_free(c);
 	done(skb, sa, seq, arg, err);
 }
@@ -209,46 +299,48 @@ static void output_done(nfsec_crypto_arg_t data, int err)
 }
 
 /*
- * Insert AH after the IPv4 header at skb->data. Returns -EINPROGRESS if
- * the hash completes later; otherwise @done has been called, or, for a
- * negative error, not (the caller still owns the packet).
+ * Insert AH after the network header at skb->data (and the IPv6 extension
+ * headers that stay in front). Returns -EINPROGRESS if the hash completes
+ * later; otherwise @done has been called, or, for a negative error, not
+ * (the caller still owns the packet).
  */
 int nfsec_ah_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		    nfsec_done_t done, void *arg)
 {
-	unsigned int ahlen = nfsec_ah_hdrlen(sa), ihl;
+	unsigned int ahlen = nfsec_ah_hdrlen(sa);
 	struct ip_auth_hdr *ah;
 	struct sk_buff *trailer;
-	struct iphdr *iph;
+	struct nfsec_l3 l3;
 	struct ah_ctx *c;
 	int nfrags, err;
 
+	if (nfsec_l3_parse(skb, &l3, true))
+		return -EINVAL;
 	err = skb_cow_head(skb, ahlen);
 	if (err)
 		return err;
 	nfrags = skb_cow_data(skb, 0, &trailer);
 	if (nfrags < 0)
 		return nfrags;
-	c = ctx_alloc(sa, skb, nfrags, seq, done, arg);
+	c = ctx_alloc(sa, skb, nfrags, l3.hlen, seq, done, arg);
 	if (!c)
 		return -ENOMEM;
 
-	ihl = ip_hdrlen(skb);
 	skb_push(skb, ahlen);
-	memmove(skb->data, skb->data + ahlen, ihl);
+	memmove(skb->data, skb->data + ahlen, l3.hlen);
 	skb_reset_network_header(skb);
-	iph = ip_hdr(skb);
-	ah = (void *)((u8 *)iph + ihl);
-	ah->nexthdr = iph->protocol;
+	skb_set_transport_header(skb, l3.hlen);
+	ah = (void *)(skb->data + l3.hlen);
+	ah->nexthdr = l3.proto;
 	ah->hdrlen = (ahlen >> 2) - 2;
 	ah->reserved = 0;
 	ah->spi = sa->spi;
 	ah->seq_no = htonl(lower_32_bits(seq));
 	memset(ah->auth_data, 0, ahlen - sizeof(*ah));
-	iph->protocol = IPPROTO_AH;
-	iph->tot_len = htons(skb->len);
+	skb->data[l3.nhoff] = IPPROTO_AH;
+	nfsec_l3_set_len(skb);
 
-	err = save_and_clear(c, iph);
+	err = save_and_clear(c, skb);
 	if (!err)
 		err = digest(c, skb, output_done);
 	if (err == -EINPROGRESS)
@@ -260,9 +352,7 @@ int nfsec_ah_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 static void input_finish(struct ah_ctx *c, int err)
 {
 	struct sk_buff *skb = c->skb;
-	struct iphdr *iph = ip_hdr(skb);
-	unsigned int ihl = iph->ihl * 4;
-	struct ip_auth_hdr *ah = (void *)((u8 *)iph + ihl);
+	struct ip_auth_hdr *ah = (void *)(skb->data + c->hlen);
 	unsigned int ahlen = (ah->hdrlen + 2) << 2;
 	nfsec_done_t done = c->done;
 	struct nfsec_sa *sa = c->sa;
@@ -272,17 +362,11 @@ static void input_finish(struct ah_ctx *c, int err)
 
 	if (!err && crypto_memneq(c->icv, c->icv_in, sa->icvlen))
 		err = -EBADMSG;
-	restore(c, iph);
+	restore(c, skb);
 	ctx_free(c);
 	if (!err) {
-		/* Take AH out: the IPv4 header moves up over it. */
-		memmove(skb->data + ahlen, skb->data, ihl);
-		__skb_pull(skb, ahlen);
-		skb_reset_network_header(skb);
-		iph = ip_hdr(skb);
-		iph->protocol = nexthdr;
-		iph->tot_len = htons(skb->len);
-		ip_send_check(iph);
+		/* Take AH out: the headers in front move up over it. */
+		nfsec_l3_cut(skb, ahlen, nexthdr);
 		skb->ip_summed = CHECKSUM_NONE;
 	}
 	done(skb, sa, seq, arg, err);
@@ -296,39 +380,39 @@ static void input_done(nfsec_crypto_arg_t data, int err)
 }
 
 /*
- * Verify the AH packet at skb->data (its IPv4 header) and take AH out.
- * @seq is the inferred 64-bit sequence number. Returns as
- * nfsec_ah_output(); @done gets -EBADMSG for an ICV mismatch and -EINVAL
- * for a malformed header.
+ * Verify the AH packet at skb->data (its network header; AH at
+ * NFSEC_CB(skb)->hlen) and take AH out. @seq is the inferred 64-bit
+ * sequence number. Returns as nfsec_ah_output(); @done gets -EBADMSG for
+ * an ICV mismatch and -EINVAL for a malformed header.
  */
 int nfsec_ah_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		   nfsec_done_t done, void *arg)
 {
-	unsigned int ihl = ip_hdrlen(skb), ahlen;
+	unsigned int hlen = NFSEC_CB(skb)->hlen, ahlen;
 	struct ip_auth_hdr *ah;
 	struct sk_buff *trailer;
 	struct ah_ctx *c;
 	int nfrags, err;
 
-	if (!pskb_may_pull(skb, ihl + sizeof(*ah)))
+	if (!pskb_may_pull(skb, hlen + sizeof(*ah)))
 		return -EINVAL;
-	ah = (void *)(skb->data + ihl);
+	ah = (void *)(skb->data + hlen);
 	ahlen = (ah->hdrlen + 2) << 2;
 	/* Accept either padding: the length field tells. */
 	if ((ahlen != ALIGN(sizeof(*ah) + sa->icvlen, 4) &&
 	     ahlen != ALIGN(sizeof(*ah) + sa->icvlen, 8)) ||
-	    !pskb_may_pull(skb, ihl + ahlen))
+	    !pskb_may_pull(skb, hlen + ahlen))
 		return -EINVAL;
 	nfrags = skb_cow_data(skb, 0, &trailer);
 	if (nfrags < 0)
 		return nfrags;
-	c = ctx_alloc(sa, skb, nfrags, seq, done, arg);
+	c = ctx_alloc(sa, skb, nfrags, hlen, seq, done, arg);
 	if (!c)
 		return -ENOMEM;
-	ah = (void *)(skb->data + ihl);
+	ah = (void *)(skb->data + hlen);
 	memcpy(c->icv_in, ah->auth_data, sa->icvlen);
 	memset(ah->auth_data, 0, sa->icvlen);
-	err = save_and_clear(c, ip_hdr(skb));
+	err = save_and_clear(c, skb);
 	if (!err)
 		err = digest(c, skb, input_done);
 	if (err == -EINPROGRESS)

@@ -62,15 +62,6 @@ static inline int nfsec_max_backlog(void)
 }
 
 /*
- * A packet nfsec decapsulated and delivered: the in and fwd hooks let it
- * through. IPCB(skb)->flags is a u16 whose low bits the kernel uses (up
- * to IPSKB_MULTIPATH, bit 9 in 6.1); the top bit is free. IPCB survives
- * from our dst_input() to the hooks, as nothing clears it on that path.
- */
-#define NFSEC_IPSKB_DECAP	BIT(15)
-static_assert(NFSEC_IPSKB_DECAP > IPSKB_MULTIPATH);
-
-/*
  * ip_defrag() keys its queues by a "user" as well as the datagram's
  * addresses, id and protocol; the kernel's own users are a small enum.
  * nfsec's are above them: one per direction for cleartext it reassembles
@@ -79,24 +70,9 @@ static_assert(NFSEC_IPSKB_DECAP > IPSKB_MULTIPATH);
  * came any other way.
  */
 #define NFSEC_DEFRAG_DIR	0x4e460000	/* + enum nfsec_dir */
+#define NFSEC_DEFRAG_IPSEC	0x4e460003	/* IPv6 ESP and AH to us */
 #define NFSEC_DEFRAG_SA		0x80000000	/* | the SA's number */
 static_assert(NFSEC_DEFRAG_DIR > IP_DEFRAG_MACVLAN);
-
-/*
- * ip_defrag() takes its queue's lock without disabling BH, as it runs in
- * softirq; nfsec also calls it from process context (cryptd's completion,
- * a raw socket's fragments on output). 0: @skb is the whole datagram;
- * else it is held for the rest, or dropped.
- */
-static inline int nfsec_defrag(struct net *net, struct sk_buff *skb, u32 user)
-{
-	int err;
-
-	local_bh_disable();
-	err = ip_defrag(net, skb, user);
-	local_bh_enable();
-	return err;
-}
 
 /*
  * ip_finish_output() measures a local packet against the path MTU of its

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nfsec: ESP (RFC 4303) on an IPv4 packet whose header is at skb->data.
- * In tunnel mode the caller has already built the outer header, so both
- * modes look the same here: ESP goes right after the IPv4 header, or
- * after a UDP header for NAT-T (natt.c).
+ * nfsec: ESP (RFC 4303) on an IPv4 or IPv6 packet whose header is at
+ * skb->data. In tunnel mode the caller has already built the outer
+ * header, so both modes look the same here: ESP goes after the network
+ * header (and, for IPv6, the extension headers that stay in front: see
+ * nfsec_l3_parse()), or after a UDP header for NAT-T (natt.c).
  *
  * The AEAD sees: AAD = SPI || [seq_hi ||] seq_lo from a buffer of ours,
  * then the explicit IV, the payload and the ICV, in place in the packet.
@@ -124,32 +125,34 @@ static void output_done(nfsec_crypto_arg_t data, int err)
 }
 
 /*
- * Encrypt the IPv4 packet at skb->data with @seq. Returns -EINPROGRESS if
- * the AEAD completes later; otherwise @done has been called (0), or not
- * (a negative error: the caller still owns the packet).
+ * Encrypt the packet at skb->data with @seq. Returns -EINPROGRESS if the
+ * AEAD completes later; otherwise @done has been called (0), or not (a
+ * negative error: the caller still owns the packet).
  */
 int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		     nfsec_done_t done, void *arg)
 {
-	unsigned int ihl = ip_hdrlen(skb), hdrlen, plen, clen, padlen, tlen, i;
-	unsigned int encap;
+	unsigned int hlen, esplen, plen, clen, padlen, tlen, i, encap;
 	struct aead_request *req;
 	struct ip_esp_hdr *esph;
 	struct sk_buff *trailer;
-	struct iphdr *iph;
+	struct nfsec_l3 l3;
 	struct esp_ctx *c;
 	int nfrags, err;
-	u8 proto, *tail;
+	u8 *tail;
 
+	if (nfsec_l3_parse(skb, &l3, true))
+		return -EINVAL;
+	hlen = l3.hlen;
 	encap = sa->encap.type ? sizeof(struct udphdr) : 0;
-	hdrlen = sizeof(*esph) + sa->ivlen;
-	plen = skb->len - ihl;
+	esplen = sizeof(*esph) + sa->ivlen;
+	plen = skb->len - hlen;
 	clen = ALIGN(plen + 2, sa->blksize);
 	padlen = clen - plen - 2;
 	/* What goes behind the payload: the room made is the room filled. */
 	tlen = padlen + 2 + sa->icvlen;
 
-	err = skb_cow_head(skb, encap + hdrlen);
+	err = skb_cow_head(skb, encap + esplen);
 	if (err)
 		return err;
 	nfrags = skb_cow_data(skb, tlen, &trailer);
@@ -160,26 +163,23 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		return -ENOMEM;
 
 	/* Trailer: 1, 2, 3, ... padding, its length, the next header. */
-	proto = ip_hdr(skb)->protocol;
 	tail = pskb_put(skb, trailer, tlen);
 	for (i = 0; i < padlen; i++)
 		tail[i] = i + 1;
 	tail[padlen] = padlen;
-	tail[padlen + 1] = proto;
+	tail[padlen + 1] = l3.proto;
 
-	skb_push(skb, encap + hdrlen);
-	memmove(skb->data, skb->data + encap + hdrlen, ihl);
+	skb_push(skb, encap + esplen);
+	memmove(skb->data, skb->data + encap + esplen, hlen);
 	skb_reset_network_header(skb);
-	skb_set_transport_header(skb, ihl);
-	iph = ip_hdr(skb);
-	iph->protocol = IPPROTO_ESP;
-	if (encap)
-		nfsec_natt_encap(sa, skb, ihl);
-	esph = (void *)(skb->data + ihl + encap);
+	skb_set_transport_header(skb, hlen);
+	skb->data[l3.nhoff] = encap ? IPPROTO_UDP : IPPROTO_ESP;
+	esph = (void *)(skb->data + hlen + encap);
 	esph->spi = sa->spi;
 	esph->seq_no = htonl(lower_32_bits(seq));
-	iph->tot_len = htons(skb->len);
-	ip_send_check(iph);
+	if (encap)
+		nfsec_natt_encap(sa, skb, hlen);
+	nfsec_l3_set_len(skb);
 
 	/*
 	 * GCM and ChaCha20 need an IV never repeated under one key. The
@@ -193,7 +193,7 @@ int nfsec_esp_output(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		get_random_bytes(c->iv, sa->ivlen);
 	memcpy(esph + 1, c->iv, sa->ivlen);
 
-	err = build_sg(c, ihl + encap + sizeof(*esph),
+	err = build_sg(c, hlen + encap + sizeof(*esph),
 		       sa->ivlen + clen + sa->icvlen);
 	if (err) {
 		ctx_free(c);
@@ -218,21 +218,22 @@ static void input_done(nfsec_crypto_arg_t data, int err)
 }
 
 /*
- * Decrypt and verify the ESP packet at skb->data (its IPv4 header),
- * already checked to hold the header and IV, with the inferred @seq.
+ * Decrypt and verify the ESP packet at skb->data (its network header; ESP
+ * at NFSEC_CB(skb)->hlen), already checked to hold the header and IV,
+ * with the inferred @seq.
  * Returns as nfsec_esp_output(); @done gets -EBADMSG for a bad ICV.
  * The plaintext (with its trailer) stays in place, the ICV trimmed off.
  */
 int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 		    nfsec_done_t done, void *arg)
 {
-	unsigned int ihl = ip_hdrlen(skb), off, elen;
+	unsigned int off, elen;
 	struct aead_request *req;
 	struct sk_buff *trailer;
 	struct esp_ctx *c;
 	int nfrags, err;
 
-	off = ihl + sizeof(struct ip_esp_hdr);
+	off = NFSEC_CB(skb)->hlen + sizeof(struct ip_esp_hdr);
 	elen = skb->len - off - sa->ivlen - sa->icvlen;
 	nfrags = skb_cow_data(skb, 0, &trailer);
 	if (nfrags < 0)

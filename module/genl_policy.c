@@ -55,10 +55,6 @@ static int parse_tmpl(const struct nlattr *nest, struct nfsec_policy *pol,
 				    "a tunnel mode template needs src and dst endpoints");
 		return -EINVAL;
 	}
-	if (t->family == AF_INET6) {
-		NL_SET_ERR_MSG_ATTR(extack, nest, "IPv6 templates are not supported yet");
-		return -EOPNOTSUPP;
-	}
 	pol->has_tmpl = true;
 	return 0;
 }
@@ -112,12 +108,6 @@ static int pol_from_attrs(struct nlattr **tb, struct nfsec_policy *pol,
 		NL_SET_ERR_MSG_ATTR(info->extack, tb[NFSEC_POL_A_SEL],
 				    "selector ports need proto tcp, udp, sctp, dccp or udplite");
 		return -EINVAL;
-	}
-	/* See check_family() in genl_sa.c. */
-	if (pol->sel.family != AF_INET) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[NFSEC_POL_A_SEL],
-				    "IPv6 policies are not supported yet");
-		return -EOPNOTSUPP;
 	}
 	pol->dir = nla_get_u8(tb[NFSEC_POL_A_DIR]);
 	if (tb[NFSEC_POL_A_PRIORITY])

@@ -150,23 +150,12 @@ static int parse_id(struct nlattr **tb, const struct nlattr *nest,
 }
 
 /*
- * The families nfsec carries so far: IPv4 outside and inside. Anything
- * else would be accepted and then never match a packet, and a packet the
- * user meant to protect would leave in clear: refuse it.
+ * Transport mode carries packets of its own addresses' family; a tunnel
+ * carries either inside either (its selector, or flag af-unspec for both).
  */
 static int check_family(struct nlattr **tb, const struct nfsec_sa *sa,
 			struct netlink_ext_ack *extack)
 {
-	if (sa->family != AF_INET) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_DST6],
-				    "IPv6 SAs are not supported yet");
-		return -EOPNOTSUPP;
-	}
-	if (sa->sel.family == AF_INET6) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SEL],
-				    "IPv6 selectors are not supported yet");
-		return -EOPNOTSUPP;
-	}
 	if (sa->mode == NFSEC_MODE_TRANSPORT && sa->sel.family != sa->family) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SEL],
 				    "a transport mode SA's selector has the SA's family");

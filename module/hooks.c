@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nfsec: the netfilter hooks of one netns.
+ * nfsec: the netfilter hooks of one netns, the same for IPv4 and IPv6.
  *
- * LOCAL_IN, last: ESP/AH to an SA of ours is taken (reassembled already:
- * ip_local_deliver defragments before this hook), and so is ESP in UDP
- * to the port of an encap SA (natt.c); cleartext that an in policy
- * requires protected is dropped. ICMP fragmentation-needed about our own
- * packets lowers the SA's path MTU (pmtu.c) and goes on to the stack.
+ * LOCAL_IN, last: ESP/AH to an SA of ours is taken (reassembled: IPv4 by
+ * ip_local_deliver() before this hook, IPv6 here, as ipv6 reassembles
+ * after it), and so is ESP in UDP to the port of an encap SA (natt.c);
+ * cleartext that an in policy requires protected is dropped. ICMP
+ * fragmentation-needed and ICMPv6 packet-too-big about our own packets
+ * lower the SA's path MTU (pmtu.c) and go on to the stack.
  * FORWARD, after the filter table: the same check with fwd policies.
  * POST_ROUTING, last: out policies, for locally generated and forwarded
  * packets alike; what nfsec produced is marked and skipped.
@@ -24,57 +25,79 @@
 #include <linux/ip.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
 #include <net/esp.h>
 #include <net/ip.h>
 #include "compat.h"
 #include "nfsec.h"
 
 /* Is @skb protected traffic for one of our SAs? Then its SA. */
-static struct nfsec_sa *inbound_sa(struct nfsec_net *nn, struct sk_buff *skb)
+static struct nfsec_sa *inbound_sa(struct nfsec_net *nn, struct sk_buff *skb,
+				   const struct nfsec_l3 *l3)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	unsigned int off = ip_hdrlen(skb);
+	unsigned int off = l3->hlen;
+	union nfsec_addr daddr;
 	__be32 _spi, *spi;
 
-	if (iph->protocol != IPPROTO_ESP && iph->protocol != IPPROTO_AH)
-		return NULL;
 	/* The SPI: first word of ESP, second of AH. */
-	if (iph->protocol == IPPROTO_AH)
+	if (l3->proto == IPPROTO_AH)
 		off += 4;
 	spi = skb_header_pointer(skb, off, sizeof(_spi), &_spi);
 	if (!spi)
 		return NULL;
-	return nfsec_sa_lookup(nn, AF_INET, NFSEC_ADDR4(iph->daddr), *spi,
-			       iph->protocol);
+	nfsec_skb_addr(skb, &daddr, true);
+	return nfsec_sa_lookup(nn, l3->family, &daddr, *spi, l3->proto);
 }
 
 /*
- * Ports are only in a datagram's first fragment, and policy.c takes
- * every fragment's as opaque. Where a policy of @dir names ports, a
- * fragment is reassembled first, so that the datagram meets the policy it
- * would whole (RFC 4301 7.3): never one fragment protected and the rest in
- * clear. ip_finish_output() fragments it again, as the sender did. False:
- * ip_defrag() holds or dropped @skb.
+ * Ports are only in a datagram's first fragment, and policies take every
+ * fragment's as opaque. Where a policy of @dir names ports, a fragment is
+ * reassembled first, so that the datagram meets the policy it would whole
+ * (RFC 4301 7.3): never one fragment protected and the rest in clear. The
+ * output path fragments it again, as the sender did. IPv4 reaches LOCAL_IN
+ * reassembled already; IPv6 only after it. False: held or dropped.
  */
 static bool defrag_for_ports(struct nfsec_net *nn, struct sk_buff *skb,
-			     u8 dir, enum nfsec_stat stat)
+			     struct nfsec_l3 *l3, u8 dir, enum nfsec_stat stat)
 {
-	if (!ip_is_fragment(ip_hdr(skb)) || !READ_ONCE(nn->pol_ports[dir]))
+	int err;
+
+	if (!l3->frag || !READ_ONCE(nn->pol_ports[dir]))
 		return true;
 	nfsec_count(nn, NULL, stat, 1);
-	return !nfsec_defrag(nn->net, skb, NFSEC_DEFRAG_DIR + dir);
+	err = nfsec_defrag(nn->net, skb, NFSEC_DEFRAG_DIR + dir);
+	if (err) {
+		if (err != -EINPROGRESS)
+			nfsec_count(nn, NULL, dir == NFSEC_DIR_OUT ?
+				    NFSEC_STAT_TX_ERROR : NFSEC_STAT_RX_TOO_SHORT, 1);
+		return false;
+	}
+	return !nfsec_l3_parse(skb, l3, false);
+}
+
+/*
+ * An IPv6 extension header chain nfsec cannot read: whatever it carries,
+ * no policy can be judged on it. Dropped, where there are policies.
+ */
+static unsigned int malformed(struct nfsec_net *nn, u8 dir,
+			      enum nfsec_stat stat)
+{
+	if (list_empty(&nn->policies[dir]))
+		return NF_ACCEPT;
+	nfsec_count(nn, NULL, stat, 1);
+	return NF_DROP;
 }
 
 /* Cleartext against in/fwd policies. */
 static unsigned int check_clear(struct nfsec_net *nn, struct sk_buff *skb,
-				u8 dir)
+				const struct nfsec_l3 *l3, u8 dir)
 {
 	struct nfsec_policy *pol;
 	struct nfsec_flow fl;
 
 	if (list_empty(&nn->policies[dir]))
 		return NF_ACCEPT;
-	nfsec_flow_from_skb(skb, &fl);
+	nfsec_flow_fill(skb, l3, &fl);
 	pol = nfsec_policy_lookup(nn, dir, &fl);
 	if (!pol)
 		return NF_ACCEPT;
@@ -90,6 +113,44 @@ static unsigned int check_clear(struct nfsec_net *nn, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+/*
+ * ESP or AH to us. IPv6 fragments of it are reassembled here, in a queue
+ * of nfsec's own (IPv4 reassembles before LOCAL_IN). A packet to an SPI of
+ * nfsec's is stolen; one to another (native xfrm's, maybe) goes on.
+ */
+static unsigned int in_ipsec(struct nfsec_net *nn, struct sk_buff *skb,
+			     struct nfsec_l3 *l3)
+{
+	struct nfsec_sa *sa;
+	int err;
+
+	if (l3->frag) {
+		err = nfsec_defrag(nn->net, skb, NFSEC_DEFRAG_IPSEC);
+		if (err) {
+			if (err != -EINPROGRESS)
+				nfsec_count(nn, NULL, NFSEC_STAT_RX_TOO_SHORT, 1);
+			return NF_STOLEN;
+		}
+		if (nfsec_l3_parse(skb, l3, false)) {
+			nfsec_count(nn, NULL, NFSEC_STAT_RX_TOO_SHORT, 1);
+			return NF_DROP;
+		}
+	}
+	sa = inbound_sa(nn, skb, l3);
+	if (!sa) {
+		nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_SA, 1);
+		return NF_ACCEPT;
+	}
+	if (sa->encap.type) {
+		/* Its peer sends ESP in UDP, never bare. */
+		nfsec_count(nn, sa, NFSEC_STAT_RX_POLICY_MISMATCH, 1);
+		return NF_DROP;
+	}
+	NFSEC_CB(skb)->encap = false;
+	nfsec_input(sa, skb, l3);
+	return NF_STOLEN;
+}
+
 static unsigned int in_merged(void *priv, struct sk_buff *skb,
 			      const struct nf_hook_state *state);
 
@@ -97,36 +158,26 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state)
 {
 	struct nfsec_net *nn = nfsec_pernet(state->net);
-	u8 proto = ip_hdr(skb)->protocol;
-	struct nfsec_sa *sa;
+	struct nfsec_l3 l3;
 
-	if (IPCB(skb)->flags & NFSEC_IPSKB_DECAP)
+	if (nfsec_is_decap(skb))
 		return nfsec_check_decap(nn, skb, NFSEC_DIR_IN);
-	if (proto == IPPROTO_ESP || proto == IPPROTO_AH) {
-		sa = inbound_sa(nn, skb);
-		if (!sa) {
-			/* Maybe native xfrm's: let it through, but count it. */
-			nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_SA, 1);
-			return NF_ACCEPT;
-		}
-		if (sa->encap.type) {
-			/* Its peer sends ESP in UDP, never bare. */
-			nfsec_count(nn, sa, NFSEC_STAT_RX_POLICY_MISMATCH, 1);
-			return NF_DROP;
-		}
-		NFSEC_CB(skb)->encap = false;
-		nfsec_input(sa, skb);
+	if (nfsec_l3_parse(skb, &l3, false))
+		return malformed(nn, NFSEC_DIR_IN, NFSEC_STAT_RX_TOO_SHORT);
+	if ((l3.proto == IPPROTO_ESP || l3.proto == IPPROTO_AH) && !l3.routed)
+		return in_ipsec(nn, skb, &l3);
+	if (!defrag_for_ports(nn, skb, &l3, NFSEC_DIR_IN, NFSEC_STAT_RX_FRAG_REASM))
 		return NF_STOLEN;
-	}
-	if (proto == IPPROTO_ICMP)
-		nfsec_pmtu_icmp(nn, skb);
-	if (proto == IPPROTO_UDP) {
-		if (skb_is_gso(skb) && nfsec_natt_port(nn, skb))
+	if ((l3.proto == IPPROTO_ICMP || l3.proto == IPPROTO_ICMPV6) &&
+	    !l3.frag)
+		nfsec_pmtu_icmp(nn, skb, &l3);
+	if (l3.proto == IPPROTO_UDP && !l3.frag) {
+		if (skb_is_gso(skb) && nfsec_natt_port(nn, skb, &l3))
 			return in_merged(priv, skb, state);
-		if (nfsec_natt_rcv(nn, skb) == NF_STOLEN)
+		if (nfsec_natt_rcv(nn, skb, &l3) == NF_STOLEN)
 			return NF_STOLEN;
 	}
-	return check_clear(nn, skb, NFSEC_DIR_IN);
+	return check_clear(nn, skb, &l3, NFSEC_DIR_IN);
 }
 
 /*
@@ -142,7 +193,8 @@ static unsigned int in_merged(void *priv, struct sk_buff *skb,
 	struct sk_buff *segs, *next;
 
 	nfsec_count(nn, NULL, NFSEC_STAT_NATT_GRO, 1);
-	segs = __skb_gso_segment(skb, NETIF_F_SG | NETIF_F_IP_CSUM, false);
+	segs = __skb_gso_segment(skb, NETIF_F_SG | NETIF_F_IP_CSUM |
+				 NETIF_F_IPV6_CSUM, false);
 	if (IS_ERR_OR_NULL(segs)) {
 		nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_MEM, 1);
 		kfree_skb(skb);
@@ -167,14 +219,19 @@ static unsigned int fwd_hook(void *priv, struct sk_buff *skb,
 			     const struct nf_hook_state *state)
 {
 	struct nfsec_net *nn = nfsec_pernet(state->net);
+	struct nfsec_l3 l3;
 
 	if (nfsec_skb_bridged(skb))
 		return NF_ACCEPT;
-	if (IPCB(skb)->flags & NFSEC_IPSKB_DECAP)
+	if (nfsec_is_decap(skb))
 		return nfsec_check_decap(nn, skb, NFSEC_DIR_FWD);
-	if (!defrag_for_ports(nn, skb, NFSEC_DIR_FWD, NFSEC_STAT_RX_FRAG_REASM))
+	if (list_empty(&nn->policies[NFSEC_DIR_FWD]))
+		return NF_ACCEPT;
+	if (nfsec_l3_parse(skb, &l3, false))
+		return malformed(nn, NFSEC_DIR_FWD, NFSEC_STAT_RX_TOO_SHORT);
+	if (!defrag_for_ports(nn, skb, &l3, NFSEC_DIR_FWD, NFSEC_STAT_RX_FRAG_REASM))
 		return NF_STOLEN;
-	return check_clear(nn, skb, NFSEC_DIR_FWD);
+	return check_clear(nn, skb, &l3, NFSEC_DIR_FWD);
 }
 
 static unsigned int out_hook(void *priv, struct sk_buff *skb,
@@ -183,15 +240,17 @@ static unsigned int out_hook(void *priv, struct sk_buff *skb,
 	struct nfsec_net *nn = nfsec_pernet(state->net);
 	struct nfsec_policy *pol;
 	struct nfsec_flow fl;
+	struct nfsec_l3 l3;
 	struct nfsec_sa *sa;
 
-	if (nfsec_skb_bridged(skb) ||
-	    IPCB(skb)->flags & IPSKB_XFRM_TRANSFORMED ||
+	if (nfsec_skb_bridged(skb) || nfsec_transformed(skb) ||
 	    list_empty(&nn->policies[NFSEC_DIR_OUT]))
 		return NF_ACCEPT;
-	if (!defrag_for_ports(nn, skb, NFSEC_DIR_OUT, NFSEC_STAT_TX_FRAG_REASM))
+	if (nfsec_l3_parse(skb, &l3, false))
+		return malformed(nn, NFSEC_DIR_OUT, NFSEC_STAT_TX_ERROR);
+	if (!defrag_for_ports(nn, skb, &l3, NFSEC_DIR_OUT, NFSEC_STAT_TX_FRAG_REASM))
 		return NF_STOLEN;
-	nfsec_flow_from_skb(skb, &fl);
+	nfsec_flow_fill(skb, &l3, &fl);
 	pol = nfsec_policy_lookup(nn, NFSEC_DIR_OUT, &fl);
 	if (!pol)
 		return NF_ACCEPT;
@@ -212,25 +271,30 @@ static unsigned int out_hook(void *priv, struct sk_buff *skb,
 	return NF_STOLEN;
 }
 
+/* The same hooks for both families, at the same places. */
+#define NFSEC_HOOKS(family, last)					\
+	{								\
+		.hook = in_hook,					\
+		.pf = family,						\
+		.hooknum = NF_INET_LOCAL_IN,				\
+		.priority = last,					\
+	},								\
+	{								\
+		.hook = fwd_hook,					\
+		.pf = family,						\
+		.hooknum = NF_INET_FORWARD,				\
+		.priority = NF_IP_PRI_FILTER + 10,			\
+	},								\
+	{								\
+		.hook = out_hook,					\
+		.pf = family,						\
+		.hooknum = NF_INET_POST_ROUTING,			\
+		.priority = last,					\
+	}
+
 static const struct nf_hook_ops nfsec_hook_ops[] = {
-	{
-		.hook = in_hook,
-		.pf = NFPROTO_IPV4,
-		.hooknum = NF_INET_LOCAL_IN,
-		.priority = NF_IP_PRI_LAST,
-	},
-	{
-		.hook = fwd_hook,
-		.pf = NFPROTO_IPV4,
-		.hooknum = NF_INET_FORWARD,
-		.priority = NF_IP_PRI_FILTER + 10,
-	},
-	{
-		.hook = out_hook,
-		.pf = NFPROTO_IPV4,
-		.hooknum = NF_INET_POST_ROUTING,
-		.priority = NF_IP_PRI_LAST,
-	},
+	NFSEC_HOOKS(NFPROTO_IPV4, NF_IP_PRI_LAST),
+	NFSEC_HOOKS(NFPROTO_IPV6, NF_IP6_PRI_LAST),
 };
 
 int nfsec_hooks_register(struct net *net)

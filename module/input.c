@@ -9,22 +9,44 @@
  * the inbound policy check, and delivery with the decapsulated mark.
  */
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <net/dst.h>
 #include <crypto/aead.h>
 #include <net/esp.h>
-#include <net/inet_ecn.h>
 #include <net/ip.h>
-#include <net/route.h>
+#include <net/ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
 #include "compat.h"
 #include "nfsec.h"
 
+/*
+ * Take @len bytes out of the packet at NFSEC_CB(skb)->hlen (ESP's or
+ * AH's header, or UDP's): the headers in front move up over them, and the
+ * byte that named what was taken out names @nexthdr. The stack resumes at
+ * the header after them, as it does after xfrm: IPv6's extension headers
+ * in front are not walked again.
+ */
+void nfsec_l3_cut(struct sk_buff *skb, unsigned int len, u8 nexthdr)
+{
+	unsigned int hlen = NFSEC_CB(skb)->hlen;
+	unsigned int nhoff = NFSEC_CB(skb)->nhoff;
+
+	memmove(skb->data + len, skb->data, hlen);
+	__skb_pull(skb, len);
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, hlen);
+	skb->data[nhoff] = nexthdr;
+	if (ip_hdr(skb)->version == 6)
+		IP6CB(skb)->nhoff = nhoff;
+	nfsec_l3_set_len(skb);
+}
+
 /* Check and strip the ESP trailer; the ICV is still at the end. */
 static int esp_trailer(struct nfsec_sa *sa, struct sk_buff *skb, u8 *nexthdr)
 {
-	unsigned int ihl = ip_hdrlen(skb);
-	unsigned int hdrlen = sizeof(struct ip_esp_hdr) + sa->ivlen;
-	unsigned int elen = skb->len - ihl - hdrlen - sa->icvlen;
+	unsigned int hlen = NFSEC_CB(skb)->hlen;
+	unsigned int esplen = sizeof(struct ip_esp_hdr) + sa->ivlen;
+	unsigned int elen = skb->len - hlen - esplen - sa->icvlen;
 	u8 tail[2], pad[255];
 	unsigned int i;
 
@@ -40,50 +62,24 @@ static int esp_trailer(struct nfsec_sa *sa, struct sk_buff *skb, u8 *nexthdr)
 	*nexthdr = tail[1];
 	if (pskb_trim(skb, skb->len - sa->icvlen - 2 - tail[0]))
 		return NFSEC_STAT_RX_NO_MEM;
-	/* Take out the ESP header and IV; the IPv4 header moves up. */
-	memmove(skb->data + hdrlen, skb->data, ihl);
-	__skb_pull(skb, hdrlen);
-	skb_reset_network_header(skb);
 	return 0;
-}
-
-/* Transport mode: the packet is the IPv4 header and the upper layer. */
-static void fix_header(struct sk_buff *skb, u8 nexthdr)
-{
-	struct iphdr *iph = ip_hdr(skb);
-
-	iph->protocol = nexthdr;
-	iph->tot_len = htons(skb->len);
-	ip_send_check(iph);
-	skb_set_transport_header(skb, iph->ihl * 4);
 }
 
 /* Tunnel mode: leave the inner packet, checked, at the network header. */
 static int decap_tunnel(struct sk_buff *skb, u8 nexthdr)
 {
-	u8 outer_tos = ip_hdr(skb)->tos;
-	const struct iphdr *iph;
+	u8 outer = nfsec_dsfield(skb);
+	int drop;
 
-	if (nexthdr != IPPROTO_IPIP)
+	if (nexthdr != IPPROTO_IPIP && nexthdr != IPPROTO_IPV6)
 		return NFSEC_STAT_RX_POLICY_MISMATCH;
-	__skb_pull(skb, ip_hdrlen(skb));
+	__skb_pull(skb, NFSEC_CB(skb)->hlen);
 	skb_reset_network_header(skb);
-	if (!pskb_may_pull(skb, sizeof(*iph)))
-		return NFSEC_STAT_RX_TOO_SHORT;
-	iph = ip_hdr(skb);
-	if (iph->version != 4 || iph->ihl < 5 || ntohs(iph->tot_len) > skb->len ||
-	    ntohs(iph->tot_len) < iph->ihl * 4 || !pskb_may_pull(skb, iph->ihl * 4))
-		return NFSEC_STAT_RX_TOO_SHORT;
-	/* ip_rcv() would have checked it; the inner packet skips ip_rcv(). */
-	iph = ip_hdr(skb);
-	if (ip_fast_csum(iph, iph->ihl))
-		return NFSEC_STAT_RX_TOO_SHORT;
-	if (pskb_trim(skb, ntohs(ip_hdr(skb)->tot_len)))
-		return NFSEC_STAT_RX_NO_MEM;
-	/* RFC 6040: congestion seen outside stays seen inside. */
-	if (INET_ECN_is_ce(outer_tos) && !INET_ECN_is_not_ect(ip_hdr(skb)->tos))
-		IP_ECN_set_ce(ip_hdr(skb));
-	skb_set_transport_header(skb, ip_hdrlen(skb));
+	drop = nfsec_inner_check(skb, nexthdr == IPPROTO_IPIP ? AF_INET :
+							       AF_INET6);
+	if (drop)
+		return drop;
+	nfsec_ecn_decap(skb, outer);
 	return 0;
 }
 
@@ -96,10 +92,11 @@ static int sa_carries(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	struct nfsec_flow fl;
 
-	if (sa->mode == NFSEC_MODE_TRANSPORT && sa->saddr.a4 &&
-	    ip_hdr(skb)->saddr != sa->saddr.a4)
+	if (nfsec_flow_from_skb(skb, &fl))
+		return NFSEC_STAT_RX_TOO_SHORT;
+	if (sa->mode == NFSEC_MODE_TRANSPORT && !nfsec_addr_any(&sa->saddr) &&
+	    !nfsec_addr_eq(&fl.saddr, &sa->saddr))
 		return NFSEC_STAT_RX_POLICY_MISMATCH;
-	nfsec_flow_from_skb(skb, &fl);
 	if (!nfsec_sel_match(&sa->sel, &fl))
 		return NFSEC_STAT_RX_POLICY_MISMATCH;
 	return 0;
@@ -115,23 +112,21 @@ unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
 			       u8 dir)
 {
 	const struct nfsec_rx_id *id = &NFSEC_CB(skb)->id;
-	const struct nfsec_flow fl = {
-		.saddr.a4 = id->saddr,
-		.daddr.a4 = id->daddr,
-		.family = AF_INET,
-		.proto = id->proto,
-		.sport = id->sport,
-		.dport = id->dport,
-	};
 	struct nfsec_policy *pol;
+	struct nfsec_flow fl;
 	struct nfsec_sa *sa;
 
-	sa = nfsec_sa_lookup(nn, AF_INET, NFSEC_ADDR4(id->sa_daddr), id->spi,
+	sa = nfsec_sa_lookup(nn, id->sa_family, &id->sa_daddr, id->spi,
 			     id->sa_proto);
 	if (!sa) {
 		nfsec_count(nn, NULL, NFSEC_STAT_RX_SA_GONE, 1);
 		return NF_DROP;
 	}
+	if (nfsec_flow_from_skb(skb, &fl)) {
+		nfsec_count(nn, sa, NFSEC_STAT_RX_TOO_SHORT, 1);
+		return NF_DROP;
+	}
+	nfsec_flow_unnat(skb, &fl);
 	pol = nfsec_policy_lookup(nn, dir, &fl);
 	if (!pol || pol->action != NFSEC_ACTION_ALLOW || !pol->has_tmpl ||
 	    !nfsec_tmpl_match_sa(&pol->tmpl, sa)) {
@@ -146,11 +141,7 @@ unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
 static int deliver_finish(struct net *net, struct sock *sk,
 			  struct sk_buff *skb)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-
-	if (!skb_dst(skb) &&
-	    ip_route_input_noref(skb, iph->daddr, iph->saddr, iph->tos,
-				 skb->dev)) {
+	if (nfsec_route_input(skb)) {
 		nfsec_count(nfsec_pernet(net), NULL,
 			    NFSEC_STAT_RX_POLICY_MISMATCH, 1);
 		kfree_skb(skb);
@@ -169,28 +160,23 @@ static int deliver_finish(struct net *net, struct sock *sk,
 void nfsec_deliver(struct sk_buff *skb, struct nfsec_sa *sa)
 {
 	struct net_device *dev = skb->dev;
-	struct nfsec_flow fl;
+	u8 pf = ip_hdr(skb)->version == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
 
-	nfsec_flow_from_skb(skb, &fl);
 	NFSEC_CB(skb)->id = (struct nfsec_rx_id){
-		.saddr = fl.saddr.a4,
-		.daddr = fl.daddr.a4,
-		.sport = fl.sport,
-		.dport = fl.dport,
-		.proto = fl.proto,
-		.sa_proto = sa->proto,
-		.sa_daddr = sa->daddr.a4,
+		.sa_daddr = sa->daddr,
 		.spi = sa->spi,
+		.sa_proto = sa->proto,
+		.sa_family = sa->family,
 	};
-	NF_HOOK(NFPROTO_IPV4, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb,
-		dev, NULL, deliver_finish);
+	NF_HOOK(pf, NF_INET_PRE_ROUTING, dev_net(dev), NULL, skb, dev, NULL,
+		deliver_finish);
 }
 
 /* Mark the packet decapsulated and queue it; false if the queue is full. */
 static bool queue(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	nf_reset_ct(skb);
-	IPCB(skb)->flags |= NFSEC_IPSKB_DECAP;
+	nfsec_set_decap(skb);
 	if (sa->mode == NFSEC_MODE_TUNNEL)
 		skb_dst_drop(skb);
 	return nfsec_rxq_add(sa, skb);
@@ -203,39 +189,12 @@ static bool queue(struct nfsec_sa *sa, struct sk_buff *skb)
 static void clamp_syn(struct nfsec_sa *sa, struct sk_buff *skb)
 {
 	unsigned int thoff = nfsec_mss_syn(sa, skb);
-	unsigned int mtu = skb->dev->mtu;
+
 	/* The peer is the inbound SA's source. */
-	struct flowi4 fl = { .daddr = sa->saddr.a4, .saddr = sa->daddr.a4 };
-	struct rtable *rt;
-
-	if (!thoff)
-		return;
-	rt = ip_route_output_key(dev_net(skb->dev), &fl);
-	if (!IS_ERR(rt)) {
-		mtu = dst_mtu(&rt->dst);
-		ip_rt_put(rt);
-	}
-	nfsec_mss_sa(sa, skb, thoff, mtu);
-}
-
-/*
- * ip_rcv() parses the options of what it receives, and ICMP echoes them
- * from there; the packet we deliver did not come through ip_rcv(). The
- * route is still the one the packet arrived on: record-route needs it.
- */
-static int parse_options(struct sk_buff *skb)
-{
-	struct ip_options *opt = &IPCB(skb)->opt;
-
-	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
-	if (ip_hdr(skb)->ihl == 5)
-		return 0;
-	if (skb_cow(skb, skb_headroom(skb)))
-		return NFSEC_STAT_RX_NO_MEM;
-	opt->optlen = ip_hdrlen(skb) - sizeof(struct iphdr);
-	if (ip_options_compile(dev_net(skb->dev), opt, skb))
-		return NFSEC_STAT_RX_TOO_SHORT;
-	return 0;
+	if (thoff)
+		nfsec_mss_sa(sa, skb, thoff,
+			     nfsec_mtu_to(dev_net(skb->dev), sa, &sa->saddr,
+					  skb->dev->mtu));
 }
 
 /*
@@ -285,8 +244,10 @@ static int decap(struct nfsec_sa *sa, struct sk_buff *skb)
 		drop = esp_trailer(sa, skb, &nexthdr);
 		if (drop)
 			return drop;
+		nfsec_l3_cut(skb, sizeof(struct ip_esp_hdr) + sa->ivlen, nexthdr);
 	} else {
-		nexthdr = ip_hdr(skb)->protocol;
+		/* nfsec_ah_input() took AH out. */
+		nexthdr = skb->data[NFSEC_CB(skb)->nhoff];
 	}
 	/* RFC 4303 2.6: traffic flow confidentiality padding. */
 	if (nexthdr == IPPROTO_NONE)
@@ -295,8 +256,7 @@ static int decap(struct nfsec_sa *sa, struct sk_buff *skb)
 	skb->ignore_df = 0;
 	if (sa->mode == NFSEC_MODE_TUNNEL)
 		return decap_tunnel(skb, nexthdr);
-	fix_header(skb, nexthdr);
-	if (skb->len <= ip_hdrlen(skb))
+	if (skb->len <= NFSEC_CB(skb)->hlen)
 		return NFSEC_STAT_RX_TOO_SHORT;
 	if (NFSEC_CB(skb)->encap && !nfsec_natt_fix_csum(skb))
 		return NFSEC_STAT_RX_NO_MEM;
@@ -308,6 +268,7 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 {
 	struct net_device *dev = skb->dev;
 	struct nfsec_net *nn = sa->nn;
+	struct nfsec_l3 l3;
 	unsigned int len;
 	int drop;
 
@@ -325,15 +286,28 @@ static void input_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 	drop = decap(sa, skb);
 	if (drop)
 		goto drop;
-	if (ip_is_fragment(ip_hdr(skb)) && reassemble(sa, skb)) {
-		dev_put(dev);
-		nfsec_sa_put(sa);
-		return;
+	if (nfsec_l3_parse(skb, &l3, false)) {
+		drop = NFSEC_STAT_RX_TOO_SHORT;
+		goto drop;
+	}
+	if (l3.frag) {
+		err = reassemble(sa, skb);
+		if (err) {
+			/* Held for the rest, or dropped: counted either way. */
+			if (err != -EINPROGRESS)
+				nfsec_count(nn, sa, NFSEC_STAT_RX_TOO_SHORT, 1);
+			dev_put(dev);
+			nfsec_sa_put(sa);
+			return;
+		}
 	}
 
 	/* The completion may run in cryptd's process context. */
 	rcu_read_lock_bh();
-	drop = sa_carries(sa, skb) ?: parse_options(skb);
+	drop = sa_carries(sa, skb);
+	/* Transport mode keeps what ipv6_rcv() set; IPv4 parses options. */
+	if (!drop && (sa->mode == NFSEC_MODE_TUNNEL || l3.family == AF_INET))
+		drop = nfsec_inner_cb(skb);
 	if (!drop) {
 		clamp_syn(sa, skb);
 		len = skb->len;
@@ -372,31 +346,34 @@ static int precheck(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq)
 }
 
 /*
- * An ESP or AH packet at skb->data (its IPv4 header, reassembled) for
- * @sa. Consumes @skb.
+ * An ESP or AH packet at skb->data (its network header, reassembled) for
+ * @sa, its ESP or AH header at @l3->hlen. Consumes @skb.
  */
-void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb)
+void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb,
+		 const struct nfsec_l3 *l3)
 {
 	struct nfsec_net *nn = sa->nn;
-	unsigned int ihl = ip_hdrlen(skb), hdr, min;
+	unsigned int hlen = l3->hlen, hdr, min;
 	bool esn = sa->flags & NFSEC_SA_F_ESN;
 	__be32 seq_lo;
 	u64 seq;
 	int err;
 
-	/* The headers must be linear: the IPv4 header moves over them. */
+	NFSEC_CB(skb)->hlen = hlen;
+	NFSEC_CB(skb)->nhoff = l3->nhoff;
+	/* The headers must be linear: those in front move over them. */
 	hdr = sa->proto == IPPROTO_AH ? sizeof(struct ip_auth_hdr) :
 	      sizeof(struct ip_esp_hdr) + sa->ivlen;
 	min = sa->proto == IPPROTO_AH ? hdr : hdr + sa->icvlen + 2;
-	if (skb->len < ihl + min || !pskb_may_pull(skb, ihl + hdr)) {
+	if (skb->len < hlen + min || !pskb_may_pull(skb, hlen + hdr)) {
 		err = NFSEC_STAT_RX_TOO_SHORT;
 		goto drop;
 	}
 	seq_lo = sa->proto == IPPROTO_AH ?
-		 ((struct ip_auth_hdr *)(skb->data + ihl))->seq_no :
-		 ((struct ip_esp_hdr *)(skb->data + ihl))->seq_no;
+		 ((struct ip_auth_hdr *)(skb->data + hlen))->seq_no :
+		 ((struct ip_esp_hdr *)(skb->data + hlen))->seq_no;
 	if (sa->proto == IPPROTO_ESP && crypto_aead_blocksize(sa->aead) > 1 &&
-	    (skb->len - ihl - sizeof(struct ip_esp_hdr) - sa->ivlen - sa->icvlen) %
+	    (skb->len - hlen - sizeof(struct ip_esp_hdr) - sa->ivlen - sa->icvlen) %
 	    crypto_aead_blocksize(sa->aead)) {
 		err = NFSEC_STAT_RX_TOO_SHORT;
 		goto drop;

@@ -2,8 +2,13 @@
 /*
  * nfsec: NAT traversal, ESP in UDP (RFC 3948).
  *
- * An SA with encap sends ESP after a UDP header with its ports and a zero
- * checksum (the ICV protects what the checksum would). Receiving, a UDP
+ * An SA with encap sends ESP after a UDP header with its ports. Over IPv4
+ * the checksum is zero (RFC 3948 2.1: the ICV protects what the checksum
+ * would). Over IPv6 a zero checksum is not allowed (RFC 8200 8.1; RFC 6936's
+ * exception needs both ends to opt in, and xfrm's esp6 does not): nfsec
+ * sums what it sends, as esp6 does, and checks what it receives before
+ * the datagram is ESP to it, as the UDP socket of esp6's peer would.
+ * Receiving, a UDP
  * datagram is ours only when it goes to the address and port of an
  * encap SA: each such SA registers (its dst, its dport) here, counted, so
  * that every other UDP port stays untouched. On a registered port a
@@ -14,6 +19,7 @@
  * own it), counted as rx_no_sa.
  */
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/jhash.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
@@ -22,33 +28,40 @@
 #include <linux/netfilter.h>
 #include <net/esp.h>
 #include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/ipv6.h>
 #include <net/udp.h>
+#include <linux/netfilter.h>
 #include "nfsec.h"
 
 struct nfsec_natt_port {
 	struct hlist_node node;
 	struct rcu_head rcu;
-	__be32 addr;
+	union nfsec_addr addr;
+	u8 family;
 	__be16 port;
 	unsigned int refs;		/* SAs using it, under nn->lock */
 };
 
-static struct hlist_head *port_head(struct nfsec_net *nn, __be32 addr,
-				    __be16 port)
+static struct hlist_head *port_head(struct nfsec_net *nn,
+				    const union nfsec_addr *addr, __be16 port)
 {
-	u32 h = jhash_2words((__force u32)addr, (__force u32)port, nn->hash_seed);
+	u32 h = jhash2((const u32 *)addr, sizeof(*addr) / sizeof(u32),
+		       nn->hash_seed ^ (__force u32)port);
 
 	return &nn->natt_ports[hash_32(h, NFSEC_NATT_BITS)];
 }
 
-static struct nfsec_natt_port *port_find(struct nfsec_net *nn, __be32 addr,
+static struct nfsec_natt_port *port_find(struct nfsec_net *nn, u8 family,
+					 const union nfsec_addr *addr,
 					 __be16 port)
 {
 	struct nfsec_natt_port *p;
 
 	hlist_for_each_entry_rcu(p, port_head(nn, addr, port), node,
 				 lockdep_is_held(&nn->lock))
-		if (p->addr == addr && p->port == port)
+		if (p->family == family && nfsec_addr_eq(&p->addr, addr) &&
+		    p->port == port)
 			return p;
 	return NULL;
 }
@@ -61,7 +74,7 @@ int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa)
 	lockdep_assert_held(&nn->lock);
 	if (!sa->encap.type)
 		return 0;
-	p = port_find(nn, sa->daddr.a4, sa->encap.dport);
+	p = port_find(nn, sa->family, &sa->daddr, sa->encap.dport);
 	if (p) {
 		p->refs++;
 		return 0;
@@ -69,10 +82,11 @@ int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa)
 	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return -ENOMEM;
-	p->addr = sa->daddr.a4;
+	p->addr = sa->daddr;
+	p->family = sa->family;
 	p->port = sa->encap.dport;
 	p->refs = 1;
-	hlist_add_head_rcu(&p->node, port_head(nn, p->addr, p->port));
+	hlist_add_head_rcu(&p->node, port_head(nn, &p->addr, p->port));
 	WRITE_ONCE(nn->natt_ports_used, nn->natt_ports_used + 1);
 	return 0;
 }
@@ -85,7 +99,7 @@ void nfsec_natt_port_put(struct nfsec_net *nn, const struct nfsec_sa *sa)
 	lockdep_assert_held(&nn->lock);
 	if (!sa->encap.type)
 		return;
-	p = port_find(nn, sa->daddr.a4, sa->encap.dport);
+	p = port_find(nn, sa->family, &sa->daddr, sa->encap.dport);
 	if (WARN_ON_ONCE(!p) || --p->refs)
 		return;
 	hlist_del_rcu(&p->node);
@@ -93,7 +107,10 @@ void nfsec_natt_port_put(struct nfsec_net *nn, const struct nfsec_sa *sa)
 	kfree_rcu(p, rcu);
 }
 
-/* The UDP header in front of the ESP header at @off; @skb is complete. */
+/*
+ * The UDP header in front of the ESP header at @off; @skb is complete.
+ * IPv6's checksum waits for the ciphertext: nfsec_natt_out_csum().
+ */
 void nfsec_natt_encap(const struct nfsec_sa *sa, struct sk_buff *skb,
 		      unsigned int off)
 {
@@ -102,9 +119,17 @@ void nfsec_natt_encap(const struct nfsec_sa *sa, struct sk_buff *skb,
 	uh->source = sa->encap.sport;
 	uh->dest = sa->encap.dport;
 	uh->len = htons(skb->len - off);
-	/* RFC 3948 2.1: zero, the ESP ICV protects the datagram. */
 	uh->check = 0;
-	ip_hdr(skb)->protocol = IPPROTO_UDP;
+}
+
+/* The encrypted ESP-in-UDP packet at skb->data, UDP at the transport header. */
+void nfsec_natt_out_csum(struct sk_buff *skb)
+{
+	struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+	if (ip6h->version == 6)
+		udp6_set_csum(false, skb, &ip6h->saddr, &ip6h->daddr,
+			      skb->len - skb_transport_offset(skb));
 }
 
 /*
@@ -112,61 +137,80 @@ void nfsec_natt_encap(const struct nfsec_sa *sa, struct sk_buff *skb,
  * arrived without NAT-T; the datagram's source port goes to the skb's
  * control block for the check after the ICV (nfsec_natt_check_src()).
  */
-static int strip_udp(struct sk_buff *skb, const struct udphdr *uh)
+static int strip_udp(struct sk_buff *skb, struct nfsec_l3 *l3,
+		     const struct udphdr *uh)
 {
-	unsigned int ihl = ip_hdrlen(skb);
 	__be16 sport = uh->source;
-	struct iphdr *iph;
 
-	if (ntohs(uh->len) != skb->len - ihl)
+	if (ntohs(uh->len) != skb->len - l3->hlen)
 		return NFSEC_STAT_RX_TOO_SHORT;
+	/*
+	 * Zero is no checksum, not one: a sum that verifies would let it
+	 * through where the right one is 0xffff, its other form.
+	 */
+	if (l3->family == AF_INET6 &&
+	    (!uh->check ||
+	     nf_checksum(skb, NF_INET_LOCAL_IN, l3->hlen, IPPROTO_UDP, AF_INET6)))
+		return NFSEC_STAT_RX_BAD_CSUM;
 	/* A tap (tcpdump) may share the header we are about to move. */
-	if (skb_ensure_writable(skb, ihl + sizeof(*uh)))
+	if (skb_ensure_writable(skb, l3->hlen + sizeof(*uh)))
 		return NFSEC_STAT_RX_NO_MEM;
-	memmove(skb->data + sizeof(*uh), skb->data, ihl);
-	__skb_pull(skb, sizeof(*uh));
-	skb_reset_network_header(skb);
-	skb_set_transport_header(skb, ihl);
-	iph = ip_hdr(skb);
-	iph->protocol = IPPROTO_ESP;
-	iph->tot_len = htons(skb->len);
-	ip_send_check(iph);
+	NFSEC_CB(skb)->hlen = l3->hlen;
+	NFSEC_CB(skb)->nhoff = l3->nhoff;
+	nfsec_l3_cut(skb, sizeof(*uh), IPPROTO_ESP);
+	l3->proto = IPPROTO_ESP;
 	NFSEC_CB(skb)->encap = true;
 	NFSEC_CB(skb)->encap_sport = sport;
 	return 0;
 }
 
-/* Is @skb, a UDP datagram, to the address and port of an encap SA? */
-bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb)
+/* The UDP header of @skb if it is to the address and port of an encap SA. */
+static const struct udphdr *natt_udp(struct nfsec_net *nn,
+				     const struct sk_buff *skb,
+				     const struct nfsec_l3 *l3,
+				     struct udphdr *buf)
 {
-	struct udphdr _uh;
 	const struct udphdr *uh;
+	union nfsec_addr daddr;
 
 	if (!READ_ONCE(nn->natt_ports_used))
-		return false;
-	uh = skb_header_pointer(skb, ip_hdrlen(skb), sizeof(_uh), &_uh);
-	return uh && port_find(nn, ip_hdr(skb)->daddr, uh->dest);
+		return NULL;
+	uh = skb_header_pointer(skb, l3->hlen, sizeof(*buf), buf);
+	if (!uh)
+		return NULL;
+	nfsec_skb_addr(skb, &daddr, true);
+	return port_find(nn, l3->family, &daddr, uh->dest) ? uh : NULL;
+}
+
+/* Is @skb, a UDP datagram, to the address and port of an encap SA? */
+bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb,
+		     const struct nfsec_l3 *l3)
+{
+	struct udphdr _uh;
+
+	return natt_udp(nn, skb, l3, &_uh);
 }
 
 /*
  * LOCAL_IN, a UDP datagram (defragmented, its UDP header not checked
  * yet). NF_ACCEPT: not ours, the stack goes on; NF_STOLEN: consumed.
  */
-unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb)
+unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb,
+			    struct nfsec_l3 *l3)
 {
-	unsigned int off = ip_hdrlen(skb), len = skb->len - off;
-	struct udphdr _uh, *uh;
+	unsigned int len = skb->len - l3->hlen;
+	const struct udphdr *uh;
+	union nfsec_addr daddr;
+	struct udphdr _uh;
 	struct nfsec_sa *sa;
 	__be32 _w, *w;
 	int drop;
 
-	if (!READ_ONCE(nn->natt_ports_used))
-		return NF_ACCEPT;
-	uh = skb_header_pointer(skb, off, sizeof(_uh), &_uh);
-	if (!uh || !port_find(nn, ip_hdr(skb)->daddr, uh->dest))
+	uh = natt_udp(nn, skb, l3, &_uh);
+	if (!uh)
 		return NF_ACCEPT;
 	len -= sizeof(*uh);
-	w = skb_header_pointer(skb, off + sizeof(*uh), min(len, 4u), &_w);
+	w = skb_header_pointer(skb, l3->hlen + sizeof(*uh), min(len, 4u), &_w);
 	if (len == 1 && *(u8 *)w == 0xff) {
 		nfsec_count(nn, NULL, NFSEC_STAT_NATT_KEEPALIVE, 1);
 		consume_skb(skb);
@@ -175,8 +219,8 @@ unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb)
 	/* IKE behind its non-ESP marker, or too short to be either. */
 	if (len < sizeof(struct ip_esp_hdr) || !*w)
 		return NF_ACCEPT;
-	sa = nfsec_sa_lookup(nn, AF_INET, NFSEC_ADDR4(ip_hdr(skb)->daddr), *w,
-			     IPPROTO_ESP);
+	nfsec_skb_addr(skb, &daddr, true);
+	sa = nfsec_sa_lookup(nn, l3->family, &daddr, *w, IPPROTO_ESP);
 	if (!sa) {
 		nfsec_count(nn, NULL, NFSEC_STAT_RX_NO_SA, 1);
 		return NF_ACCEPT;
@@ -185,13 +229,13 @@ unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb)
 	if (!sa->encap.type || sa->encap.dport != uh->dest)
 		drop = NFSEC_STAT_RX_POLICY_MISMATCH;
 	else
-		drop = strip_udp(skb, uh);
+		drop = strip_udp(skb, l3, uh);
 	if (drop) {
 		nfsec_count(nn, sa, drop, 1);
 		kfree_skb(skb);
 		return NF_STOLEN;
 	}
-	nfsec_input(sa, skb);
+	nfsec_input(sa, skb, l3);
 	return NF_STOLEN;
 }
 
@@ -203,7 +247,10 @@ unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb)
  */
 void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb)
 {
-	if (ip_hdr(skb)->saddr != sa->saddr.a4 ||
+	union nfsec_addr saddr;
+
+	nfsec_skb_addr(skb, &saddr, false);
+	if (!nfsec_addr_eq(&saddr, &sa->saddr) ||
 	    NFSEC_CB(skb)->encap_sport != sa->encap.sport)
 		nfsec_count(sa->nn, sa, NFSEC_STAT_NATT_UNEXPECTED_SRC, 1);
 }
@@ -216,34 +263,43 @@ void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb)
  */
 bool nfsec_natt_fix_csum(struct sk_buff *skb)
 {
-	unsigned int thoff = ip_hdrlen(skb), len = skb->len - thoff;
-	u8 proto = ip_hdr(skb)->protocol;
+	unsigned int thoff = skb_transport_offset(skb), len = skb->len - thoff;
+	bool v6 = ip_hdr(skb)->version == 6;
+	struct nfsec_l3 l3;
 	unsigned int hlen, coff;
 	__sum16 *check;
 	__wsum csum;
 
-	if (proto == IPPROTO_TCP) {
+	if (nfsec_l3_parse(skb, &l3, false) || l3.frag || l3.hlen != thoff)
+		return true;
+	if (l3.proto == IPPROTO_TCP) {
 		hlen = sizeof(struct tcphdr);
 		coff = offsetof(struct tcphdr, check);
-	} else if (proto == IPPROTO_UDP) {
+	} else if (l3.proto == IPPROTO_UDP) {
 		hlen = sizeof(struct udphdr);
 		coff = offsetof(struct udphdr, check);
 	} else {
 		return true;
 	}
-	if (ip_is_fragment(ip_hdr(skb)) || len < hlen)
+	if (len < hlen)
 		return true;
 	if (!pskb_may_pull(skb, thoff + hlen))
 		return false;
 	check = (__sum16 *)(skb->data + thoff + coff);
-	/* A UDP sender that did not sum asked for no check. */
-	if (proto == IPPROTO_UDP && !*check)
+	/* An IPv4 UDP sender that did not sum asked for no check. */
+	if (l3.proto == IPPROTO_UDP && !v6 && !*check)
 		return true;
 	*check = 0;
 	csum = skb_checksum(skb, thoff, len, 0);
-	*check = csum_tcpudp_magic(ip_hdr(skb)->saddr, ip_hdr(skb)->daddr, len,
-				   proto, csum);
-	if (proto == IPPROTO_UDP && !*check)
+	if (v6)
+		*check = csum_ipv6_magic(&ipv6_hdr(skb)->saddr,
+					 &ipv6_hdr(skb)->daddr, len, l3.proto,
+					 csum);
+	else
+		*check = csum_tcpudp_magic(ip_hdr(skb)->saddr,
+					   ip_hdr(skb)->daddr, len, l3.proto,
+					   csum);
+	if (l3.proto == IPPROTO_UDP && !*check)
 		*check = CSUM_MANGLED_0;
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 	return true;

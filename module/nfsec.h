@@ -103,11 +103,6 @@ struct nfsec_sel {
 };
 
 bool nfsec_sel_match(const struct nfsec_sel *sel, const struct nfsec_flow *fl);
-/*
- * Fill @fl from an IPv4 packet whose network header is set; ports are 0
- * for non-first fragments and protocols without ports.
- */
-void nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl);
 
 struct nfsec_alg {
 	char name[NFSEC_ALG_NAME_MAX];	/* empty: not configured */
@@ -267,34 +262,35 @@ struct nfsec_net {
 };
 
 /*
- * A decapsulated packet on its way back through the stack: the inner
- * packet as it came out of the SA, before NAT, and the SA, for the in or
- * fwd policy check at LOCAL_IN or FORWARD, whichever it reaches.
+ * A decapsulated packet on its way back through the stack: the SA it came
+ * through, for the in or fwd policy check at LOCAL_IN or FORWARD,
+ * whichever it reaches. The flow is read from the packet there.
  */
 struct nfsec_rx_id {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	u8 proto;
-	u8 sa_proto;
-	__be32 sa_daddr;
+	union nfsec_addr sa_daddr;
 	__be32 spi;
+	u8 sa_proto;
+	u8 sa_family;
 };
 
 /*
- * The control block of a packet on nfsec's receive path: IPCB() first,
- * as the stack keeps using it, then nfsec's own state.
+ * The control block of a packet on nfsec's receive path: IPCB() or
+ * IP6CB() first, as the stack keeps using it, then nfsec's own state.
  */
 struct nfsec_skb_cb {
-	struct inet_skb_parm ip;
+	union {
+		struct inet_skb_parm h4;
+		struct inet6_skb_parm h6;
+	};
 	union {
 		struct {			/* up to and in the rx queue */
 			struct nfsec_sa *sa;	/* in the queue: a reference */
-			bool encap;		/* the ESP came in UDP */
+			u16 hlen;		/* of the headers before ESP/AH */
+			u16 nhoff;		/* the byte that named ESP/AH */
 			__be16 encap_sport;
+			bool encap;		/* the ESP came in UDP */
 		};
-		struct nfsec_rx_id id;		/* delivered (NFSEC_IPSKB_DECAP) */
+		struct nfsec_rx_id id;		/* delivered (nfsec_is_decap()) */
 	};
 };
 #define NFSEC_CB(skb) ((struct nfsec_skb_cb *)(skb)->cb)
@@ -307,6 +303,68 @@ extern unsigned int nfsec_max_sas;	/* per netns, 0: no limit */
 extern unsigned int nfsec_max_policies;
 
 struct nfsec_net *nfsec_pernet(const struct net *net);
+
+/* family.c: what differs between IPv4 and IPv6. */
+
+/*
+ * A packet's network layer as nfsec reads it: the upper-layer protocol
+ * (ESP, AH, TCP, ...) past the IPv6 extension headers, and where it
+ * starts. On output, where ESP or AH goes in transport mode.
+ */
+struct nfsec_l3 {
+	u8 family;
+	u8 proto;		/* of the header at @hlen */
+	u16 hlen;		/* bytes from the network header to it */
+	u16 nhoff;		/* the byte that names it */
+	bool frag;		/* a fragment */
+	bool later_frag;	/* not the first: no upper-layer header */
+	bool routed;		/* IPv6 routing header with segments left */
+};
+
+static inline u8 nfsec_skb_family(const struct sk_buff *skb)
+{
+	switch (ip_hdr(skb)->version) {
+	case 4:
+		return AF_INET;
+	case 6:
+		return AF_INET6;
+	}
+	return AF_UNSPEC;
+}
+
+int nfsec_l3_parse(const struct sk_buff *skb, struct nfsec_l3 *l3, bool out);
+/* The source (@dst false) or destination address of the packet. */
+void nfsec_skb_addr(const struct sk_buff *skb, union nfsec_addr *a, bool dst);
+void nfsec_l3_set_len(struct sk_buff *skb);
+unsigned int nfsec_l3_max_len(u8 family);
+/*
+ * Fill @fl from the packet at the network header; ports are 0 for
+ * fragments and protocols without ports. -EINVAL: a malformed header chain.
+ */
+int nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl);
+/* The same, for a packet already parsed. */
+void nfsec_flow_fill(const struct sk_buff *skb, const struct nfsec_l3 *l3,
+		     struct nfsec_flow *fl);
+void nfsec_flow_unnat(const struct sk_buff *skb, struct nfsec_flow *fl);
+int nfsec_defrag(struct net *net, struct sk_buff *skb, u32 user);
+void nfsec_set_decap(struct sk_buff *skb);
+bool nfsec_is_decap(struct sk_buff *skb);
+int nfsec_inner_cb(struct sk_buff *skb);
+int nfsec_inner_check(struct sk_buff *skb, u8 family);
+u8 nfsec_dsfield(const struct sk_buff *skb);
+void nfsec_ecn_decap(struct sk_buff *skb, u8 outer);
+struct dst_entry *nfsec_route_peer(struct net *net, struct nfsec_sa *sa);
+unsigned int nfsec_peer_mtu(const struct dst_entry *dst, u8 family,
+			    bool shared);
+bool nfsec_may_frag(const struct sk_buff *skb);
+void nfsec_send_too_big(struct sk_buff *skb, unsigned int mtu);
+void nfsec_push_outer(struct net *net, struct nfsec_sa *sa,
+		      struct sk_buff *skb, struct dst_entry *dst);
+void nfsec_local_out(struct net *net, struct sk_buff *skb);
+bool nfsec_transformed(const struct sk_buff *skb);
+int nfsec_route_input(struct sk_buff *skb);
+unsigned int nfsec_mtu_to(struct net *net, const struct nfsec_sa *sa,
+			  const union nfsec_addr *to, unsigned int mtu);
 
 /* sa.c */
 int nfsec_sa_cache_init(void);
@@ -412,7 +470,9 @@ int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 
 /* output.c, input.c: the packet path below the hooks. */
 void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb);
-void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb);
+void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb,
+		 const struct nfsec_l3 *l3);
+void nfsec_l3_cut(struct sk_buff *skb, unsigned int len, u8 nexthdr);
 void nfsec_deliver(struct sk_buff *skb, struct nfsec_sa *sa);
 unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
 			       u8 dir);
@@ -434,13 +494,17 @@ int nfsec_natt_port_get(struct nfsec_net *nn, const struct nfsec_sa *sa);
 void nfsec_natt_port_put(struct nfsec_net *nn, const struct nfsec_sa *sa);
 void nfsec_natt_encap(const struct nfsec_sa *sa, struct sk_buff *skb,
 		      unsigned int off);
-bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb);
-unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb);
+bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb,
+		     const struct nfsec_l3 *l3);
+unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb,
+			    struct nfsec_l3 *l3);
+void nfsec_natt_out_csum(struct sk_buff *skb);
 void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb);
 bool nfsec_natt_fix_csum(struct sk_buff *skb);
 
 /* pmtu.c */
-void nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb);
+void nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb,
+		     const struct nfsec_l3 *l3);
 
 /*
  * The path MTU learnt for @sa while it lasts, else UINT_MAX. Read without
@@ -457,8 +521,10 @@ static inline unsigned int nfsec_sa_pmtu(const struct nfsec_sa *sa)
 }
 
 /* mss.c */
-unsigned int nfsec_mss_for(const struct nfsec_sa *sa, unsigned int mtu);
-unsigned int nfsec_inner_mtu(const struct nfsec_sa *sa, unsigned int mtu);
+unsigned int nfsec_mss_for(const struct nfsec_sa *sa, unsigned int mtu,
+			   u8 family);
+unsigned int nfsec_inner_mtu(const struct nfsec_sa *sa, unsigned int mtu,
+			     u8 family);
 bool nfsec_mss_clamp(struct sk_buff *skb, unsigned int thoff, u16 mss);
 unsigned int nfsec_mss_syn(const struct nfsec_sa *sa, const struct sk_buff *skb);
 void nfsec_mss_sa(struct nfsec_sa *sa, struct sk_buff *skb,

@@ -7,39 +7,30 @@
  * routes it first; then the transform runs, and output_done() finishes
  * both its synchronous and its asynchronous completion.
  */
-#include <linux/icmp.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <net/dst.h>
-#include <net/icmp.h>
-#include <net/inet_ecn.h>
 #include <net/ip.h>
-#include <net/route.h>
+#include <net/ipv6.h>
 #include <net/netfilter/nf_conntrack.h>
 #include "compat.h"
 #include "nfsec.h"
 
-/*
- * Send the ESP or AH packet as xfrm does, through LOCAL_OUT and
- * POST_ROUTING again in either mode, so that the firewall judges and
- * counts it, and conntrack sees a flow of its own.
- */
 static void output_done(struct sk_buff *skb, struct nfsec_sa *sa, u64 seq,
 			void *arg, int err)
 {
 	struct nfsec_net *nn = sa->nn;
-	struct net *net = nn->net;
 
 	if (err) {
 		nfsec_count(nn, sa, NFSEC_STAT_TX_CRYPTO_ERROR, 1);
 		kfree_skb(skb);
 		goto out;
 	}
-	/* Never transform this packet again, nor its outer header. */
-	IPCB(skb)->flags |= IPSKB_XFRM_TRANSFORMED;
-	nfsec_skb_route_mtu(skb);
+	if (sa->encap.type)
+		nfsec_natt_out_csum(skb);
 	nf_reset_ct(skb);
 	rcu_read_lock_bh();
-	ip_local_out(net, skb->sk, skb);
+	nfsec_local_out(nn->net, skb);
 	rcu_read_unlock_bh();
 out:
 	nfsec_sa_put(sa);
@@ -74,129 +65,124 @@ static int next_seq(struct nfsec_sa *sa, unsigned int len, u64 *seq)
 }
 
 /*
- * The route to the peer, from the SA's per-CPU cache when still valid.
- * The cache wants BH off: a local sender runs POST_ROUTING in process
- * context, where a softirq on this CPU could use the same cache slot.
+ * The largest packet @sa can carry over @mtu: its own family's header
+ * with what the SA adds must fit, and no length field may wrap.
  */
-static struct rtable *route_peer(struct net *net, struct nfsec_sa *sa)
+static unsigned int inner_max(const struct nfsec_sa *sa,
+			      const struct sk_buff *skb, unsigned int mtu)
 {
-	struct flowi4 fl = {
-		.daddr = sa->daddr.a4,
-		.saddr = sa->saddr.a4,
-		.flowi4_proto = sa->encap.type ? IPPROTO_UDP : sa->proto,
-		.fl4_sport = sa->encap.sport,
-		.fl4_dport = sa->encap.dport,
-	};
-	struct rtable *rt;
-	__be32 saddr;
-
-	local_bh_disable();
-	rt = dst_cache_get_ip4(&sa->dst_cache, &saddr);
-	if (!rt) {
-		rt = ip_route_output_key(net, &fl);
-		if (IS_ERR(rt))
-			rt = NULL;
-		else
-			dst_cache_set_ip4(&sa->dst_cache, &rt->dst, fl.saddr);
-	}
-	local_bh_enable();
-	return rt;
+	mtu = min3(mtu, nfsec_sa_pmtu(sa), nfsec_l3_max_len(sa->family));
+	return nfsec_inner_mtu(sa, mtu, nfsec_skb_family(skb));
 }
 
-/*
- * The MTU of the path to the peer. The frag-needed we send lowers the
- * PMTU of the inner destination's route; where that is the peer's route
- * too (transport mode, or a tunnel between the same two addresses), its
- * PMTU is of our making and would shrink the packets again and again:
- * take the route's own MTU there.
- */
-static unsigned int peer_mtu(const struct dst_entry *dst, bool shared)
-{
-	return shared ? ip_dst_mtu_maybe_forward(dst, true) : dst_mtu(dst);
-}
-
-/* Too big with DF set: tell the sender the MTU that fits, and drop. */
-static bool too_big(struct nfsec_sa *sa, struct sk_buff *skb,
-		    unsigned int mtu)
-{
-	unsigned int max = nfsec_inner_mtu(sa, mtu);
-
-	if (skb->len <= max || !(ip_hdr(skb)->frag_off & htons(IP_DF)) ||
-	    skb->ignore_df)
-		return false;
-	icmp_send(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, htonl(max));
-	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_FRAG_NEEDED, 1);
-	return true;
-}
-
-/* IPv4's tot_len: no packet, an outer one neither, can be longer. */
-#define MAX_TOT_LEN	0xffffU
+/* What fits() found. */
+enum { FIT, FIT_DROP, FIT_FRAG };
 
 /*
  * Clamp a SYN to the MSS that fits the path, then judge the packet by it:
  * the path is @mtu, the route's, or what a router further on told us.
+ * Too big where it may not be fragmented: tell the sender what fits. An
+ * IPv4 packet that may be fragmented is, before it goes into an IPv6
+ * tunnel (IPv6 routers never fragment): FIT_FRAG, with the size in
+ * IPCB(skb)->frag_max_size. Otherwise the outer packet is fragmented, as
+ * its inner one allowed.
  */
-static bool fits(struct nfsec_sa *sa, struct sk_buff *skb, unsigned int mtu)
+static int fits(struct nfsec_sa *sa, struct sk_buff *skb, unsigned int mtu)
 {
 	unsigned int thoff = nfsec_mss_syn(sa, skb);
+	unsigned int max = inner_max(sa, skb, mtu);
 
-	mtu = min3(mtu, nfsec_sa_pmtu(sa), MAX_TOT_LEN);
 	if (thoff)
 		nfsec_mss_sa(sa, skb, thoff, mtu);
-	if (too_big(sa, skb, mtu))
-		return false;
-	/* Without DF too: the outer tot_len would wrap, the packet vanish. */
-	if (skb->len > nfsec_inner_mtu(sa, MAX_TOT_LEN)) {
-		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_TOO_BIG, 1);
-		return false;
+	if (skb->len <= max)
+		return FIT;
+	if (!nfsec_may_frag(skb)) {
+		nfsec_send_too_big(skb, max);
+		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_FRAG_NEEDED, 1);
+		return FIT_DROP;
 	}
-	return true;
+	if (sa->mode == NFSEC_MODE_TUNNEL && sa->family == AF_INET6 &&
+	    ip_hdr(skb)->version == 4) {
+		IPCB(skb)->frag_max_size = max;
+		return FIT_FRAG;
+	}
+	/* The outer length field would wrap. */
+	if (skb->len > inner_max(sa, skb, UINT_MAX)) {
+		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_TOO_BIG, 1);
+		return FIT_DROP;
+	}
+	return FIT;
 }
 
 static int tunnel_encap(struct net *net, struct nfsec_sa *sa,
 			struct sk_buff *skb)
 {
-	const struct iphdr *inner = ip_hdr(skb);
-	struct rtable *rt;
-	struct iphdr *iph;
+	unsigned int hlen = sa->family == AF_INET ? sizeof(struct iphdr) :
+			    sizeof(struct ipv6hdr);
+	union nfsec_addr daddr;
+	struct dst_entry *dst;
+	bool shared;
+	int fit;
 
-	rt = route_peer(net, sa);
-	if (!rt) {
+	dst = nfsec_route_peer(net, sa);
+	if (!dst) {
 		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_NO_ROUTE, 1);
 		return -EHOSTUNREACH;
 	}
-	if (!fits(sa, skb, peer_mtu(&rt->dst, inner->daddr == sa->daddr.a4))) {
-		ip_rt_put(rt);
-		return -EMSGSIZE;
+	nfsec_skb_addr(skb, &daddr, true);
+	shared = nfsec_skb_family(skb) == sa->family &&
+		 nfsec_addr_eq(&daddr, &sa->daddr);
+	fit = fits(sa, skb, nfsec_peer_mtu(dst, sa->family, shared));
+	if (fit != FIT) {
+		dst_release(dst);
+		return fit == FIT_FRAG ? -EAGAIN : -EMSGSIZE;
 	}
-	if (skb_cow_head(skb, sizeof(*iph) + LL_RESERVED_SPACE(rt->dst.dev))) {
-		ip_rt_put(rt);
+	if (skb_cow_head(skb, hlen + LL_RESERVED_SPACE(dst->dev))) {
+		dst_release(dst);
 		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_NO_MEM, 1);
 		return -ENOMEM;
 	}
-	inner = ip_hdr(skb);
-	skb_push(skb, sizeof(*iph));
-	skb_reset_network_header(skb);
-	iph = ip_hdr(skb);
-	iph->version = 4;
-	iph->ihl = 5;
-	/* DSCP copied; ECN as RFC 6040's normal mode: CE becomes ECT(0). */
-	iph->tos = INET_ECN_encapsulate(inner->tos, inner->tos);
-	iph->frag_off = inner->frag_off & htons(IP_DF);
-	iph->ttl = ip4_dst_hoplimit(&rt->dst);
-	iph->protocol = IPPROTO_IPIP;
-	iph->saddr = sa->saddr.a4;
-	iph->daddr = sa->daddr.a4;
-	iph->tot_len = htons(skb->len);
-	__ip_select_ident(net, iph, 1);
-	ip_send_check(iph);
-
-	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
-	skb_dst_drop(skb);
-	skb_dst_set(skb, &rt->dst);
+	nfsec_push_outer(net, sa, skb, dst);
 	nf_reset_ct(skb);
-	skb->protocol = htons(ETH_P_IP);
 	return 0;
+}
+
+static void output_one(struct net *net, struct nfsec_sa *sa,
+		       struct sk_buff *skb);
+
+/*
+ * ip_do_fragment() hands each fragment to a function of (net, sk, skb)
+ * only: the SA it goes to waits here, per CPU, with BH off. Saved and
+ * restored, in case a fragment's way out comes back to us through a
+ * tunnel device before the next one.
+ */
+static DEFINE_PER_CPU(struct nfsec_sa *, frag_sa);
+
+static int frag_out(struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	struct nfsec_sa *sa = __this_cpu_read(frag_sa);
+
+	if (nfsec_sa_hold(sa))
+		output_one(net, sa, skb);
+	else
+		kfree_skb(skb);
+	return 0;
+}
+
+/* Fragment @skb as fits() said, each fragment protected on its own. */
+static void frag_inner(struct net *net, struct nfsec_sa *sa,
+		       struct sk_buff *skb)
+{
+	struct nfsec_sa *prev;
+
+	nfsec_count(sa->nn, sa, NFSEC_STAT_TX_FRAG_INNER, 1);
+	local_bh_disable();
+	prev = __this_cpu_read(frag_sa);
+	__this_cpu_write(frag_sa, sa);
+	ip_do_fragment(net, skb->sk, skb, frag_out);
+	__this_cpu_write(frag_sa, prev);
+	local_bh_enable();
+	nfsec_sa_put(sa);
 }
 
 /* One non-GSO packet; consumes @skb and the caller's SA reference. */
@@ -212,9 +198,15 @@ static void output_one(struct net *net, struct nfsec_sa *sa,
 		goto drop;
 	}
 	if (sa->mode == NFSEC_MODE_TUNNEL) {
-		if (tunnel_encap(net, sa, skb))
+		err = tunnel_encap(net, sa, skb);
+		if (err == -EAGAIN) {
+			frag_inner(net, sa, skb);
+			return;
+		}
+		if (err)
 			goto drop_counted;
-	} else if (!fits(sa, skb, peer_mtu(skb_dst(skb), true))) {
+	} else if (fits(sa, skb, nfsec_peer_mtu(skb_dst(skb), sa->family,
+						true)) != FIT) {
 		goto drop_counted;
 	} else if (!skb_dst_force(skb)) {
 		/* TCP's noref route is valid in this RCU section only. */
@@ -243,7 +235,7 @@ drop_counted:
 
 /*
  * Headroom for each segment: the device's link-layer header and what ESP
- * or AH adds in front (outer IPv4, UDP, ESP header and IV: 52 at most),
+ * or AH adds in front (outer IPv6, UDP, ESP header and IV: 72 at most),
  * with room to spare. Less is still correct: skb_cow_head() grows it.
  */
 #define SEG_HEADROOM 128

@@ -57,39 +57,6 @@ bool nfsec_sel_match(const struct nfsec_sel *sel, const struct nfsec_flow *fl)
 	       (!sel->dport || sel->dport == fl->dport);
 }
 
-static bool has_ports(u8 proto)
-{
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
-	       proto == IPPROTO_DCCP;
-}
-
-void nfsec_flow_from_skb(const struct sk_buff *skb, struct nfsec_flow *fl)
-{
-	const struct iphdr *iph = ip_hdr(skb);
-	__be16 _ports[2];
-	const __be16 *ports;
-
-	memset(fl, 0, sizeof(*fl));
-	fl->family = AF_INET;
-	fl->saddr.a4 = iph->saddr;
-	fl->daddr.a4 = iph->daddr;
-	fl->proto = iph->protocol;
-	/*
-	 * Only the first fragment carries the ports: those of every fragment
-	 * are opaque (RFC 4301 7), so that all of a datagram's fragments meet
-	 * one policy. hooks.c reassembles where a policy names ports.
-	 */
-	if (!has_ports(iph->protocol) || ip_is_fragment(iph))
-		return;
-	ports = skb_header_pointer(skb, skb_network_offset(skb) + iph->ihl * 4,
-				   sizeof(_ports), _ports);
-	if (ports) {
-		fl->sport = ports[0];
-		fl->dport = ports[1];
-	}
-}
-
 static struct kmem_cache *policy_cache __read_mostly;
 
 int __init nfsec_policy_cache_init(void)

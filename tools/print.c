@@ -47,6 +47,9 @@ static const char *const stat_names[__NFSEC_STAT_MAX] = {
 	[NFSEC_STAT_PMTU_UPDATE] = "pmtu_update",
 	[NFSEC_STAT_PMTU_IGNORED] = "pmtu_ignored",
 	[NFSEC_STAT_NATT_GRO] = "natt_gro",
+	[NFSEC_STAT_TX_FRAG_INNER] = "tx_frag_inner",
+	[NFSEC_STAT_RX_INNER_HOPOPTS] = "rx_inner_hopopts",
+	[NFSEC_STAT_RX_BAD_CSUM] = "rx_bad_csum",
 };
 
 /* As ip prints it: an SA or policy line holds up to four. */

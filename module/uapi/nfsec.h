@@ -326,6 +326,9 @@ enum nfsec_stat {
 	NFSEC_STAT_PMTU_UPDATE,		/* frag-needed about our packets */
 	NFSEC_STAT_PMTU_IGNORED,	/* ICMP error quoting no live SA */
 	NFSEC_STAT_NATT_GRO,		/* merged ESP-in-UDP datagrams */
+	NFSEC_STAT_TX_FRAG_INNER,	/* IPv4 fragmented for an IPv6 tunnel */
+	NFSEC_STAT_RX_INNER_HOPOPTS,	/* IPv6 hop-by-hop inside a tunnel */
+	NFSEC_STAT_RX_BAD_CSUM,		/* ESP in UDP/IPv6, bad UDP checksum */
 	__NFSEC_STAT_MAX
 };
 #define NFSEC_STAT_MAX (__NFSEC_STAT_MAX - 1)
