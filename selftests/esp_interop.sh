@@ -20,12 +20,19 @@
 #   NAME+esn         any of these with `flag esn replay-window 128`, every SA starting at
 #                    sequence 0xffffff00: the TCP transfer crosses 2^32 both ways, and the
 #                    SAs are checked past it afterwards (high half 1)
+#   NAME+udp         ESP in UDP (encap espinudp 4500 4500); over IPv6 the datagrams' UDP
+#                    checksums are checked with tshark (all there and right)
 # each in transport mode (10.0.0.1 <-> 10.0.0.2) and tunnel mode (10.1.0.1 <-> 10.2.0.1 inside
-# 10.0.0.1 <-> 10.0.0.2). Per case:
+# 10.0.0.1 <-> 10.0.0.2), and with IPv6 (esp6_interop.sh): transport6 (fd00::1 <-> fd00::2),
+# 6in6 (fd01::1 <-> fd02::1 inside fd00::1 <-> fd00::2), 4in6 (10.1.0.1 <-> 10.2.0.1 inside
+# fd00::1 <-> fd00::2) and 6in4 (fd01::1 <-> fd02::1 inside 10.0.0.1 <-> 10.0.0.2); the SAs of
+# the two cross-family ones have flag af-unspec, as strongSwan sets it. Per case:
 #   1. pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a: all answered; nfsec's
-#      tx_packets and rx_packets move by exactly 12 each (6 requests, 6 replies per way);
+#      tx_packets and rx_packets move by exactly 12 each (6 requests, 6 replies per way), but
+#      in 4in6, where the 1400-byte IPv4 packets leave as two fragments each (tx_frag_inner 4);
 #   2. 2 MB over TCP each way, sha256 compared; captured on both sides' outgoing eth0: every
-#      IPv4 packet on the link is ESP with the configured SPIs; nfsec counted exactly the ESP it
+#      packet of the outer family on the link (but ICMPv6's neighbour discovery) is ESP with
+#      the configured SPIs; nfsec counted exactly the ESP it
 #      put on the wire and the ESP the peer put there; xfrm's SA counted every packet nfsec sent
 #      and xfrm saw no ICV failure; no drop counter of nfsec moved.
 # Runs nfsec/xfrm by default (traffic flows both ways, so both implementations encrypt and
@@ -42,6 +49,9 @@ CASES=${INTEROP_CASES:-"gcm64/transport gcm96/tunnel gcm256/tunnel cbc/transport
 	cbc192+esn/transport chacha+esn/transport chacha/tunnel null/transport null/tunnel"}
 
 tunnel_hosts
+for c in $CASES; do
+	[[ ${c#*/} == tunnel || ${c#*/} == transport ]] || { tunnel_hosts6; break; }
+done
 
 SPI_AB=0x00000100 SPI_BA=0x00000200
 ESN_START=0xffffff00
@@ -76,44 +86,66 @@ algo()
 	esac
 }
 
+# mode_addrs MODE: the xfrm mode, the SAs' addresses (OUT_A, OUT_B) and the selectors'
+# (SEL_A, SEL_B) of a case's mode
+mode_addrs()
+{
+	local out4="10.0.0.1 10.0.0.2" out6="fd00::1 fd00::2"
+	local in4="10.1.0.1 10.2.0.1" in6="fd01::1 fd02::1" out sel
+	XMODE=tunnel
+	case $1 in
+	transport)	XMODE=transport out=$out4 sel=$out4 ;;
+	transport6)	XMODE=transport out=$out6 sel=$out6 ;;
+	tunnel)		out=$out4 sel=$in4 ;;
+	6in6)		out=$out6 sel=$in6 ;;
+	4in6)		out=$out6 sel=$in4 ;;
+	6in4)		out=$out4 sel=$in6 ;;
+	*)		fail "unknown mode '$1'" ;;
+	esac
+	read -r OUT_A OUT_B <<<"$out"
+	read -r SEL_A SEL_B <<<"$sel"
+}
+
 # configure ALG MODE: flush both sides, then the same SAs and mirrored policies on each
 configure()
 {
-	local alg=${1%+esn} mode=$2 ns impl ab ba sel_a sel_b esn=()
+	local alg=${1%%+*} mode ns impl ab ba flags=() esn=() udp=()
 	algo "$alg"; ab=("${ALGO[@]}")
 	algo "$alg"; ba=("${ALGO[@]}")
-	[[ $1 == *+esn ]] &&
+	[[ $1 == *+esn* ]] &&
 		esn=(flag esn replay-window 128 replay-seq $ESN_START replay-oseq $ESN_START)
-	if [[ $mode == tunnel ]]; then
-		sel_a=10.1.0.1 sel_b=10.2.0.1
-	else
-		sel_a=10.0.0.1 sel_b=10.0.0.2
+	mode_addrs "$2"
+	mode=$XMODE
+	[[ $2 == 4in6 || $2 == 6in4 ]] && flags=(flag af-unspec)
+	if [[ $1 == *+udp* ]]; then
+		udp=(encap espinudp 4500 4500 0.0.0.0)
+		[[ $OUT_A == *:* ]] && udp=(encap espinudp 4500 4500 ::)
 	fi
 	for ns in "$a" "$b"; do
 		impl=$LEFT
 		[[ $ns == "$b" ]] && impl=$RIGHT
 		sa "$ns" "$impl" flush
 		pol "$ns" "$impl" flush
-		sa "$ns" "$impl" add src 10.0.0.1 dst 10.0.0.2 proto $P spi $SPI_AB reqid 1 \
-			mode "$mode" "${esn[@]}" "${ab[@]}"
-		sa "$ns" "$impl" add src 10.0.0.2 dst 10.0.0.1 proto $P spi $SPI_BA reqid 2 \
-			mode "$mode" "${esn[@]}" "${ba[@]}"
+		sa "$ns" "$impl" add src $OUT_A dst $OUT_B proto $P spi $SPI_AB reqid 1 \
+			mode "$mode" "${flags[@]}" "${esn[@]}" "${udp[@]}" "${ab[@]}"
+		sa "$ns" "$impl" add src $OUT_B dst $OUT_A proto $P spi $SPI_BA reqid 2 \
+			mode "$mode" "${flags[@]}" "${esn[@]}" "${udp[@]}" "${ba[@]}"
 	done
-	pol "$a" "$LEFT" add src $sel_a dst $sel_b dir out \
-		tmpl src 10.0.0.1 dst 10.0.0.2 proto $P reqid 1 mode "$mode"
-	pol "$a" "$LEFT" add src $sel_b dst $sel_a dir in \
-		tmpl src 10.0.0.2 dst 10.0.0.1 proto $P reqid 2 mode "$mode"
-	pol "$b" "$RIGHT" add src $sel_b dst $sel_a dir out \
-		tmpl src 10.0.0.2 dst 10.0.0.1 proto $P reqid 2 mode "$mode"
-	pol "$b" "$RIGHT" add src $sel_a dst $sel_b dir in \
-		tmpl src 10.0.0.1 dst 10.0.0.2 proto $P reqid 1 mode "$mode"
-	TO_B=$sel_b TO_A=$sel_a
+	pol "$a" "$LEFT" add src $SEL_A dst $SEL_B dir out \
+		tmpl src $OUT_A dst $OUT_B proto $P reqid 1 mode "$mode"
+	pol "$a" "$LEFT" add src $SEL_B dst $SEL_A dir in \
+		tmpl src $OUT_B dst $OUT_A proto $P reqid 2 mode "$mode"
+	pol "$b" "$RIGHT" add src $SEL_B dst $SEL_A dir out \
+		tmpl src $OUT_B dst $OUT_A proto $P reqid 2 mode "$mode"
+	pol "$b" "$RIGHT" add src $SEL_A dst $SEL_B dir in \
+		tmpl src $OUT_A dst $OUT_B proto $P reqid 1 mode "$mode"
+	TO_B=$SEL_B TO_A=$SEL_A
 }
 
 # The counters every step checks (esp_lib.sh: snap, delta, check_sides)
 NAMES="tx_packets rx_packets rx_auth_fail rx_replay_dup rx_replay_old rx_bad_trailer rx_too_short
 	rx_policy_mismatch rx_unprotected rx_no_mem rx_crypto_error tx_no_sa tx_no_mem tx_crypto_error
-	tx_no_route tx_error"
+	tx_no_route tx_error tx_frag_inner"
 
 pings()
 {
@@ -130,11 +162,12 @@ pings()
 	pass "pings of 56, 1000 and 1400 bytes each way, $n answered"
 }
 
-# xfrm's per-SA packet count, or nfsec's tx_packets for that SPI
-sa_packets() # NS IMPL SPI DIR(tx|rx)
+# The packets an SA sent or accepted, as its lifetime counts them (ESP or AH packets, an inner
+# datagram's fragments each), for nfsec as for xfrm
+sa_packets() # NS IMPL SPI
 {
 	if is_nfsec "$2"; then
-		sastat "$1" "$3" "$4_packets"
+		sastat "$1" "$3" packets
 	else
 		xsa_packets "$1" "$3"
 	fi
@@ -164,13 +197,41 @@ check_esn_crossed()
 	done
 }
 
+# ESP in UDP over IPv6: every datagram on the link (both sides', captured whole, with the
+# devices' checksum offload off so that the checksums are final on the wire) has a UDP
+# checksum, and a right one (RFC 8200 8.1)
+check_udp6_csum()
+{
+	local ns n bad zero
+	for ns in a b; do
+		n=$(cap_count "$tmp/$ns.pcap" "udp port 4500")
+		bad=$(tshark -r "$tmp/$ns.pcap" -o udp.check_checksum:TRUE \
+			-Y 'udp.port == 4500 && udp.checksum.status != 1' 2>/dev/null | wc -l)
+		zero=$(tshark -r "$tmp/$ns.pcap" -Y 'udp.port == 4500 && udp.checksum == 0' \
+			2>/dev/null | wc -l)
+		check_eq "ESP-in-UDP datagrams from $ns with a zero checksum" "$zero" 0
+		check_eq "ESP-in-UDP datagrams from $ns whose checksum tshark finds wrong (of $n)" \
+			"$bad" 0
+	done
+}
+
 run_case()
 {
-	local alg=${1%/*} mode=${1#*/} ns wire_ab wire_ba ip_all t0=$SECONDS
+	local alg=${1%/*} mode=${1#*/} ns wire_ab wire_ba ip_all big t0=$SECONDS
+	local L3 IP SPIAT LEN PNUM frag
 	echo "# ---- $alg, $mode mode"
-	# the protocol, and where its SPI is in an IPv4 packet without options
-	P=esp SPIAT=20
-	[[ $alg == ah* ]] && P=ah SPIAT=24
+	mode_addrs "$mode"
+	# The outer family in tcpdump's words, where the SPI is in a packet without options or
+	# extension headers, and a filter for packets of more than 1400 bytes.
+	if [[ $OUT_A == *:* ]]; then
+		L3=ip6 IP="ip6 and not icmp6" SPIAT=40 LEN="ip6[4:2] > 1360"
+	else
+		L3=ip IP=ip SPIAT=20 LEN="ip[2:2] > 1400"
+	fi
+	P=esp PNUM=50
+	[[ $alg == ah* ]] && P=ah PNUM=51 SPIAT=$((SPIAT + 4))
+	# ESP in UDP: the SPI after the UDP header
+	[[ $alg == *+udp* ]] && PNUM=17 SPIAT=$((SPIAT + 8))
 	configure "$alg" "$mode"
 	# the first ping resolves ARP and proves the SAs work before anything is counted
 	ip netns exec "$a" ping -c 1 -W 5 "$TO_B" >/dev/null 2>&1 || true
@@ -179,13 +240,25 @@ run_case()
 	snap
 	pings
 	for ns in $(nfsec_sides); do
-		check_eq "$(side "$ns") tx_packets after the pings" "$(delta "$ns" tx_packets)" 12
+		# 4in6: the 1400-byte IPv4 packets do not fit the IPv6 tunnel, and go as two
+		# fragments each, fragmented before encapsulation (two requests, two replies)
+		frag=0
+		[[ $mode == 4in6 ]] && frag=4
+		check_eq "$(side "$ns") tx_frag_inner after the pings" "$(delta "$ns" tx_frag_inner)" $frag
+		check_eq "$(side "$ns") tx_packets after the pings" "$(delta "$ns" tx_packets)" $((12 + frag))
 		check_eq "$(side "$ns") rx_packets after the pings" "$(delta "$ns" rx_packets)" 12
 	done
 
 	snap
-	cap_start "$a" eth0 "$tmp/a.pcap" "-Q out ip"
-	cap_start "$b" eth0 "$tmp/b.pcap" "-Q out ip"
+	CAP_SNAPLEN=64 CAP_BUFFER=
+	if [[ $alg == *+udp* && $L3 == ip6 ]]; then
+		# whole packets of 2 MB each way: a buffer (KiB) that holds them all
+		CAP_SNAPLEN=0 CAP_BUFFER=65536
+		ip netns exec "$a" ethtool -K eth0 tx off >/dev/null
+		ip netns exec "$b" ethtool -K eth0 tx off >/dev/null
+	fi
+	cap_start "$a" eth0 "$tmp/a.pcap" "-Q out $IP"
+	cap_start "$b" eth0 "$tmp/b.pcap" "-Q out $IP"
 	xfer "$a" "$b" "$TO_B" 5001 2097152
 	xfer "$b" "$a" "$TO_A" 5002 2097152
 	cap_stop
@@ -193,9 +266,9 @@ run_case()
 		grep -q "^0 packets dropped by kernel" "$tmp/$ns.pcap.log" ||
 			fail "tcpdump on $ns dropped packets: $(cat "$tmp/$ns.pcap.log")"
 	done
-	wire_ab=$(cap_count "$tmp/a.pcap" "$P and src 10.0.0.1 and dst 10.0.0.2 and ip[$SPIAT:4] = $SPI_AB")
-	wire_ba=$(cap_count "$tmp/b.pcap" "$P and src 10.0.0.2 and dst 10.0.0.1 and ip[$SPIAT:4] = $SPI_BA")
-	ip_all=$(($(cap_count "$tmp/a.pcap" ip) + $(cap_count "$tmp/b.pcap" ip)))
+	wire_ab=$(cap_count "$tmp/a.pcap" "$L3 proto $PNUM and src $OUT_A and dst $OUT_B and $L3[$SPIAT:4] = $SPI_AB")
+	wire_ba=$(cap_count "$tmp/b.pcap" "$L3 proto $PNUM and src $OUT_B and dst $OUT_A and $L3[$SPIAT:4] = $SPI_BA")
+	ip_all=$(($(cap_count "$tmp/a.pcap" "$IP") + $(cap_count "$tmp/b.pcap" "$IP")))
 	((wire_ab > 500 && wire_ba > 500)) || fail "too little $P on the wire: $wire_ab a->b, $wire_ba b->a"
 	if ((ip_all != wire_ab + wire_ba)); then
 		for ns in a b; do
@@ -204,26 +277,39 @@ run_case()
 				head -n 6 | sed 's/^/#   /'
 		done
 	fi
-	check_eq "IPv4 packets on the link that are not $P with the SAs' SPIs" \
+	check_eq "$L3 packets on the link that are not $P with the SAs' SPIs" \
 		"$((ip_all - wire_ab - wire_ba))" 0
 	pass "wire: only $P during the transfers, $wire_ab a->b and $wire_ba b->a"
 	# TCP found the MTU left inside ESP: full-size packets, not ever smaller ones
-	check_eq "$P packets of more than 1400 bytes a->b" \
-		"$(($(cap_count "$tmp/a.pcap" "$P and ip[2:2] > 1400") > 500))" 1
-	check_eq "$P packets of more than 1400 bytes b->a" \
-		"$(($(cap_count "$tmp/b.pcap" "$P and ip[2:2] > 1400") > 500))" 1
+	for ns in a b; do
+		big=$(cap_count "$tmp/$ns.pcap" "$L3 proto $PNUM and $LEN")
+		check_eq "$P packets of more than 1400 bytes from $ns (over 500)" "$((big > 500))" 1
+	done
 
 	check_sides "$P" "$wire_ab" "$wire_ba"
 	# the receiver's SA accepted every packet the sender's SA sent, whoever implements which
 	check_eq "packets of SA $SPI_AB, a sent / b received" \
-		"$(sa_packets "$a" "$LEFT" $SPI_AB tx)" "$(sa_packets "$b" "$RIGHT" $SPI_AB rx)"
+		"$(sa_packets "$a" "$LEFT" $SPI_AB)" "$(sa_packets "$b" "$RIGHT" $SPI_AB)"
 	check_eq "packets of SA $SPI_BA, b sent / a received" \
-		"$(sa_packets "$b" "$RIGHT" $SPI_BA tx)" "$(sa_packets "$a" "$LEFT" $SPI_BA rx)"
+		"$(sa_packets "$b" "$RIGHT" $SPI_BA)" "$(sa_packets "$a" "$LEFT" $SPI_BA)"
 	check_xfrm_icv
-	[[ $alg != *+esn ]] || check_esn_crossed
+	[[ $alg != *+esn* ]] || check_esn_crossed
+	[[ $alg != *+udp* || $L3 != ip6 ]] || check_udp6_csum
 	echo "# $alg, $mode mode: $((SECONDS - t0)) s"
 }
 
+# ESP in UDP (NAME+udp): xfrm takes it only through a UDP_ENCAP socket on the port, one per
+# outer family the cases use
+for f in 4 6; do
+	for c in $CASES; do
+		[[ $c == *+udp* ]] || continue
+		mode_addrs "${c#*/}"
+		[[ $f == 6 && $OUT_A == *:* || $f == 4 && $OUT_A != *:* ]] || continue
+		is_nfsec "$LEFT" || encap_socket "$a" 4500 $f
+		is_nfsec "$RIGHT" || encap_socket "$b" 4500 $f
+		break
+	done
+done
 for c in $CASES; do
 	run_case "$c"
 done

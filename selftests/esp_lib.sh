@@ -48,7 +48,7 @@
 #                              tx/rx_packets still, tx_packets and rx_packets moved by the WHAT
 #                              packets it sent and received (AB went a -> b, BA b -> a)
 #   check_xfrm_icv             XfrmInStateProtoError (ICV failures) is 0 on every xfrm side
-#   encap_socket NS [PORT]     a UDP socket on PORT (4500) with UDP_ENCAP_ESPINUDP, held until
+#   encap_socket NS [PORT] [4|6]  a UDP socket on PORT (4500) with UDP_ENCAP_ESPINUDP, held until
 #                              the test exits: native xfrm receives ESP in UDP only through one;
 #                              with bypass socket policies both ways, as IKE daemons set them,
 #                              since xfrm checks the datagram against the in policies first
@@ -199,7 +199,7 @@ cap_start()
 {
 	local ns=$1 dev=$2 file=$3 filter=${4:-} log
 	log=$file.log
-	ip netns exec "$ns" tcpdump -i "$dev" --immediate-mode -U -n -s "${CAP_SNAPLEN:-0}" -w "$file" $filter >"$log" 2>&1 &
+	ip netns exec "$ns" tcpdump -i "$dev" --immediate-mode -U -n -s "${CAP_SNAPLEN:-0}" ${CAP_BUFFER:+-B $CAP_BUFFER} -w "$file" $filter >"$log" 2>&1 &
 	_CAPS+=("$!")
 	defer "kill ${!} 2>/dev/null"
 	wait_for 10 grep -q "listening on" "$log"
@@ -240,10 +240,13 @@ xfer()
 	defer "rm -rf $dir"
 	in=$dir/in out=$dir/out
 	head -c "$bytes" /dev/urandom >"$in"
-	ip netns exec "$dst" timeout "$limit" socat -u "TCP-LISTEN:$port,reuseaddr" "OPEN:$out,creat,trunc" &
+	# socat's TCP is IPv4; an IPv6 address is TCP6's, in brackets.
+	local tcp=TCP peer=$addr
+	[[ $addr == *:* ]] && tcp=TCP6 peer="[$addr]"
+	ip netns exec "$dst" timeout "$limit" socat -u "$tcp-LISTEN:$port,reuseaddr" "OPEN:$out,creat,trunc" &
 	local lpid=$!
 	wait_for 10 listening "$dst" "$port"
-	ip netns exec "$src" timeout "$limit" socat -u "OPEN:$in" "TCP:$addr:$port" ||
+	ip netns exec "$src" timeout "$limit" socat -u "OPEN:$in" "$tcp:$peer:$port" ||
 		fail "TCP transfer to $addr:$port: sender failed (limit $limit s)"
 	wait "$lpid" || fail "TCP transfer to $addr:$port: receiver failed"
 	want=$(sha256sum <"$in" | cut -d' ' -f1)
@@ -254,24 +257,32 @@ xfer()
 
 encap_socket()
 {
-	local ns=$1 port=${2:-4500} log
+	local ns=$1 port=${2:-4500} family=${3:-4} log
 	log=$(mktemp)
 	defer "rm -f $log"
-	# UDP_ENCAP is 100, UDP_ENCAP_ESPINUDP 2 (linux/udp.h); IP_XFRM_POLICY 17 takes a
-	# struct xfrm_userpolicy_info: selector (family AF_INET, all else 0), lifetimes without
-	# limits, priority, index, dir (0 in, 1 out), action 0 (allow), flags, share
+	# UDP_ENCAP is 100, UDP_ENCAP_ESPINUDP 2 (linux/udp.h); IP_XFRM_POLICY 17 (IPV6_XFRM_POLICY
+	# 35 for IPv6) takes a struct xfrm_userpolicy_info: selector (family AF_INET or AF_INET6, all
+	# else 0), lifetimes without limits, priority, index, dir (0 in, 1 out), action 0 (allow),
+	# flags, share
 	ip netns exec "$ns" python3 -c '
 import socket, struct, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1])))
+v6 = sys.argv[2] == "6"
+af = socket.AF_INET6 if v6 else socket.AF_INET
+s = socket.socket(af, socket.SOCK_DGRAM)
+if v6:  # beside an IPv4 socket on the same port
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::" if v6 else "0.0.0.0", int(sys.argv[1])))
 s.setsockopt(socket.IPPROTO_UDP, 100, 2)
-sel = bytes(40) + struct.pack("=H3x3xiI", socket.AF_INET, 0, 0)
+sel = bytes(40) + struct.pack("=H3x3xiI", af, 0, 0)
 inf = struct.pack("=4Q", *[2**64 - 1] * 4) + bytes(32)
 for d in (0, 1):
     pol = sel + inf + bytes(32) + struct.pack("=IIBBBB", 0, 0, d, 0, 0, 0)
-    s.setsockopt(socket.IPPROTO_IP, 17, pol + bytes(-len(pol) % 8))
+    if v6:
+        s.setsockopt(socket.IPPROTO_IPV6, 35, pol + bytes(-len(pol) % 8))
+    else:
+        s.setsockopt(socket.IPPROTO_IP, 17, pol + bytes(-len(pol) % 8))
 print("ready", flush=True)
-time.sleep(3600)' "$port" >"$log" 2>&1 &
+time.sleep(3600)' "$port" "$family" >"$log" 2>&1 &
 	defer "kill ${!} 2>/dev/null"
 	wait_for 10 grep -q ready "$log"
 }
@@ -286,13 +297,20 @@ nfsec_sides()
 side() { [[ $1 == "$a" ]] && echo "a ($LEFT)" || echo "b ($RIGHT)"; }
 
 declare -A before
+# One nfsec call per side, parsed by the shell: a process per counter costs seconds under
+# emulation.
 snap()
 {
-	local ns n out
+	local ns n v out
+	local -A cur
 	for ns in $(nfsec_sides); do
 		out=$(nstats "$ns") || fail "nfsec stats: $out"
+		cur=()
+		while read -r n v; do
+			cur[${n%:}]=$v
+		done <<<"$out"
 		for n in $NAMES; do
-			before[$ns,$n]=$(awk -v n="$n" '$1 == n || $1 == n":" { print $2 }' <<<"$out")
+			before[$ns,$n]=${cur[$n]:-}
 			[[ -n ${before[$ns,$n]} ]] || fail "nfsec stats has no counter $n"
 		done
 	done

@@ -16,9 +16,10 @@
   esp_pkt.py serve IFNAME                     the same for each line "FILE [COUNT]" of stdin,
                                               answering "sent" once done
 
-As a module (pkt_fuzz.py): Sa builds ESP (AES-GCM, ChaCha20-Poly1305, AES-CBC with
+As a module (pkt_fuzz.py, esp6_bad.py): Sa builds ESP (AES-GCM, ChaCha20-Poly1305, AES-CBC with
 HMAC-SHA-256; ESN; ESP in UDP) and AH (HMAC-SHA-256) packets with an SA's keys, in transport and
-tunnel mode, every field open to a lie. The ciphers are the kernel's plain ones through AF_ALG
+tunnel mode, every field open to a lie; the IPv4 and IPv6 headers (IPv6 with extension headers
+and fragments) around them, and the Ethernet frame for an AF_PACKET socket. The ciphers are the kernel's plain ones through AF_ALG
 (gcm(aes), rfc7539(chacha20,poly1305), cbc(aes)), the ESP and AH layout (nonce, AAD, ESN
 bits, padding, ICV) is built here, from the RFCs, not by the ESP templates under test.
 """
@@ -79,19 +80,78 @@ def ip_header(src, dst, proto, length, ident=0, frag=0, ttl=64, tos=0, opts=b"")
     return hdr[:10] + struct.pack("!H", ip_checksum(hdr)) + hdr[12:]
 
 
+def pseudo_header(src, dst, proto, length):
+    """The pseudo-header of a transport checksum, IPv4 or IPv6 by the addresses."""
+    if ":" in src:
+        return (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) +
+                struct.pack("!I3xB", length, proto))
+    return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, proto, length)
+
+
 def udp_checksum(src, dst, udp):
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
-    data = pseudo + udp + b"\0" * (len(udp) % 2)
+    data = pseudo_header(src, dst, 17, len(udp)) + udp + b"\0" * (len(udp) % 2)
     c = ip_checksum(data)
     return c or 0xFFFF
 
 
 def udp_datagram(src, dst, sport, dport, payload, ulen=None, csum=True):
-    """UDP header and PAYLOAD; ULEN lies about the length if given."""
+    """UDP header and PAYLOAD; ULEN lies about the length if given. CSUM: True sums it (IPv4
+    or IPv6 by the addresses), False leaves it zero, a number is written as it is."""
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload) if ulen is None else ulen, 0) + payload
+    if csum is True:
+        csum = udp_checksum(src, dst, udp)
     if csum:
-        udp = udp[:6] + struct.pack("!H", udp_checksum(src, dst, udp)) + udp[8:]
+        udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
     return udp
+
+
+# IPv6 (RFC 8200): the extension headers nfsec walks, by their next header values.
+HOPOPTS, ROUTING, FRAGMENT, DSTOPTS = 0, 43, 44, 60
+
+
+def ip6_header(src, dst, nexthdr, plen, hlim=64, tc=0, flow=0):
+    """An IPv6 header for PLEN bytes after it (extension headers and payload)."""
+    return struct.pack("!IHBB16s16s", 6 << 28 | tc << 20 | flow, plen, nexthdr, hlim,
+                       socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst))
+
+
+def opts_header(size=8, hdrlen=None):
+    """A hop-by-hop or destination options header of SIZE bytes (a multiple of 8, at least 8)
+    holding one PadN option; HDRLEN lies about its length. Its next header byte is left 0 for
+    ip6_packet() to set."""
+    return struct.pack("!BBBB", 0, (size >> 3) - 1 if hdrlen is None else hdrlen, 1,
+                       size - 4) + bytes(size - 4)
+
+
+def frag_header(offset, more, ident):
+    """A fragment header: OFFSET in bytes (a multiple of 8), MORE the M flag. Next header as
+    in opts_header()."""
+    return struct.pack("!BBHI", 0, 0, offset | (1 if more else 0), ident)
+
+
+def ip6_packet(src, dst, exts, proto, payload, plen=None, **kw):
+    """An IPv6 packet: the extension headers EXTS (a list of (next header value, bytes), each
+    from opts_header() or frag_header()), chained in that order, then PAYLOAD of protocol PROTO.
+    PLEN lies about the payload length; KW goes to ip6_header()."""
+    types = [t for t, _ in exts] + [proto]
+    body = b"".join(bytes([types[i + 1]]) + h[1:] for i, (_, h) in enumerate(exts)) + payload
+    return ip6_header(src, dst, types[0], len(body) if plen is None else plen, **kw) + body
+
+
+def ip6_fragments(src, dst, proto, data, pieces, ident, exts=()):
+    """IPv6 fragments of DATA (the fragmentable part, starting with a header of protocol
+    PROTO), one per (start, end, more) of PIECES, each behind the unfragmentable extension
+    headers EXTS and a fragment header: pieces may overlap, leave holes or lie about M."""
+    return [ip6_packet(src, dst, list(exts) + [(FRAGMENT, frag_header(a, more, ident))], proto,
+                       data[a:b]) for a, b, more in pieces]
+
+
+def ether(dst_mac, src_mac, pkt):
+    """An Ethernet frame around the IPv4 or IPv6 packet PKT; MACs as "02:00:..." strings."""
+    etype = 0x86DD if pkt[0] >> 4 == 6 else 0x0800
+    return (bytes.fromhex(dst_mac.replace(":", "")) + bytes.fromhex(src_mac.replace(":", "")) +
+            struct.pack("!H", etype) + pkt)
 
 
 # AF_ALG (linux/if_alg.h), for Pythons built without the constants.
@@ -162,6 +222,21 @@ class Sa:
             return head + body + self.mac(head + body + (struct.pack("!I", hi) if self.esn else b""))
         aad = struct.pack("!I", self.spi) + (struct.pack("!I", hi) if self.esn else b"") + head[4:]
         return head + iv + self.cipher.encrypt(self.salt + iv, plain, aad)
+
+    def packet(self, seq, payload, nexthdr, iv, exts=(), sport=None, ucsum=True, **lie):
+        """The whole ESP packet: esp() behind the SA's outer header, IPv4 or IPv6 by its
+        addresses (IPv6 with the extension headers EXTS, see ip6_packet()), in UDP with encap.
+        The UDP checksum is summed over IPv6 and zero over IPv4 (RFC 3948 2.1); UCSUM lies about
+        it (see udp_datagram()), SPORT about the source port. LIE: see esp()."""
+        v6 = ":" in self.src
+        body, proto = self.esp(seq, payload, nexthdr, iv, **lie), 50
+        if self.encap:
+            body = udp_datagram(self.src, self.dst, self.encap[0] if sport is None else sport,
+                                self.encap[1], body, csum=ucsum if v6 or ucsum is not True else False)
+            proto = 17
+        if v6:
+            return ip6_packet(self.src, self.dst, exts, proto, body)
+        return ip_header(self.src, self.dst, proto, 20 + len(body)) + body
 
     def ah(self, iphdr, seq, payload, nexthdr, seq_hi=None, hdrlen=None):
         """An IPv4 packet with AH (RFC 4302): IPHDR (its length and protocol set here) and

@@ -118,6 +118,18 @@ tunnel_hosts()
 	ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
 }
 
+# tunnel_hosts6: the same in IPv6 beside it: fd00::1 - fd00::2 on the veth, fd01::1 behind a,
+# fd02::1 behind b
+tunnel_hosts6()
+{
+	_addr_add "$a" eth0 fd00::1/64
+	_addr_add "$b" eth0 fd00::2/64
+	_addr_add "$a" lo fd01::1/128
+	_addr_add "$b" lo fd02::1/128
+	ip -n "$a" route add fd02::1/128 via fd00::2 src fd01::1
+	ip -n "$b" route add fd01::1/128 via fd00::1 src fd02::1
+}
+
 pass()
 {
 	echo "# ok: $*"

@@ -88,16 +88,27 @@ err=$(n1 nfsec policy del src 10.2.0.0/24 dst 10.1.0.0/24 dir in 2>&1) && fail "
 grep -qi "no such policy" <<<"$err" || fail "unclear error: $err"
 pass "policy del"
 
-# IPv6 policies would match nothing until the datapath carries IPv6: refused.
+# IPv6 policies: a family of their own (src ::/0 is not src 0.0.0.0/0), IPv6 templates, a
+# cross-family one (IPv4 inside an IPv6 tunnel).
 before=$(count)
-err=$(n1 nfsec policy add src ::/0 dst ::/0 dir out 2>&1) && fail "an IPv6 policy was accepted"
-grep -qF "IPv6 policies are not supported yet" <<<"$err" || fail "unclear error: $err"
-err=$(n1 nfsec policy add src 10.5.0.0/24 dst 10.6.0.0/24 dir out \
-	tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode tunnel 2>&1) &&
-	fail "an IPv6 template was accepted"
-grep -qF "IPv6 templates are not supported yet" <<<"$err" || fail "unclear error: $err"
-check_eq "policies after refused IPv6 adds" "$(count)" "$before"
-pass "IPv6 policies and templates refused with a reason"
+n1 nfsec policy add src ::/0 dst ::/0 dir out
+n1 nfsec policy add src 0.0.0.0/0 dst 0.0.0.0/0 dir out
+n1 nfsec policy add src 2001:db8:1::/64 dst 2001:db8:2::/64 dir fwd \
+	tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode tunnel
+n1 nfsec policy add src 10.5.0.0/24 dst 10.6.0.0/24 dir out \
+	tmpl src 2001:db8::1 dst 2001:db8::2 proto esp mode tunnel
+check_eq "policies after the IPv6 adds" "$(count)" "$((before + 4))"
+out=$(n1 nfsec policy show)
+grep -qF "src 2001:db8:1::/64 dst 2001:db8:2::/64" <<<"$out" || fail "IPv6 policy shown: $out"
+grep -qF "tmpl src 2001:db8::1 dst 2001:db8::2" <<<"$out" || fail "IPv6 template shown: $out"
+n1 nfsec policy del src ::/0 dst ::/0 dir out
+out=$(n1 nfsec policy get src 0.0.0.0/0 dst 0.0.0.0/0 dir out) ||
+	fail "deleting the IPv6 default took the IPv4 one"
+n1 nfsec policy del src 0.0.0.0/0 dst 0.0.0.0/0 dir out
+n1 nfsec policy del src 2001:db8:1::/64 dst 2001:db8:2::/64 dir fwd
+n1 nfsec policy del src 10.5.0.0/24 dst 10.6.0.0/24 dir out
+check_eq "policies after the IPv6 deletes" "$(count)" "$before"
+pass "IPv6 policies and templates, each family its own"
 
 n1 nfsec policy flush
 check_eq "policies after flush" "$(count)" 0

@@ -153,7 +153,13 @@ else
 	mkdir -p /run/modprobe.d && echo "install nfsec /bin/false # selftests: the tree's module only" >"$guard" ||
 		load_err="cannot write $guard"
 	trap 'rm -f "$guard"' EXIT
-	echo "# insmod $ko"
+	# What nfsec.ko needs of other modules (nf_defrag_ipv6): insmod loads none, modprobe
+	# does, and they stay loaded through the tests' rmmod and insmod of nfsec.
+	deps=$(modinfo -F depends "$ko" 2>/dev/null | tr , ' ')
+	echo "# modprobe -a $deps; insmod $ko"
+	if [[ -z $load_err && -n $deps ]] && ! out=$(modprobe -a $deps 2>&1); then
+		load_err="modprobe $deps failed: $out"
+	fi
 	if [[ -z $load_err ]] && ! out=$(insmod "$ko" 2>&1); then
 		load_err="insmod failed: $out"
 	fi

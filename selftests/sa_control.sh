@@ -104,19 +104,28 @@ check_eq "ChaCha20-Poly1305 added with ICV length 0: icv_len" \
 n1 nfsec sa del dst 10.9.0.2 proto esp spi 0x1003
 n1 nfsec sa del dst 10.9.0.2 proto esp spi 0x1004
 
-# Families. Until the datapath carries IPv6, an IPv6 SA or selector would be
-# taken and then never protect a packet: the module refuses both, and the
-# database does not change.
+# Families: IPv6 SAs and selectors, shown as ip xfrm shows them; a transport SA carries its
+# own family only; a tunnel carries the other too.
 gcm6=(aead 'rfc4106(gcm(aes))' $GCM_KEY 128)
 before=$(count_sas)
-err=$(n1 nfsec sa add src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x6000 "${gcm6[@]}" 2>&1) &&
-	fail "an IPv6 SA was accepted"
-grep -qF "IPv6 SAs are not supported yet" <<<"$err" || fail "unclear error for an IPv6 SA: $err"
-err=$(n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6001 mode tunnel \
-	sel src 2001:db8:1::/64 "${gcm6[@]}" 2>&1) && fail "an IPv6 selector was accepted"
-grep -qF "IPv6 selectors are not supported yet" <<<"$err" ||
-	fail "unclear error for an IPv6 selector: $err"
-check_eq "SAs after refused IPv6 adds" "$(count_sas)" "$before"
+n1 nfsec sa add src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x6000 mode transport "${gcm6[@]}"
+get=$(n1 nfsec sa get dst 2001:db8::2 proto esp spi 0x6000)
+grep -qF "src 2001:db8::1 dst 2001:db8::2" <<<"$get" || fail "IPv6 SA's addresses: $get"
+grep -qF "sel src ::/0 dst ::/0" <<<"$get" || fail "IPv6 SA's default selector: $get"
+err=$(n1 nfsec sa add src 2001:db8::1 dst 2001:db8::2 proto esp spi 0x6001 mode transport \
+	sel src 10.1.0.0/24 "${gcm6[@]}" 2>&1) && fail "an IPv6 transport SA took an IPv4 selector"
+grep -qF "selector has the SA's family" <<<"$err" || fail "unclear family error: $err"
+n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6001 mode tunnel \
+	sel src 2001:db8:1::/64 "${gcm6[@]}"
+get=$(n1 nfsec sa get dst 10.0.0.2 proto esp spi 0x6001)
+grep -qF "sel src 2001:db8:1::/64 dst ::/0" <<<"$get" || fail "6in4 SA's selector: $get"
+# The same SPI and destination address, but one IPv4 and one IPv6: two SAs.
+n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6000 "${gcm6[@]}"
+check_eq "SAs after the IPv6 adds" "$(count_sas)" "$((before + 3))"
+n1 nfsec sa del dst 2001:db8::2 proto esp spi 0x6000
+n1 nfsec sa del dst 10.0.0.2 proto esp spi 0x6000
+n1 nfsec sa del dst 10.0.0.2 proto esp spi 0x6001
+check_eq "SAs after the IPv6 deletes" "$(count_sas)" "$before"
 # af-unspec (what strongSwan sets on tunnel SAs): a selector of both families.
 n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6002 mode tunnel flag af-unspec \
 	"${gcm6[@]}"
@@ -128,7 +137,7 @@ err=$(n1 nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x6003 mode transp
 grep -qF "af-unspec is for tunnel mode" <<<"$err" || fail "unclear af-unspec error: $err"
 n1 nfsec sa del dst 10.0.0.2 proto esp spi 0x6002
 check_eq "SAs after the family checks" "$(count_sas)" "$before"
-pass "IPv6 refused with a reason, af-unspec taken in tunnel mode"
+pass "IPv6 SAs and selectors, af-unspec taken in tunnel mode only"
 
 n1 nfsec sa flush proto ah
 check_eq "SAs after flush proto ah" "$(count_sas)" 1

@@ -4,7 +4,8 @@
 hand-made IPv4 fragments whose pieces may take different paths (SO_MARK per fragment, for
 xfrm policies with a mark).
 
-  udp_probe.py recv ADDR PORT FILE      log "LEN SHA256" per datagram to FILE (line buffered)
+  udp_probe.py recv ADDR PORT FILE      log "LEN SHA256" per datagram to FILE (line buffered);
+                                        ADDR :: takes IPv6 and IPv4
   udp_probe.py burst DST PORT LEN COUNT  COUNT datagrams of LEN bytes (each its index, then
                                         0x5a filler) to DST:PORT, 50 per send (UDP GSO)
   udp_probe.py frags SRC DST PORT LEN MARKS [COUNT]
@@ -33,7 +34,8 @@ def csum(data):
 
 
 def recv(addr, port, path):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # An IPv6 address (:: for any) takes IPv4 too, as bindv6only=0 has it.
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE: bursts, not losses
