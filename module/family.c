@@ -155,6 +155,28 @@ void nfsec_l3_set_len(struct sk_buff *skb)
 	}
 }
 
+/*
+ * Take @len bytes out of the packet at NFSEC_CB(skb)->hlen (ESP's or
+ * AH's header, or UDP's): the headers in front move up over them, and the
+ * byte that named what was taken out names @nexthdr. The stack resumes at
+ * the header after them, as it does after xfrm: IPv6's extension headers
+ * in front are not walked again.
+ */
+void nfsec_l3_cut(struct sk_buff *skb, unsigned int len, u8 nexthdr)
+{
+	unsigned int hlen = NFSEC_CB(skb)->hlen;
+	unsigned int nhoff = NFSEC_CB(skb)->nhoff;
+
+	memmove(skb->data + len, skb->data, hlen);
+	__skb_pull(skb, len);
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, hlen);
+	skb->data[nhoff] = nexthdr;
+	if (ip_hdr(skb)->version == 6)
+		IP6CB(skb)->nhoff = nhoff;
+	nfsec_l3_set_len(skb);
+}
+
 /* The longest packet a family's length field can describe. */
 unsigned int nfsec_l3_max_len(u8 family)
 {

@@ -336,6 +336,7 @@ int nfsec_l3_parse(const struct sk_buff *skb, struct nfsec_l3 *l3, bool out);
 /* The source (@dst false) or destination address of the packet. */
 void nfsec_skb_addr(const struct sk_buff *skb, union nfsec_addr *a, bool dst);
 void nfsec_l3_set_len(struct sk_buff *skb);
+void nfsec_l3_cut(struct sk_buff *skb, unsigned int len, u8 nexthdr);
 unsigned int nfsec_l3_max_len(u8 family);
 /*
  * Fill @fl from the packet at the network header; ports are 0 for
@@ -472,7 +473,6 @@ int nfsec_esp_input(struct nfsec_sa *sa, struct sk_buff *skb, u64 seq,
 void nfsec_output(struct net *net, struct nfsec_sa *sa, struct sk_buff *skb);
 void nfsec_input(struct nfsec_sa *sa, struct sk_buff *skb,
 		 const struct nfsec_l3 *l3);
-void nfsec_l3_cut(struct sk_buff *skb, unsigned int len, u8 nexthdr);
 void nfsec_deliver(struct sk_buff *skb, struct nfsec_sa *sa);
 unsigned int nfsec_check_decap(struct nfsec_net *nn, struct sk_buff *skb,
 			       u8 dir);
