@@ -61,45 +61,50 @@ teardown()
 trap 'teardown >/dev/null 2>&1 || true' EXIT
 teardown
 
-# servers: both iperf3 servers of b listening
-servers() { [[ $(b ss -Hltn 'sport = :5201' | wc -l) == 2 ]]; }
+# servers: b's iperf3 server listening (on [::], for both families)
+servers() { [[ $(b ss -Hltn 'sport = :5201' | wc -l) == 1 ]]; }
 
-# a (10.0.0.1, inner 10.1.0.1) --veth-- b (10.0.0.2, inner 10.2.0.1)
+# a (10.0.0.1, fd00::1; inner 10.1.0.1, fd01::1) --veth-- b (10.0.0.2, fd00::2; inner 10.2.0.1,
+# fd02::1)
 topology()
 {
 	ip netns add $A && ip netns add $B
 	ip -n $A link add eth0 type veth peer name eth0 netns $B
 	ip -n $A addr add 10.0.0.1/24 dev eth0 && ip -n $B addr add 10.0.0.2/24 dev eth0
+	ip -n $A addr add fd00::1/64 dev eth0 nodad && ip -n $B addr add fd00::2/64 dev eth0 nodad
 	ip -n $A addr add 10.1.0.1/32 dev lo && ip -n $B addr add 10.2.0.1/32 dev lo
+	ip -n $A addr add fd01::1/128 dev lo && ip -n $B addr add fd02::1/128 dev lo
 	for n in $A $B; do ip -n $n link set eth0 up && ip -n $n link set lo up; done
 	ip -n $A route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
 	ip -n $B route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
-	b iperf3 -s -D -B 10.2.0.1 >/dev/null
-	b iperf3 -s -D -B 10.0.0.2 >/dev/null
+	ip -n $A route add fd02::1/128 via fd00::2 src fd01::1
+	ip -n $B route add fd01::1/128 via fd00::1 src fd02::1
+	b iperf3 -s -D >/dev/null
 	local i
 	for ((i = 0; i < 100; i++)); do servers && return 0; sleep 0.1; done
-	echo "iperf3 servers not listening after 10 s" >&2
+	echo "iperf3 server not listening after 10 s" >&2
 	return 1
 }
 
-# ipsec IMPL MODE ALG...: the same words for both implementations.
+# ipsec IMPL MODE ALG...: the same words for both implementations. MODE transport or tunnel
+# (IPv4), transport6 or tunnel6 (IPv6 in IPv6).
 ipsec()
 {
-	local impl=$1 mode=$2 sa pol; shift 2
+	local impl=$1 mode=${2%6} sa pol o1=10.0.0.1 o2=10.0.0.2 i1=10.1.0.1 i2=10.2.0.1 sel1 sel2
+	[[ $2 == *6 ]] && o1=fd00::1 o2=fd00::2 i1=fd01::1 i2=fd02::1
+	shift 2
 	if [[ $impl == xfrm ]]; then sa="ip xfrm state"; pol="ip xfrm policy"; else sa="nfsec sa"; pol="nfsec policy"; fi
-	local sel1="src 10.0.0.1 dst 10.0.0.2" sel2="src 10.0.0.2 dst 10.0.0.1"
-	if [[ $mode == tunnel ]]; then sel1="src 10.1.0.1 dst 10.2.0.1"; sel2="src 10.2.0.1 dst 10.1.0.1"; fi
+	sel1="src $o1 dst $o2" sel2="src $o2 dst $o1"
+	if [[ $mode == tunnel ]]; then sel1="src $i1 dst $i2"; sel2="src $i2 dst $i1"; fi
 	for n in a b; do
-		eval "$n $sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x100 reqid 1 mode $mode $*"
-		eval "$n $sa add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x200 reqid 2 mode $mode $*"
+		eval "$n $sa add src $o1 dst $o2 proto esp spi 0x100 reqid 1 mode $mode $*"
+		eval "$n $sa add src $o2 dst $o1 proto esp spi 0x200 reqid 2 mode $mode $*"
 	done
-	a $pol add $sel1 dir out tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 1 mode $mode
-	a $pol add $sel2 dir in tmpl src 10.0.0.2 dst 10.0.0.1 proto esp reqid 2 mode $mode
-	b $pol add $sel2 dir out tmpl src 10.0.0.2 dst 10.0.0.1 proto esp reqid 2 mode $mode
-	b $pol add $sel1 dir in tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 1 mode $mode
+	a $pol add $sel1 dir out tmpl src $o1 dst $o2 proto esp reqid 1 mode $mode
+	a $pol add $sel2 dir in tmpl src $o2 dst $o1 proto esp reqid 2 mode $mode
+	b $pol add $sel2 dir out tmpl src $o2 dst $o1 proto esp reqid 2 mode $mode
+	b $pol add $sel1 dir in tmpl src $o1 dst $o2 proto esp reqid 1 mode $mode
 }
-
-target() { [[ $1 == tunnel ]] && echo 10.2.0.1 || echo 10.0.0.2; }
 
 # profiled CMD...: CMD, sampled by perf when PERF is set: each symbol's own share of all
 # CPUs' time (idle included), then the share of the datapath's entry points with their callees
@@ -269,6 +274,8 @@ measure()
 		tcp 10.0.0.2 ;;
 	gcm-tunnel)	ipsec $impl tunnel $GCM; tcp 10.2.0.1 ;;
 	gcm-transport)	ipsec $impl transport $GCM; tcp 10.0.0.2 ;;
+	gcm-tunnel6)	ipsec $impl tunnel6 $GCM; tcp fd02::1 ;;
+	gcm-transport6)	ipsec $impl transport6 $GCM; tcp fd00::2 ;;
 	cbc-transport)	ipsec $impl transport $CBC; tcp 10.0.0.2 ;;
 	null-transport)	ipsec $impl transport $NULLALG; tcp 10.0.0.2 ;;
 	null-tunnel)	ipsec $impl tunnel $NULLALG; tcp 10.2.0.1 ;;
@@ -286,7 +293,7 @@ measure()
 	[[ $case == plaintext* || $case == install-10k ]] || through_esp "$impl"
 }
 
-CASES=(gcm-tunnel gcm-transport cbc-transport null-transport null-tunnel plaintext
+CASES=(gcm-tunnel gcm-transport gcm-tunnel6 gcm-transport6 cbc-transport null-transport null-tunnel plaintext
        plaintext-nooffload udp64-gcm-tunnel gcm-tunnel-4flows gcm-tunnel-10k install-10k)
 (($#)) && CASES=("$@")
 declare -A res
