@@ -234,21 +234,23 @@ through_esp()
 	echo "ESP bytes / iperf3's:$note" >/tmp/bench.note
 }
 
-# many IMPL N: N extra SAs and policies that match nothing in use
+# many IMPL N [6]: N extra SAs and policies that match nothing in use (IPv6 ones with 6)
 many()
 {
 	local impl=$1 n=$2 f
 	f=$(mktemp)
-	python3 - "$impl" "$n" > "$f" <<'PY'
+	python3 - "$impl" "$n" "${3:-4}" > "$f" <<'PY'
 import sys
-impl, n = sys.argv[1], int(sys.argv[2])
+impl, n, v6 = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "6"
 pre = "xfrm state" if impl == "xfrm" else "sa"
 ppre = "xfrm policy" if impl == "xfrm" else "policy"
 key = "0x0123456789abcdef0123456789abcdef0badc0de"
 for i in range(n):
-    d = f"172.16.{i >> 8}.{i & 255}"
-    print(f"{pre} add src 10.0.0.1 dst {d} proto esp spi {0x10000 + i} reqid {1000 + i} mode tunnel aead rfc4106(gcm(aes)) {key} 128")
-    print(f"{ppre} add src 10.1.0.1 dst 10.{100 + (i >> 8)}.{i & 255}.0/24 dir out tmpl src 10.0.0.1 dst {d} proto esp reqid {1000 + i} mode tunnel")
+    s, d, sel = "10.0.0.1", f"172.16.{i >> 8}.{i & 255}", f"src 10.1.0.1 dst 10.{100 + (i >> 8)}.{i & 255}.0/24"
+    if v6:
+        s, d, sel = "fd00::1", f"fd10::{i:x}", f"src fd01::1 dst fd64:{i:x}::/48"
+    print(f"{pre} add src {s} dst {d} proto esp spi {0x10000 + i} reqid {1000 + i} mode tunnel aead rfc4106(gcm(aes)) {key} 128")
+    print(f"{ppre} add {sel} dir out tmpl src {s} dst {d} proto esp reqid {1000 + i} mode tunnel")
 PY
 	if [[ $impl == xfrm ]]; then a ip -batch "$f"; else a nfsec -batch "$f"; fi
 	rm -f "$f"
@@ -283,6 +285,7 @@ measure()
 	gcm-tunnel-4flows) ipsec $impl tunnel $GCM; tcp 10.2.0.1 -P 4 ;;
 	# the policies in use come last, where a list would find them last
 	gcm-tunnel-10k)	many $impl 10000; ipsec $impl tunnel $GCM; tcp 10.2.0.1 ;;
+	gcm-tunnel6-10k) many $impl 10000 6; ipsec $impl tunnel6 $GCM; tcp fd02::1 ;;
 	install-10k)
 		local t0 t1
 		t0=$(date +%s.%N); many $impl 10000; t1=$(date +%s.%N)
@@ -294,7 +297,7 @@ measure()
 }
 
 CASES=(gcm-tunnel gcm-transport gcm-tunnel6 gcm-transport6 cbc-transport null-transport null-tunnel plaintext
-       plaintext-nooffload udp64-gcm-tunnel gcm-tunnel-4flows gcm-tunnel-10k install-10k)
+       plaintext-nooffload udp64-gcm-tunnel gcm-tunnel-4flows gcm-tunnel-10k gcm-tunnel6-10k install-10k)
 (($#)) && CASES=("$@")
 declare -A res
 failed=()
@@ -357,11 +360,13 @@ for line in sys.stdin:
     print("# %-20s %6s %9s %9s %6s  %-15s %-15s %s" % (case, kept, f(nm), f(xm),
           "-" if ratio is None else "%.2f" % ratio, spread(nv), spread(xv), unit))
 med = {r["case"]: r for r in rows}
-if "gcm-tunnel" in med and "gcm-tunnel-10k" in med:
+for c1, c10k in (("gcm-tunnel", "gcm-tunnel-10k"), ("gcm-tunnel6", "gcm-tunnel6-10k")):
+    if c1 not in med or c10k not in med:
+        continue
     for impl in ("nfsec", "xfrm"):
-        one, many = med["gcm-tunnel"][impl + "_median"], med["gcm-tunnel-10k"][impl + "_median"]
+        one, many = med[c1][impl + "_median"], med[c10k][impl + "_median"]
         if one and many:
-            print("# scale, %s: 10k SAs+policies / 1 = %.2f" % (impl, many / one))
+            print("# scale, %s, %s: 10k SAs+policies / 1 = %.2f" % (c1, impl, many / one))
 print("json: " + json.dumps(rows))
 '
 if ((${#failed[@]})); then

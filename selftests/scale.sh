@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # nfsec-selftest: exclusive (it unloads and reloads the module)
 #
-# 10,000 SAs and 10,000 policies: installed with one batch, dumped whole
+# 10,000 SAs and 10,000 policies, half of them IPv6: installed with one batch, dumped whole
 # (multi-part), flushed; then installed again and the module unloaded
 # under them, which must free every object (a leak in nfsec's own slab
 # caches makes kmem_cache_destroy() complain in the kernel log, which fails
@@ -23,11 +23,20 @@ python3 - "$N" "$GCM" > "$batch" <<'PY'
 import sys
 n, key = int(sys.argv[1]), sys.argv[2]
 for i in range(n):
-    a, b = 10 + i // 65536, i % 65536
-    print(f"sa add src 10.0.0.1 dst 172.{16 + i // 65536}.{b >> 8}.{b & 255} proto esp "
-          f"spi {0x10000 + i} reqid {i + 1} mode tunnel aead 'rfc4106(gcm(aes))' {key} 128")
-    print(f"policy add src 10.1.0.0/16 dst 10.{100 + i // 256}.{i % 256}.0/24 dir out "
-          f"tmpl src 10.0.0.1 dst 172.16.{b >> 8}.{b & 255} proto esp mode tunnel reqid {i + 1}")
+    b = i % 65536
+    if i % 2:
+        # IPv6, in three prefix-length classes
+        plen = (48, 64, 128)[i % 3]
+        peer = f"fd10::{i:x}"
+        sel = f"src fd01::/48 dst fd64:{i:x}::/{plen}"
+    else:
+        peer = f"172.{16 + i // 65536}.{b >> 8}.{b & 255}"
+        sel = f"src 10.1.0.0/16 dst 10.{100 + i // 256}.{i % 256}.0/24"
+    src = "fd00::1" if i % 2 else "10.0.0.1"
+    print(f"sa add src {src} dst {peer} proto esp spi {0x10000 + i} reqid {i + 1} "
+          f"mode tunnel aead 'rfc4106(gcm(aes))' {key} 128")
+    print(f"policy add {sel} dir out tmpl src {src} dst {peer} proto esp mode tunnel "
+          f"reqid {i + 1}")
 PY
 
 start=$(date +%s.%N)
@@ -39,6 +48,8 @@ check_eq "SAs dumped" "$(n1 nfsec -j sa show | python3 -c 'import json,sys; prin
 check_eq "distinct SPIs dumped" "$(n1 nfsec -j sa show | python3 -c '
 import json,sys; print(len({int(str(s["spi"]), 0) for s in json.load(sys.stdin)}))')" $N
 check_eq "policies dumped" "$(n1 nfsec -j policy show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" $N
+check_eq "IPv6 policies dumped (-6)" "$(n1 nfsec -6 -j policy show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" $((N / 2))
+check_eq "IPv4 SAs dumped (-4)" "$(n1 nfsec -4 -j sa show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" $((N / 2))
 check_eq "SA count in stats" "$(n1 nfsec stats | awk '$1 == "sa_count" || $1 == "sas" { print $2 }')" $N
 pass "dump of $N SAs and $N policies is complete"
 
