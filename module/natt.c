@@ -8,10 +8,10 @@
  * exception needs both ends to opt in, and xfrm's esp6 does not): nfsec
  * sums what it sends, as esp6 does, and checks what it receives before
  * the datagram is ESP to it, as the UDP socket of esp6's peer would.
- * Receiving, a UDP
- * datagram is ours only when it goes to the address and port of an
- * encap SA: each such SA registers (its dst, its dport) here, counted, so
- * that every other UDP port stays untouched. On a registered port a
+ *
+ * Receiving, a UDP datagram is ours only when it goes to the address and
+ * port of an encap SA: each such SA registers (its dst, its dport) here,
+ * counted, so that every other UDP port stays untouched. On a registered port a
  * single 0xff byte is a NAT keep-alive and is consumed; a datagram that
  * starts with four zero bytes (the non-ESP marker) is IKE and goes on to
  * its socket; anything else is ESP, looked up by SPI. ESP in UDP to an
@@ -31,7 +31,6 @@
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include <net/udp.h>
-#include <linux/netfilter.h>
 #include "nfsec.h"
 
 struct nfsec_natt_port {
