@@ -11,10 +11,10 @@
  *
  * Receiving, a UDP datagram is ours only when it goes to the address and
  * port of an encap SA: each such SA registers (its dst, its dport) here,
- * counted, so that every other UDP port stays untouched. On a registered port a
- * single 0xff byte is a NAT keep-alive and is consumed; a datagram that
- * starts with four zero bytes (the non-ESP marker) is IKE and goes on to
- * its socket; anything else is ESP, looked up by SPI. ESP in UDP to an
+ * counted, so that every other UDP port stays untouched. On a registered
+ * port a single 0xff byte is a NAT keep-alive and is consumed; a datagram
+ * that starts with four zero bytes (the non-ESP marker) is IKE and goes on
+ * to its socket; anything else is ESP, looked up by SPI. ESP in UDP to an
  * SPI nfsec does not know goes on as well (native xfrm's encap socket may
  * own it), counted as rx_no_sa.
  */
