@@ -108,9 +108,24 @@ measure() # FILE
 		echo 1 >"$f" 2>/dev/null || true
 	done
 	{
-		awk '$1 == "Percpu:" { print "Percpu_kB", $2 }' /proc/meminfo
+		echo "Percpu_kB $(percpu_settled)"
 		awk '$1 ~ /^kmalloc-/ { print $1, $2 }' /proc/slabinfo
 	} | sort >"$1"
+}
+
+# Percpu (kB) once it has not moved for 1 s (10 s at most): the percpu allocator returns freed
+# pages from a work item, which a loaded host can delay past rmmod (+72 kB and +96 kB seen that
+# way, +0 on the same tree in a quieter run)
+percpu_settled()
+{
+	local now last= same=0 i
+	for ((i = 0; i < 100 && same < 10; i++)); do
+		now=$(awk '$1 == "Percpu:" { print $2 }' /proc/meminfo)
+		if [[ $now == "$last" ]]; then ((same++)) || true; else same=0; fi
+		last=$now
+		sleep 0.1
+	done
+	echo "$last"
 }
 
 reload() # FILE: flush, unload, measure, load again
