@@ -405,15 +405,18 @@ u8 nfsec_dsfield(const struct sk_buff *skb)
 	       ipv6_get_dsfield(ipv6_hdr(skb));
 }
 
-/* RFC 6040: congestion seen on the outer header stays seen inside. */
-void nfsec_ecn_decap(struct sk_buff *skb, u8 outer)
+/*
+ * The inner ECN field as a tunnel egress leaves it, RFC 6040 4.2 (Figure
+ * 4): outer CE marks an ECN-capable inner packet CE, outer ECT(1) turns
+ * inner ECT(0) into ECT(1); a Not-ECT inner packet stays Not-ECT, and
+ * MUST be dropped under an outer CE, whose congestion signal its sender
+ * could not read. 0, or the drop reason. skb->protocol is the inner one.
+ */
+int nfsec_ecn_decap(struct sk_buff *skb, u8 outer)
 {
-	if (!INET_ECN_is_ce(outer) || INET_ECN_is_not_ect(nfsec_dsfield(skb)))
-		return;
-	if (ip_hdr(skb)->version == 4)
-		IP_ECN_set_ce(ip_hdr(skb));
-	else
-		IP6_ECN_set_ce(skb, ipv6_hdr(skb));
+	if (INET_ECN_decapsulate(skb, outer, nfsec_dsfield(skb)) == 2)
+		return NFSEC_STAT_RX_ECN;
+	return 0;
 }
 
 /*
@@ -518,8 +521,12 @@ void nfsec_push_outer(struct net *net, struct nfsec_sa *sa,
 {
 	bool v4 = ip_hdr(skb)->version == 4;
 	u8 inner = v4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	/* DSCP copied; ECN as RFC 6040's normal mode: CE becomes ECT(0). */
-	u8 ds = INET_ECN_encapsulate(nfsec_dsfield(skb), nfsec_dsfield(skb));
+	/*
+	 * DSCP copied (RFC 4301 5.1.2.1), and the ECN field too, CE
+	 * included: RFC 6040 4.1's normal mode (Figure 3), which replaced
+	 * RFC 3168 9.1.1's reset of CE to ECT(0) that xfrm still does.
+	 */
+	u8 ds = nfsec_dsfield(skb);
 	/* IPv4's DF copied; IPv6 inside is DF unless its sender said not. */
 	bool df = v4 ? !!(ip_hdr(skb)->frag_off & htons(IP_DF)) : !skb->ignore_df;
 	__be32 flowlabel = 0;

@@ -57,8 +57,7 @@ static int decap_tunnel(struct sk_buff *skb, u8 nexthdr)
 							       AF_INET6);
 	if (drop)
 		return drop;
-	nfsec_ecn_decap(skb, outer);
-	return 0;
+	return nfsec_ecn_decap(skb, outer);
 }
 
 /*

@@ -353,7 +353,7 @@ bool nfsec_is_decap(struct sk_buff *skb);
 int nfsec_inner_cb(struct sk_buff *skb);
 int nfsec_inner_check(struct sk_buff *skb, u8 family);
 u8 nfsec_dsfield(const struct sk_buff *skb);
-void nfsec_ecn_decap(struct sk_buff *skb, u8 outer);
+int nfsec_ecn_decap(struct sk_buff *skb, u8 outer);
 struct dst_entry *nfsec_route_peer(struct net *net, struct nfsec_sa *sa);
 unsigned int nfsec_peer_mtu(const struct dst_entry *dst, u8 family,
 			    bool shared);

@@ -145,7 +145,7 @@ configure()
 # The counters every step checks (esp_lib.sh: snap, delta, check_sides)
 NAMES="tx_packets rx_packets rx_auth_fail rx_replay_dup rx_replay_old rx_bad_trailer rx_too_short
 	rx_policy_mismatch rx_unprotected rx_no_mem rx_crypto_error tx_no_sa tx_no_mem tx_crypto_error
-	tx_no_route tx_error tx_frag_inner"
+	tx_no_route tx_error tx_frag_inner rx_ecn"
 
 pings()
 {

@@ -62,7 +62,7 @@ nr python3 "$fuzz" listen "$dir/log" &
 wait_for 10 grep -qs ready "$dir/log"
 
 DROPS="rx_replay_old rx_replay_dup rx_auth_fail rx_bad_trailer rx_too_short rx_policy_mismatch
-	rx_unprotected rx_policy_block rx_no_mem rx_crypto_error rx_expired rx_sa_gone rx_dummy"
+	rx_unprotected rx_policy_block rx_no_mem rx_crypto_error rx_expired rx_sa_gone rx_dummy rx_ecn"
 drops()
 {
 	nstats "$r" | awk -v names=" $(echo $DROPS) " \

@@ -50,6 +50,7 @@ static const char *const stat_names[__NFSEC_STAT_MAX] = {
 	[NFSEC_STAT_TX_FRAG_INNER] = "tx_frag_inner",
 	[NFSEC_STAT_RX_INNER_HOPOPTS] = "rx_inner_hopopts",
 	[NFSEC_STAT_RX_BAD_CSUM] = "rx_bad_csum",
+	[NFSEC_STAT_RX_ECN] = "rx_ecn",
 };
 
 /* As ip prints it: an SA or policy line holds up to four. */

@@ -329,6 +329,7 @@ enum nfsec_stat {
 	NFSEC_STAT_TX_FRAG_INNER,	/* IPv4 fragmented for an IPv6 tunnel */
 	NFSEC_STAT_RX_INNER_HOPOPTS,	/* IPv6 hop-by-hop inside a tunnel */
 	NFSEC_STAT_RX_BAD_CSUM,		/* ESP in UDP/IPv6, bad UDP checksum */
+	NFSEC_STAT_RX_ECN,		/* outer CE over a Not-ECT inner packet */
 	__NFSEC_STAT_MAX
 };
 #define NFSEC_STAT_MAX (__NFSEC_STAT_MAX - 1)
