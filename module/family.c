@@ -158,22 +158,42 @@ void nfsec_l3_set_len(struct sk_buff *skb)
 /*
  * Take @len bytes out of the packet at NFSEC_CB(skb)->hlen (ESP's or
  * AH's header, or UDP's): the headers in front move up over them, and the
- * byte that named what was taken out names @nexthdr. The stack resumes at
- * the header after them, as it does after xfrm: IPv6's extension headers
- * in front are not walked again.
+ * byte that named what was taken out names @nexthdr. The stack resumes
+ * where it was when LOCAL_IN gave us the packet: after IPv4's header, or
+ * after IPv6's hop-by-hop header, the one extension header ipv6_rcv()
+ * processes. IPv6's destination options and routing headers in front of
+ * ESP or AH are still the stack's to process, once, as xfrm, which takes
+ * ESP and AH only after them, has them processed (IPV6_RECVDSTOPTS sees
+ * them, an option that says "discard if unknown" is honoured).
  */
 void nfsec_l3_cut(struct sk_buff *skb, unsigned int len, u8 nexthdr)
 {
 	unsigned int hlen = NFSEC_CB(skb)->hlen;
 	unsigned int nhoff = NFSEC_CB(skb)->nhoff;
+	unsigned int thoff;
 
 	memmove(skb->data + len, skb->data, hlen);
 	__skb_pull(skb, len);
 	skb_reset_network_header(skb);
-	skb_set_transport_header(skb, hlen);
 	skb->data[nhoff] = nexthdr;
-	if (ip_hdr(skb)->version == 6)
-		IP6CB(skb)->nhoff = nhoff;
+	if (ip_hdr(skb)->version == 4) {
+		skb_set_transport_header(skb, hlen);
+	} else {
+		/*
+		 * As ip6_rcv_core() and ipv6_parse_hopopts() leave it. A
+		 * hop-by-hop header in front of what was taken out is within
+		 * @hlen; one the decapsulated packet starts with is not ours
+		 * to skip (nor known to be linear): the stack judges it.
+		 */
+		thoff = sizeof(struct ipv6hdr);
+		IP6CB(skb)->nhoff = offsetof(struct ipv6hdr, nexthdr);
+		if (hlen > thoff && ipv6_hdr(skb)->nexthdr == NEXTHDR_HOP) {
+			IP6CB(skb)->nhoff = thoff;
+			thoff += ipv6_optlen((struct ipv6_opt_hdr *)
+					     (skb->data + thoff));
+		}
+		skb_set_transport_header(skb, thoff);
+	}
 	nfsec_l3_set_len(skb);
 }
 

@@ -262,7 +262,7 @@ void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb)
  */
 bool nfsec_natt_fix_csum(struct sk_buff *skb)
 {
-	unsigned int thoff = skb_transport_offset(skb), len = skb->len - thoff;
+	unsigned int thoff = NFSEC_CB(skb)->hlen, len = skb->len - thoff;
 	bool v6 = ip_hdr(skb)->version == 6;
 	struct nfsec_l3 l3;
 	unsigned int hlen, coff;

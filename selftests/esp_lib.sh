@@ -44,6 +44,8 @@
 #   nfsec_sides                the namespaces where nfsec runs
 #   side NS                    "a (nfsec)" or "b (xfrm)", for messages
 #   snap / delta NS NAME       NAMES on every nfsec side before a step / the change since
+#   counters_now NS            NAMES of nfsec side NS now, into current[NS,NAME] (one nfsec call;
+#                              snap keeps them in before[NS,NAME])
 #   check_sides WHAT AB BA     on every nfsec side since snap: every counter of NAMES but
 #                              tx/rx_packets still, tx_packets and rx_packets moved by the WHAT
 #                              packets it sent and received (AB went a -> b, BA b -> a)
@@ -296,22 +298,30 @@ nfsec_sides()
 
 side() { [[ $1 == "$a" ]] && echo "a ($LEFT)" || echo "b ($RIGHT)"; }
 
-declare -A before
+declare -A before current
 # One nfsec call per side, parsed by the shell: a process per counter costs seconds under
 # emulation.
+counters_now()
+{
+	local ns=$1 n v out
+	local -A cur=()
+	out=$(nstats "$ns") || fail "nfsec stats: $out"
+	while read -r n v; do
+		cur[${n%:}]=$v
+	done <<<"$out"
+	for n in $NAMES; do
+		current[$ns,$n]=${cur[$n]:-}
+		[[ -n ${current[$ns,$n]} ]] || fail "nfsec stats has no counter $n"
+	done
+}
+
 snap()
 {
-	local ns n v out
-	local -A cur
+	local ns n
 	for ns in $(nfsec_sides); do
-		out=$(nstats "$ns") || fail "nfsec stats: $out"
-		cur=()
-		while read -r n v; do
-			cur[${n%:}]=$v
-		done <<<"$out"
+		counters_now "$ns"
 		for n in $NAMES; do
-			before[$ns,$n]=${cur[$n]:-}
-			[[ -n ${before[$ns,$n]} ]] || fail "nfsec stats has no counter $n"
+			before[$ns,$n]=${current[$ns,$n]}
 		done
 	done
 }
@@ -320,27 +330,29 @@ delta() { echo $(($(nstat "$1" "$2") - before[$1,$2])); }
 
 check_sides()
 {
-	local what=$1 ab=$2 ba=$3 ns n sent got
+	local what=$1 ab=$2 ba=$3 ns n sent got tx rx
 	for ns in $(nfsec_sides); do
+		counters_now "$ns"
 		for n in $NAMES; do
 			[[ $n == tx_packets || $n == rx_packets ]] && continue
-			check_eq "$(side "$ns") $n" "$(delta "$ns" "$n")" 0
+			check_eq "$(side "$ns") $n" "$((current[$ns,$n] - before[$ns,$n]))" 0
 		done
 		if [[ $ns == "$a" ]]; then
 			sent=$ab got=$ba
 		else
 			sent=$ba got=$ab
 		fi
-		if (($(delta "$ns" tx_packets) != sent || $(delta "$ns" rx_packets) != got)); then
+		tx=$((current[$ns,tx_packets] - before[$ns,tx_packets]))
+		rx=$((current[$ns,rx_packets] - before[$ns,rx_packets]))
+		if ((tx != sent || rx != got)); then
 			{
 				nstats "$ns" | grep -v " 0$"
 				ip netns exec "$ns" nstat -az | grep -E "IpOut|IpFrag|TcpRetrans|IcmpOutDest"
 				ip -n "$ns" -s link
 			} | sed 's/^/#   /'
 		fi
-		check_eq "$(side "$ns") tx_packets = its $what on the wire" "$(delta "$ns" tx_packets)" "$sent"
-		check_eq "$(side "$ns") rx_packets = the peer's $what on the wire" \
-			"$(delta "$ns" rx_packets)" "$got"
+		check_eq "$(side "$ns") tx_packets = its $what on the wire" "$tx" "$sent"
+		check_eq "$(side "$ns") rx_packets = the peer's $what on the wire" "$rx" "$got"
 	done
 }
 
