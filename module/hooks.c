@@ -153,6 +153,27 @@ static unsigned int in_ipsec(struct nfsec_net *nn, struct sk_buff *skb,
 
 static unsigned int in_merged(void *priv, struct sk_buff *skb,
 			      const struct nf_hook_state *state);
+static unsigned int in_hook(void *priv, struct sk_buff *skb,
+			    const struct nf_hook_state *state);
+
+/*
+ * A UDP fragment where encap SAs listen: ESP in UDP over IPv6 that came in
+ * fragments. IPv6 reassembles after this hook, where natt.c would never
+ * see the datagram: reassemble it here, in ESP's queue, and look at it
+ * again whole. Whoever's it is, it goes on reassembled.
+ */
+static unsigned int in_udp_frag(struct nfsec_net *nn, struct sk_buff *skb,
+				void *priv, const struct nf_hook_state *state)
+{
+	int err = nfsec_defrag(nn->net, skb, NFSEC_DEFRAG_IPSEC);
+
+	if (err) {
+		if (err != -EINPROGRESS)
+			nfsec_count(nn, NULL, NFSEC_STAT_RX_TOO_SHORT, 1);
+		return NF_STOLEN;
+	}
+	return in_hook(priv, skb, state);
+}
 
 static unsigned int in_hook(void *priv, struct sk_buff *skb,
 			    const struct nf_hook_state *state)
@@ -168,6 +189,8 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 		return in_ipsec(nn, skb, &l3);
 	if (!defrag_for_ports(nn, skb, &l3, NFSEC_DIR_IN, NFSEC_STAT_RX_FRAG_REASM))
 		return NF_STOLEN;
+	if (l3.proto == IPPROTO_UDP && l3.frag && READ_ONCE(nn->natt_ports_used))
+		return in_udp_frag(nn, skb, priv, state);
 	if ((l3.proto == IPPROTO_ICMP || l3.proto == IPPROTO_ICMPV6) &&
 	    !l3.frag)
 		nfsec_pmtu_icmp(nn, skb, &l3);

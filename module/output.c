@@ -96,6 +96,15 @@ static int fits(struct nfsec_sa *sa, struct sk_buff *skb, unsigned int mtu)
 		nfsec_mss_sa(sa, skb, thoff, mtu);
 	if (skb->len <= max)
 		return FIT;
+	/*
+	 * An IPv6 link carries 1280 bytes (RFC 8200 5), a tunnel too, and a
+	 * sender told less would not send less: such a packet goes, its ESP
+	 * packet fragmented (an outer IPv4 header without DF, RFC 4213 3.2).
+	 */
+	if (ip_hdr(skb)->version == 6 && skb->len <= IPV6_MIN_MTU) {
+		skb->ignore_df = 1;
+		return FIT;
+	}
 	if (!nfsec_may_frag(skb)) {
 		nfsec_send_too_big(skb, max);
 		nfsec_count(sa->nn, sa, NFSEC_STAT_TX_FRAG_NEEDED, 1);
