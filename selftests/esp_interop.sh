@@ -23,7 +23,7 @@
 #   NAME+udp         ESP in UDP (encap espinudp 4500 4500); over IPv6 the datagrams' UDP
 #                    checksums are checked with tshark (all there and right)
 # each in transport mode (10.0.0.1 <-> 10.0.0.2) and tunnel mode (10.1.0.1 <-> 10.2.0.1 inside
-# 10.0.0.1 <-> 10.0.0.2), and with IPv6 (esp6_interop.sh): transport6 (fd00::1 <-> fd00::2),
+# 10.0.0.1 <-> 10.0.0.2), and with IPv6 (esp6_interop.sh, ah6_natt6_interop.sh): transport6 (fd00::1 <-> fd00::2),
 # 6in6 (fd01::1 <-> fd02::1 inside fd00::1 <-> fd00::2), 4in6 (10.1.0.1 <-> 10.2.0.1 inside
 # fd00::1 <-> fd00::2) and 6in4 (fd01::1 <-> fd02::1 inside 10.0.0.1 <-> 10.0.0.2); the SAs of
 # the two cross-family ones have flag af-unspec, as strongSwan sets it. Per case:
