@@ -9,7 +9,7 @@
 #   make WERROR=1                  compiler warnings are errors (module and tool; CI builds so)
 #   make check [TESTS="a.sh b.sh"] build, then run selftests/ with the module loaded (in a VM
 #                                  when this kernel cannot load it): see Documentation/testing.rst
-#                                  [JOBS=2] tests at once; [NFSEC_NO_SKIP=1] a skip fails (as CI=true).
+#                                  [JOBS=N] tests at once (default 2); [NFSEC_NO_SKIP=1] a skip fails (as CI=true).
 #                                  Settings from the environment (LEFT, RIGHT, COMBOS, NFSEC_KO, ...)
 #                                  pass through, and are printed as overrides
 #   make fuzz [FUZZ=genl|pkt|all] [FUZZ_COUNT=100000] [FUZZ_SECS=600] [FUZZ_SEED=N]
