@@ -43,6 +43,7 @@ DUMPABLE = (SA_GET, POL_GET)
 CHANGES = (SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POL_ADD, POL_DEL, POL_FLUSH,
            POL_UPDATE)
 A_SA, A_POLICY, A_STATS, A_VERSION, A_SA_COUNT, A_POLICY_COUNT = 1, 2, 3, 4, 5, 6
+A_VALIDATE = 9
 (S_SRC, S_DST, S_PROTO, S_SPI, S_REQID, S_MODE, S_FLAGS, S_REPLAY, S_AEAD,
  S_ENC, S_AUTH, S_SEL, S_ENCAP, S_LFT, S_SEQ, S_OSEQ, S_MSS) = range(1, 18)
 S_MAX = 20
@@ -346,6 +347,11 @@ class Fuzzer:
             ok &= not sa_new and not sa_gone and not sa_diff
         if cmd not in CHANGES:
             ok = not (sa_new or sa_gone or sa_diff or p_new or p_gone or p_diff)
+        if A_VALIDATE in top:
+            # A mutation may add the flag: only adds and updates take it,
+            # and then they change nothing.
+            ok = cmd in (SA_ADD, SA_UPDATE, POL_ADD, POL_UPDATE) and \
+                not (sa_new or sa_gone or sa_diff or p_new or p_gone or p_diff)
         if not ok:
             self.fail(f"{what} succeeded and changed more than it may: SAs new {sa_new} "
                       f"gone {sa_gone} changed {sa_diff}; policies new {p_new} "
