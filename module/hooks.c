@@ -192,8 +192,8 @@ static unsigned int in_hook(void *priv, struct sk_buff *skb,
 	if (l3.proto == IPPROTO_UDP && l3.frag && READ_ONCE(nn->natt_ports_used))
 		return in_udp_frag(nn, skb, priv, state);
 	if ((l3.proto == IPPROTO_ICMP || l3.proto == IPPROTO_ICMPV6) &&
-	    !l3.frag)
-		nfsec_pmtu_icmp(nn, skb, &l3);
+	    !l3.frag && nfsec_pmtu_icmp(nn, skb, &l3))
+		return NF_DROP;
 	if (l3.proto == IPPROTO_UDP && !l3.frag) {
 		if (skb_is_gso(skb) && nfsec_natt_port(nn, skb, &l3))
 			return in_merged(priv, skb, state);

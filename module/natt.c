@@ -191,6 +191,17 @@ bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb,
 }
 
 /*
+ * Is @addr, @port the address and port of an encap SA: does nfsec send
+ * ESP in UDP there (or receive it)? RCU reader.
+ */
+bool nfsec_natt_flow(struct nfsec_net *nn, u8 family,
+		     const union nfsec_addr *addr, __be16 port)
+{
+	return READ_ONCE(nn->natt_ports_used) &&
+	       port_find(nn, family, addr, port);
+}
+
+/*
  * LOCAL_IN, a UDP datagram (defragmented, its UDP header not checked
  * yet). NF_ACCEPT: not ours, the stack goes on; NF_STOLEN: consumed.
  */

@@ -496,6 +496,8 @@ void nfsec_natt_encap(const struct nfsec_sa *sa, struct sk_buff *skb,
 		      unsigned int off);
 bool nfsec_natt_port(struct nfsec_net *nn, const struct sk_buff *skb,
 		     const struct nfsec_l3 *l3);
+bool nfsec_natt_flow(struct nfsec_net *nn, u8 family,
+		     const union nfsec_addr *addr, __be16 port);
 unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb,
 			    struct nfsec_l3 *l3);
 void nfsec_natt_out_csum(struct sk_buff *skb);
@@ -503,7 +505,7 @@ void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb);
 bool nfsec_natt_fix_csum(struct sk_buff *skb);
 
 /* pmtu.c */
-void nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb,
+bool nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb,
 		     const struct nfsec_l3 *l3);
 
 /*

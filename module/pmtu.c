@@ -7,7 +7,10 @@
  * never fragment) sends ICMP fragmentation-needed or ICMPv6 packet-too-big
  * to us, quoting the outer header and at least 8 bytes after it. Native
  * xfrm takes it in esp4_err()/esp6_err() and the like, and in its encap
- * socket; nfsec looks at it on LOCAL_IN and leaves it to the stack.
+ * socket; nfsec looks at it on LOCAL_IN and leaves it to the stack, but
+ * for a quote of ESP in UDP on an encap SA's flow that it does not
+ * believe: the kernel's UDP error handler lowers the route PMTU on any
+ * quote of UDP, socket or none (6.12), so that one goes no further.
  * Anyone can send ICMP, so it is believed only when the quoted source is
  * one of our addresses and the quoted SPI is a live SA of ours between
  * the quoted addresses (and UDP ports). Then the SA's path MTU goes down
@@ -220,10 +223,10 @@ static u32 too_big_mtu(const struct sk_buff *skb, unsigned int off, u8 family)
 
 /*
  * LOCAL_IN, an ICMP or ICMPv6 packet (defragmented), its header at
- * @l3->hlen. Never consumed: sockets and xfrm's error handlers see it
+ * @l3->hlen. True: drop it. Else sockets and xfrm's error handlers see it
  * after us.
  */
-void nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb,
+bool nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb,
 		     const struct nfsec_l3 *l3)
 {
 	unsigned int off = l3->hlen;
@@ -234,16 +237,23 @@ void nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb,
 
 	mtu = too_big_mtu(skb, off, l3->family);
 	if (!mtu)
-		return;
+		return false;
 	off += sizeof(struct icmphdr);
 	if (!read_quote(skb, off, &q, l3->family))
-		return;
+		return false;
 	sa = quoted_sa(nn, &q);
 	if (!sa) {
 		/* Quoted UDP is someone else's unless we send ESP in UDP. */
 		if (q.proto != IPPROTO_UDP || READ_ONCE(nn->natt_ports_used))
 			nfsec_count(nn, NULL, NFSEC_STAT_PMTU_IGNORED, 1);
-		return;
+		/*
+		 * ESP in UDP to a peer's port of ours that no SA of ours
+		 * sent: the kernel's UDP error handler would lower the
+		 * route's PMTU on its word, socket or none (6.12 does), and
+		 * xfrm's encap socket would not have believed it either.
+		 */
+		return q.proto == IPPROTO_UDP &&
+		       nfsec_natt_flow(nn, q.family, &q.daddr, q.uh.dest);
 	}
 	/* The kernel's floor: below it, fragment rather than shrink. */
 	if (l3->family == AF_INET)
@@ -253,4 +263,5 @@ void nfsec_pmtu_icmp(struct nfsec_net *nn, struct sk_buff *skb,
 	lower_sa(net, sa, mtu);
 	nfsec_count(nn, sa, NFSEC_STAT_PMTU_UPDATE, 1);
 	lower_route(net, sa, skb, off, mtu, q.proto);
+	return false;
 }

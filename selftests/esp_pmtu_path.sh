@@ -34,8 +34,9 @@
 #      SA's oseq stands still: the sender's route cache is flushed first, so the refusal is
 #      nfsec's from the SA's learnt MTU); pmtu_update moved; pmtu_ignored stays 0.
 # Then on an nfsec gwA, three forged frag-needed (MTU 600) quoting ESP the SA never sent (an
-# unknown SPI, its SPI from another source, its SPI without UDP) count pmtu_ignored 3 and leave
-# the SA's path MTU alone.
+# unknown SPI in UDP, its SPI in UDP from another source, its SPI without UDP) count
+# pmtu_ignored 3 and leave the SA's path MTU alone, and the route's: the two in UDP quote the
+# SA's flow, and nfsec drops them, where 6.12's UDP error handler would believe them.
 #
 # IPv6, three cases with 512 KB of TCP each (PMTU discovery is over after the first few
 # segments): an IPv6 outer tunnel in UDP with `flag af-unspec`, carrying both IPv6 (6in6) and
@@ -338,11 +339,15 @@ def csum(b):
     s = (s >> 16) + (s & 0xffff)
     return ~(s + (s >> 16)) & 0xffff
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-for src, spi in (("10.0.1.1", 0xdead), ("10.0.1.99", 0x1001), ("10.0.1.1", 0x1001)):
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1400, 0, 0x4000, 64, 50, 0,
+for src, spi, udp in (("10.0.1.1", 0xdead, True), ("10.0.1.99", 0x1001, True),
+                      ("10.0.1.1", 0x1001, False)):
+    esp = struct.pack("!II", spi, 1)
+    if udp:
+        esp = struct.pack("!HHHH", 4500, 4500, 1380, 0) + esp
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1400, 0, 0x4000, 64, 17 if udp else 50, 0,
                      socket.inet_aton(src), socket.inet_aton("10.0.2.2"))
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 600) + ip + struct.pack("!II", spi, 1)
+    icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 600) + ip + esp
     icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
     s.sendto(icmp, ("10.0.1.1", 0))
 EOF
