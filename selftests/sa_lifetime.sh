@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# nfsec-selftest: exclusive (its time limits are asserted in seconds)
+# Not exclusive: its time limits are lower bounds, and under load events only come later.
 #
 # SA lifetimes, as xfrm keeps them: a packet that finds its SA at or past a soft limit has the
 # keying daemon told once (an expire event, hard 0); one that finds it at or past a hard limit
