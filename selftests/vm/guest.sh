@@ -32,6 +32,15 @@ for m in aesni_intel sha256_ssse3 ghash_clmulni_intel chacha_x86_64 poly1305_x86
 	modprobe -q "$m" 2>/dev/null
 done
 
+# Every ping asks for receive timestamps (SO_TIMESTAMP), and the first and the last socket that
+# does switch the kernel's netstamp static key, patching kernel text on every CPU: thousands of
+# times a run, slow under TCG, and 6.12 once took an int3 at such a site while another CPU ran
+# it (Documentation/testing.rst). One socket holding timestamps on all along keeps the key on.
+python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMP, 1)
+time.sleep(1 << 30)' &
+
 set -a
 source "$run/config"
 set +a
