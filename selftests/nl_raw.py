@@ -8,6 +8,9 @@ accepted or refused without a message.
   nl_raw.py aead SPI NAME KEYHEX [ICV]
       add an ESP SA 10.9.0.1 -> 10.9.0.2 with that AEAD, without the ICV
       length attribute unless ICV is given (the tool always sends one)
+  nl_raw.py allocspi
+      SA_ALLOCSPI requests the tool would not send (proto comp, an SPI,
+      a timeout of 0, no proto, ...); then a well-formed one is accepted
 
 Also a small library for other raw-netlink tests (genl_fuzz.py): attr(),
 nest(), parse_attrs(), Genl.header(), Genl.transact(), Genl.dump()."""
@@ -27,8 +30,9 @@ CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_MCAST_GROUPS = 1, 2, 7
 NLA_F_NESTED = 1 << 15
 
 # From module/uapi/nfsec.h.
-SA_ADD, SA_DEL, POLICY_ADD = 1, 3, 6
+SA_ADD, SA_DEL, POLICY_ADD, SA_ALLOCSPI = 1, 3, 6, 15
 A_SA, A_POLICY, A_STATS = 1, 2, 3
+A_SPI_MIN, A_SPI_MAX, A_SPI_TIMEOUT = 11, 12, 13
 SA_SRC, SA_DST, SA_PROTO, SA_SPI, SA_REQID, SA_MODE, SA_FLAGS = 1, 2, 3, 4, 5, 6, 7
 SA_REPLAY, SA_AEAD = 8, 9
 ALG_NAME, ALG_KEY, ALG_ICV, ALG_KEY_LEN = 1, 2, 3, 4
@@ -267,26 +271,40 @@ CASES = [
 ]
 
 
-def add_aead(spi, name, key, icv):
-    g = Genl()
-    alg = [attr(ALG_NAME, name.encode() + b"\0"), attr(ALG_KEY, bytes.fromhex(key))]
-    if icv is not None:
-        alg.append(attr(ALG_ICV, struct.pack("=L", icv)))
-    sa = nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, struct.pack(">L", spi)), nest(SA_AEAD, *alg))
-    err, msg, _ = g.request(g.family("nfsec"), SA_ADD, sa)
-    if err:
-        sys.exit(f"sa add: {os.strerror(err)}: {msg}")
+ALLOC_ID = [attr(SA_DST, ip("10.9.0.2")), attr(SA_PROTO, b"\x32")]
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "aead":
-        icv = int(sys.argv[5], 0) if len(sys.argv) > 5 else None
-        add_aead(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], icv)
-        return
-    g = Genl()
-    fam = g.family("nfsec")
+def be32(v):
+    return struct.pack(">L", v)
+
+
+ALLOCSPI_CASES = [
+    ("allocspi without the SA nest", SA_ALLOCSPI, b"", "missing the SA"),
+    ("allocspi without proto", SA_ALLOCSPI, nest(A_SA, ALLOC_ID[0]), "needs dst and proto"),
+    ("allocspi without dst", SA_ALLOCSPI, nest(A_SA, ALLOC_ID[1]), "needs dst and proto"),
+    ("allocspi proto comp (108)", SA_ALLOCSPI,
+     nest(A_SA, ALLOC_ID[0], attr(SA_PROTO, b"\x6c"))),
+    ("allocspi with an SPI", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID, attr(SA_SPI, be32(0x9000))), "chooses the SPI"),
+    ("allocspi with an algorithm", SA_ALLOCSPI, nest(A_SA, *ALLOC_ID, GOOD_AEAD)),
+    ("allocspi min 0 max 0", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_MIN, be32(0)) + attr(A_SPI_MAX, be32(0)),
+     "SPI 0 is reserved"),
+    ("allocspi min above max", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_MIN, be32(0x200)) + attr(A_SPI_MAX, be32(0x100)),
+     "min is above max"),
+    ("allocspi timeout 0", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_TIMEOUT, struct.pack("=L", 0))),
+    ("allocspi timeout 3601", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_TIMEOUT, struct.pack("=L", 3601))),
+    ("allocspi min of 2 bytes", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_MIN, b"\0\1")),
+]
+
+
+def run_cases(g, fam, cases):
     bad = 0
-    for what, cmd, payload, *want in CASES:
+    for what, cmd, payload, *want in cases:
         err, msg, _ = g.request(fam, cmd, payload)
         if err == 0:
             print(f"# FAIL: {what}: accepted")
@@ -299,6 +317,48 @@ def main():
             bad += 1
         else:
             print(f"# ok: {what}: {os.strerror(err)}: {msg}")
+    return bad
+
+
+def allocspi():
+    g = Genl()
+    fam = g.family("nfsec")
+    bad = run_cases(g, fam, ALLOCSPI_CASES)
+    # Well formed: accepted, the reply names an SPI of the range.
+    err, msg, replies = g.request(fam, SA_ALLOCSPI, nest(A_SA, *ALLOC_ID) +
+                                  attr(A_SPI_MIN, be32(0x9100)) +
+                                  attr(A_SPI_MAX, be32(0x9100)))
+    if err:
+        print(f"# FAIL: the well-formed allocspi was refused: {msg}")
+        bad += 1
+    else:
+        print("# ok: a well-formed allocspi is accepted")
+        g.request(fam, SA_DEL, nest(A_SA, *ALLOC_ID, attr(SA_SPI, be32(0x9100))))
+    sys.exit(1 if bad else 0)
+
+
+def add_aead(spi, name, key, icv):
+    g = Genl()
+    alg = [attr(ALG_NAME, name.encode() + b"\0"), attr(ALG_KEY, bytes.fromhex(key))]
+    if icv is not None:
+        alg.append(attr(ALG_ICV, struct.pack("=L", icv)))
+    sa = nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, struct.pack(">L", spi)), nest(SA_AEAD, *alg))
+    err, msg, _ = g.request(g.family("nfsec"), SA_ADD, sa)
+    if err:
+        sys.exit(f"sa add: {os.strerror(err)}: {msg}")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "allocspi":
+        allocspi()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "aead":
+        icv = int(sys.argv[5], 0) if len(sys.argv) > 5 else None
+        add_aead(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], icv)
+        return
+    g = Genl()
+    fam = g.family("nfsec")
+    bad = run_cases(g, fam, CASES)
     # The same request, well formed, is accepted and then removed.
     err, msg, _ = g.request(fam, SA_ADD, nest(A_SA, *GOOD_ID, GOOD_AEAD))
     if err:

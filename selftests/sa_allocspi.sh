@@ -1,0 +1,233 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# SPI reservations (`nfsec sa allocspi`, as ip xfrm state allocspi) and the last-use time of
+# SAs and policies, what strongSwan's charon needs of nfsec (issue 15).
+#
+# Topology: namespaces a (nfsec) and b (the kernel's xfrm) on a veth, 10.0.0.1 - 10.0.0.2 and
+# fd00::1 - fd00::2. Control plane in a, each for IPv4 and IPv6:
+#  - allocspi prints the SA to be as ip does, its SPI inside [min, max];
+#  - a range of 16 SPIs gives 16 different SPIs, then the 17th fails (exit status and the
+#    module's message "every SPI of the range ..."); an SA's SPI is never given out (the range
+#    of an SA's SPI and one more gives the other); the same SPIs stay free for another
+#    destination, another family, and AH;
+#  - reservations are not SAs: `sa show` and `sa count` do not change, `nfsec stats` counts
+#    them in spi_reservations;
+#  - a reservation with timeout 1 expires: the SPI is refused at once, given again within a
+#    few seconds (polled), and spi_reservations comes back;
+#  - `sa add` and `sa update` (charon installs its inbound SA so) of a reserved SPI turn it
+#    into an SA; `sa del` releases a reservation; `sa flush` drops them;
+#  - with max_sas reached by SAs and reservations, allocspi fails ("max_sas"), while an add
+#    of a reserved SPI still succeeds;
+#  - bad input: min above max, min 0 (module messages through the tool); raw netlink
+#    (nl_raw.py allocspi): proto comp, an SPI given, an algorithm, no proto, no dst, timeout
+#    0 and 3601, a short min; each refused with an extack message.
+# Datapath, IPv4 transport ESP between a and b:
+#  - b sends ESP with the SPI a only reserved: dropped in a, counted by rx_no_sa exactly 3
+#    times (3 pings), rx_packets still;
+#  - before that, no SA and no policy of a has a last use (JSON null, "lastused -" and
+#    "use -" in -s output);
+#  - once a installs the SA (sa update of the reservation), pings pass, and a's inbound and
+#    outbound SAs and in and out policies have a last use within 3 s of CLOCK_MONOTONIC now,
+#    which -s prints as a date.
+# nfsec-selftest: exclusive (lowers the global max_sas module parameter for a moment)
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/esp_lib.sh"
+need_module
+need_cmd python3 ping
+
+ns_create a b
+veth_pair "$a" eth0 10.0.0.1/24 "$b" eth0 10.0.0.2/24
+_addr_add "$a" eth0 fd00::1/64
+_addr_add "$b" eth0 fd00::2/64
+na() { ip netns exec "$a" "$@"; }
+
+KEY_IN=0x0123456789abcdef0123456789abcdef0badc0de
+KEY_OUT=0xfedcba9876543210fedcba9876543210deadbeef
+aead_in=(aead "rfc4106(gcm(aes))" "$KEY_IN" 128)
+aead_out=(aead "rfc4106(gcm(aes))" "$KEY_OUT" 128)
+
+count_sas() { na nfsec -j sa show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+resv() { nstat "$a" spi_reservations; }
+# allocspi WORDS...: the SPI given (0x%08x); fails with the tool's error
+allocspi()
+{
+	local out
+	out=$(na nfsec -j sa allocspi "$@" 2>&1) || { echo "$out"; return 1; }
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["spi"])' <<<"$out"
+}
+# refused WHAT TEXT WORDS...: allocspi WORDS fails, its error containing TEXT
+refused()
+{
+	local what=$1 text=$2 err
+	shift 2
+	err=$(na nfsec sa allocspi "$@" 2>&1) && fail "$what: allocspi succeeded: $err"
+	grep -qF -- "$text" <<<"$err" || fail "$what: error lacks '$text': $err"
+}
+
+# --- Control plane, for each family ---
+for fam in 4 6; do
+	if [[ $fam == 4 ]]; then me=10.0.0.1 peer=10.0.0.2 other=10.0.0.3; else
+		me=fd00::1 peer=fd00::2 other=fd00::3; fi
+	id=(src "$peer" dst "$me" proto esp)
+	sas=$(count_sas) r0=$(resv)
+
+	out=$(na nfsec sa allocspi "${id[@]}" mode tunnel reqid 5 min 0x2000 max 0x20ff)
+	first=$(head -n1 <<<"$out")
+	check_eq "IPv$fam allocspi: first line" "$first" "src $peer dst $me"
+	grep -qE $'^\tproto esp spi 0x000020[0-9a-f]{2} reqid 5 mode tunnel$' <<<"$out" ||
+		fail "IPv$fam allocspi: not an SPI of 0x2000-0x20ff, reqid 5, tunnel: $out"
+	pass "IPv$fam allocspi prints the SA to be as ip, an SPI of the range"
+
+	declare -A seen=()
+	for i in {1..16}; do
+		spi=$(allocspi "${id[@]}" min 0x3000 max 0x300f) || fail "allocation $i of 16: $spi"
+		(( spi >= 0x3000 && spi <= 0x300f )) || fail "SPI $spi outside 0x3000-0x300f"
+		[[ -z ${seen[$spi]:-} ]] || fail "SPI $spi given twice"
+		seen[$spi]=1
+	done
+	refused "IPv$fam 17th SPI of 16" "every SPI of the range is used by an SA or reserved" \
+		"${id[@]}" min 0x3000 max 0x300f
+	pass "IPv$fam: 16 SPIs of a range of 16 all different, the 17th refused"
+
+	na nfsec sa add "${id[@]}" spi 0x4000 mode transport "${aead_in[@]}"
+	for i in 1 2 3; do
+		check_eq "IPv$fam SPI beside an SA's ($i)" "$(allocspi "${id[@]}" min 0x4000 max 0x4001)" \
+			0x00004001
+		na nfsec sa del dst "$me" proto esp spi 0x4001
+	done
+	refused "IPv$fam only SPI is an SA's" "every SPI of the range" "${id[@]}" min 0x4000 max 0x4000
+	na nfsec sa del dst "$me" proto esp spi 0x4000
+	# Another destination, proto ah: their own SPIs.
+	check_eq "IPv$fam same SPI, other dst" "$(allocspi src "$peer" dst "$other" proto esp \
+		min 0x3000 max 0x3000)" 0x00003000
+	check_eq "IPv$fam same SPI, proto ah" "$(allocspi src "$peer" dst "$me" proto ah \
+		min 0x3000 max 0x3000)" 0x00003000
+	pass "IPv$fam: an SA's SPI is never given; dst and proto have their own SPIs"
+
+	check_eq "IPv$fam SAs shown after allocations" "$(count_sas)" "$sas"
+	check_eq "IPv$fam sa count" "$(na nfsec sa count)" "SAD count $sas"
+	check_eq "IPv$fam spi_reservations" "$(resv)" $((r0 + 1 + 16 + 2))
+
+	# Expiry: refused while it lasts, given again once it expired.
+	check_eq "IPv$fam short reservation" "$(allocspi "${id[@]}" min 0x6000 max 0x6000 \
+		timeout 1)" 0x00006000
+	refused "IPv$fam reserved SPI asked again" "every SPI of the range" \
+		"${id[@]}" min 0x6000 max 0x6000
+	start=$SECONDS
+	wait_for 10 na nfsec sa allocspi "${id[@]}" min 0x6000 max 0x6000 timeout 1 >/dev/null
+	wait_for 10 test "$(resv)" -eq $((r0 + 1 + 16 + 2))
+	pass "IPv$fam: a reservation expires (given again after $((SECONDS - start)) s)"
+
+	# Takeover: add and update of a reserved SPI; del releases one.
+	spi=$(allocspi "${id[@]}" min 0x5000 max 0x5fff)
+	na nfsec sa add "${id[@]}" spi "$spi" mode transport "${aead_in[@]}"
+	spi2=$(allocspi "${id[@]}" min 0x5000 max 0x5fff)
+	na nfsec sa update "${id[@]}" spi "$spi2" mode transport "${aead_in[@]}"
+	check_eq "IPv$fam SAs after add and update of reserved SPIs" "$(count_sas)" $((sas + 2))
+	check_eq "IPv$fam spi_reservations after the takeovers" "$(resv)" $((r0 + 1 + 16 + 2))
+	err=$(na nfsec sa update "${id[@]}" spi 0x5abc0 mode transport "${aead_in[@]}" 2>&1) &&
+		fail "update of neither an SA nor a reservation succeeded"
+	grep -qF "no such SA to update" <<<"$err" || fail "update of nothing: $err"
+	check_eq "IPv$fam reserve for del" "$(allocspi "${id[@]}" min 0x7000 max 0x7000)" 0x00007000
+	na nfsec sa del dst "$me" proto esp spi 0x7000
+	check_eq "IPv$fam released SPI given again" "$(allocspi "${id[@]}" min 0x7000 max 0x7000)" \
+		0x00007000
+	na nfsec sa del dst "$me" proto esp spi 0x7000
+	pass "IPv$fam: sa add and sa update take a reservation over, sa del releases one"
+
+	na nfsec sa flush
+	check_eq "IPv$fam spi_reservations after flush" "$(resv)" 0
+	check_eq "IPv$fam SAs after flush" "$(count_sas)" 0
+	pass "IPv$fam: sa flush drops reservations"
+done
+
+# max_sas counts SAs and reservations; a reservation taken over needs no room.
+params=/sys/module/nfsec/parameters
+defer "echo $(cat $params/max_sas) >$params/max_sas"
+na nfsec sa add src 10.0.0.2 dst 10.0.0.1 proto esp spi 0x8000 "${aead_in[@]}"
+spi=$(allocspi src 10.0.0.2 dst 10.0.0.1 proto esp min 0x8001 max 0x8fff)
+echo 2 >$params/max_sas
+refused "allocspi beyond max_sas" "max_sas" src 10.0.0.2 dst 10.0.0.1 proto esp
+na nfsec sa add src 10.0.0.2 dst 10.0.0.1 proto esp spi "$spi" "${aead_in[@]}" ||
+	fail "add of a reserved SPI at max_sas refused"
+echo 100000 >$params/max_sas
+na nfsec sa flush
+pass "max_sas counts reservations; taking one over needs no room"
+
+# Bad input.
+refused "min above max" "min is above max" src 10.0.0.2 dst 10.0.0.1 proto esp min 0x200 max 0x100
+refused "min 0 max 0" "SPI 0 is reserved" src 10.0.0.2 dst 10.0.0.1 proto esp min 0 max 0
+refused "proto comp (tool)" "comp" src 10.0.0.2 dst 10.0.0.1 proto comp
+refused "min without max" "go together" src 10.0.0.2 dst 10.0.0.1 proto esp min 0x200
+na python3 "$SELFTESTS_DIR/nl_raw.py" allocspi || fail "raw allocspi requests (above)"
+check_eq "spi_reservations after the bad input" "$(resv)" 0
+pass "bad allocspi requests refused with a message"
+
+# --- Datapath: a reserved SPI matches no packet; last use ---
+SPI_OUT=0x100
+spi_in=$(allocspi src 10.0.0.2 dst 10.0.0.1 proto esp min 0xc0000000 max 0xcfffffff)
+na nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi $SPI_OUT mode transport "${aead_out[@]}"
+na nfsec policy add src 10.0.0.1/32 dst 10.0.0.2/32 dir out \
+	tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport
+na nfsec policy add src 10.0.0.2/32 dst 10.0.0.1/32 dir in \
+	tmpl src 10.0.0.2 dst 10.0.0.1 proto esp mode transport
+ip -n "$b" xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi "$spi_in" mode transport \
+	"${aead_in[@]}"
+ip -n "$b" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi $SPI_OUT mode transport \
+	"${aead_out[@]}"
+ip -n "$b" xfrm policy add src 10.0.0.2/32 dst 10.0.0.1/32 dir out \
+	tmpl src 10.0.0.2 dst 10.0.0.1 proto esp mode transport
+ip -n "$b" xfrm policy add src 10.0.0.1/32 dst 10.0.0.2/32 dir in \
+	tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport
+
+# last_use JSON fields of a's out SA, and of its policies by dir, one a line
+last_uses()
+{
+	{ na nfsec -s -j sa show; na nfsec -s -j policy show; } | python3 -c '
+import json, sys
+dec = json.JSONDecoder()
+text = sys.stdin.read()
+objs, i = [], 0
+while i < len(text):
+    if text[i].isspace():
+        i += 1
+        continue
+    o, i = dec.raw_decode(text, i)
+    objs.append(o)
+sas, pols = objs
+for s in sorted(sas, key=lambda s: s["spi"]):
+    print("sa", s["spi"], s["current"]["last_use"])
+for p in sorted(pols, key=lambda p: p["dir"]):
+    print("policy", p["dir"], p["last_use"])'
+}
+lu=$(last_uses)
+check_eq "last uses before traffic" "$(awk '{ print $3 }' <<<"$lu" | sort -u)" "None"
+grep -qF $'\tlastused -' <<<"$(na nfsec -s sa show)" || fail "-s sa show before traffic: no 'lastused -'"
+grep -qF $'\t  use -' <<<"$(na nfsec -s policy show)" || fail "-s policy show before traffic: no 'use -'"
+pass "no SA nor policy has a last use before traffic"
+
+no_sa=$(nstat "$a" rx_no_sa) rx=$(nstat "$a" rx_packets)
+ip netns exec "$b" ping -c 3 -i 0.2 -W 1 10.0.0.1 >/dev/null && fail "ping through a reserved SPI answered"
+check_eq "rx_no_sa for ESP to a reserved SPI" $(($(nstat "$a" rx_no_sa) - no_sa)) 3
+check_eq "rx_packets for ESP to a reserved SPI" "$(nstat "$a" rx_packets)" "$rx"
+pass "ESP for a reserved SPI matches no SA: counted in rx_no_sa"
+
+na nfsec sa update src 10.0.0.2 dst 10.0.0.1 proto esp spi "$spi_in" mode transport "${aead_in[@]}"
+ip netns exec "$b" ping -c 3 -i 0.2 -W 2 10.0.0.1 >/dev/null || fail "ping after the SA was installed"
+now=$(python3 -c 'import time; print(int(time.monotonic()))')
+lu=$(last_uses)
+for what in "sa $spi_in" "sa 0x00000100" "policy in" "policy out"; do
+	t=$(awk -v w="$what" '$1 " " $2 == w { print $3 }' <<<"$lu")
+	[[ $t =~ ^[0-9]+$ ]] || fail "$what: no last use after traffic: $lu"
+	(( t <= now && t >= now - 3 )) || fail "$what: last use $t, CLOCK_MONOTONIC now $now"
+done
+pass "SAs and policies have a last use within 3 s of now after a ping ($(tr '\n' ' ' <<<"$lu"))"
+date_re='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}'
+[[ $(na nfsec -s sa show | grep -cE $'^\tlastused '"$date_re") == 2 ]] ||
+	fail "-s sa show: not a lastused date for both SAs: $(na nfsec -s sa show)"
+[[ $(na nfsec -s policy show | grep -cE $'^\t  use '"$date_re") == 2 ]] ||
+	fail "-s policy show: not a use date for both policies: $(na nfsec -s policy show)"
+wall=$(na nfsec -s sa show | sed -nE $'s/^\tlastused (.*)/\\1/p' | head -n1)
+(( $(date +%s) - $(date -d "$wall" +%s) <= 3 )) || fail "-s lastused $wall is not now ($(date))"
+pass "-s prints the last use as a date, now"
