@@ -56,6 +56,8 @@ allocspi()
 	out=$(na nfsec -j sa allocspi "$@" 2>&1) || { echo "$out"; return 1; }
 	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["spi"])' <<<"$out"
 }
+# allocspi_ok WORDS...: allocspi WORDS succeeds (quietly; for polls)
+allocspi_ok() { na nfsec sa allocspi "$@" >/dev/null 2>&1; }
 # refused WHAT TEXT WORDS...: allocspi WORDS fails, its error containing TEXT
 refused()
 {
@@ -115,7 +117,7 @@ for fam in 4 6; do
 	refused "IPv$fam reserved SPI asked again" "every SPI of the range" \
 		"${id[@]}" min 0x6000 max 0x6000
 	start=$SECONDS
-	wait_for 10 na nfsec sa allocspi "${id[@]}" min 0x6000 max 0x6000 timeout 1 >/dev/null
+	wait_for 10 allocspi_ok "${id[@]}" min 0x6000 max 0x6000 timeout 1
 	wait_for 10 test "$(resv)" -eq $((r0 + 1 + 16 + 2))
 	pass "IPv$fam: a reservation expires (given again after $((SECONDS - start)) s)"
 
