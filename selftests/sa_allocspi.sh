@@ -49,6 +49,7 @@ aead_out=(aead "rfc4106(gcm(aes))" "$KEY_OUT" 128)
 
 count_sas() { na nfsec -j sa show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 resv() { nstat "$a" spi_reservations; }
+resv_is() { [[ $(resv) -eq $1 ]]; }
 # allocspi WORDS...: the SPI given (0x%08x); fails with the tool's error. Reservations last
 # 600 s unless WORDS say otherwise: the default 30 s may pass within a slow VM's test.
 allocspi()
@@ -120,7 +121,7 @@ for fam in 4 6; do
 		"${id[@]}" min 0x6000 max 0x6000
 	start=$SECONDS
 	wait_for 10 allocspi_ok "${id[@]}" min 0x6000 max 0x6000 timeout 1
-	wait_for 10 test "$(resv)" -eq $((r0 + 1 + 16 + 2))
+	wait_for 10 resv_is $((r0 + 1 + 16 + 2))
 	pass "IPv$fam: a reservation expires (given again after $((SECONDS - start)) s)"
 
 	# Takeover: add and update of a reserved SPI; del releases one.
