@@ -13,7 +13,7 @@
 #    destination, another family, and AH;
 #  - reservations are not SAs: `sa show` and `sa count` do not change, `nfsec stats` counts
 #    them in spi_reservations;
-#  - a reservation with timeout 1 expires: the SPI is refused at once, given again within a
+#  - a reservation with timeout 5 expires: the SPI is refused at once, given again within a
 #    few seconds (polled), and spi_reservations comes back;
 #  - `sa add` and `sa update` (charon installs its inbound SA so) of a reserved SPI turn it
 #    into an SA; `sa del` releases a reservation; `sa flush` drops them;
@@ -116,12 +116,12 @@ for fam in 4 6; do
 
 	# Expiry: refused while it lasts, given again once it expired.
 	check_eq "IPv$fam short reservation" "$(allocspi "${id[@]}" min 0x6000 max 0x6000 \
-		timeout 1)" 0x00006000
+		timeout 5)" 0x00006000
 	refused "IPv$fam reserved SPI asked again" "every SPI of the range" \
 		"${id[@]}" min 0x6000 max 0x6000
 	start=$SECONDS
-	wait_for 10 allocspi_ok "${id[@]}" min 0x6000 max 0x6000 timeout 1
-	wait_for 10 resv_is $((r0 + 1 + 16 + 2))
+	wait_for 20 allocspi_ok "${id[@]}" min 0x6000 max 0x6000 timeout 1
+	wait_for 20 resv_is $((r0 + 1 + 16 + 2))
 	pass "IPv$fam: a reservation expires (given again after $((SECONDS - start)) s)"
 
 	# Takeover: add and update of a reserved SPI; del releases one.
