@@ -10,7 +10,8 @@ accepted or refused without a message.
       length attribute unless ICV is given (the tool always sends one)
   nl_raw.py allocspi
       SA_ALLOCSPI requests the tool would not send (proto comp, an SPI,
-      a timeout of 0, no proto, ...); then a well-formed one is accepted
+      a timeout of 0, no proto, IPv4 src with IPv6 dst, ...); then a
+      well-formed one of each family is accepted and released
 
 Also a small library for other raw-netlink tests (genl_fuzz.py): attr(),
 nest(), parse_attrs(), Genl.header(), Genl.transact(), Genl.dump()."""
@@ -153,6 +154,7 @@ class Genl:
         hdr = struct.pack("=LHHLL", 16 + 4 + len(payload), family,
                           NLM_F_REQUEST | NLM_F_ACK, self.seq, 0)
         self.s.send(hdr + struct.pack("=BBH", cmd, 1, 0) + payload)
+        reply = b""
         while True:
             data = self.s.recv(65536)
             off = 0
@@ -160,7 +162,7 @@ class Genl:
                 ln, typ, flags, seq, _ = struct.unpack_from("=LHHLL", data, off)
                 if typ == NLMSG_ERROR:
                     err = -struct.unpack_from("=i", data, off + 16)[0]
-                    return err, self._msg(data[off:off + ln], flags), b""
+                    return err, self._msg(data[off:off + ln], flags), reply
                 if seq == self.seq and typ == family:
                     reply = data[off + 20:off + ln]
                     off += (ln + 3) & ~3
@@ -272,6 +274,9 @@ CASES = [
 
 
 ALLOC_ID = [attr(SA_DST, ip("10.9.0.2")), attr(SA_PROTO, b"\x32")]
+SA_SRC6, SA_DST6 = 21, 22
+DST6 = socket.inet_pton(socket.AF_INET6, "2001:db8::2")
+ALLOC_ID6 = [attr(SA_DST6, DST6), ALLOC_ID[1]]
 
 
 def be32(v):
@@ -299,6 +304,12 @@ ALLOCSPI_CASES = [
      nest(A_SA, *ALLOC_ID) + attr(A_SPI_TIMEOUT, struct.pack("=L", 3601))),
     ("allocspi min of 2 bytes", SA_ALLOCSPI,
      nest(A_SA, *ALLOC_ID) + attr(A_SPI_MIN, b"\0\1")),
+    ("allocspi dst6 of 4 bytes", SA_ALLOCSPI,
+     nest(A_SA, attr(SA_DST6, ip("10.9.0.2")), ALLOC_ID[1])),
+    ("allocspi dst and dst6", SA_ALLOCSPI, nest(A_SA, *ALLOC_ID, attr(SA_DST6, DST6)),
+     "both an IPv4 and an IPv6 address"),
+    ("allocspi IPv4 src, IPv6 dst", SA_ALLOCSPI,
+     nest(A_SA, attr(SA_SRC, ip("10.9.0.1")), *ALLOC_ID6), "an IPv4 address with an IPv6 one"),
 ]
 
 
@@ -324,16 +335,26 @@ def allocspi():
     g = Genl()
     fam = g.family("nfsec")
     bad = run_cases(g, fam, ALLOCSPI_CASES)
-    # Well formed: accepted, the reply names an SPI of the range.
-    err, msg, replies = g.request(fam, SA_ALLOCSPI, nest(A_SA, *ALLOC_ID) +
-                                  attr(A_SPI_MIN, be32(0x9100)) +
-                                  attr(A_SPI_MAX, be32(0x9100)))
-    if err:
-        print(f"# FAIL: the well-formed allocspi was refused: {msg}")
-        bad += 1
-    else:
-        print("# ok: a well-formed allocspi is accepted")
-        g.request(fam, SA_DEL, nest(A_SA, *ALLOC_ID, attr(SA_SPI, be32(0x9100))))
+    # Well formed, of each family: accepted, the reply names the dst and the
+    # one SPI of the range; SA_DEL of it releases the reservation.
+    for what, ident, dst_t, dst in (("IPv4", ALLOC_ID, SA_DST, ip("10.9.0.2")),
+                                    ("IPv6", ALLOC_ID6, SA_DST6, DST6)):
+        err, msg, reply = g.request(fam, SA_ALLOCSPI, nest(A_SA, *ident) +
+                                    attr(A_SPI_MIN, be32(0x9100)) +
+                                    attr(A_SPI_MAX, be32(0x9100)))
+        sa = dict(parse_attrs(dict(parse_attrs(reply)).get(A_SA, b"")))
+        if err:
+            print(f"# FAIL: the well-formed {what} allocspi was refused: {msg}")
+            bad += 1
+        elif sa.get(dst_t) != dst or sa.get(SA_SPI) != be32(0x9100):
+            print(f"# FAIL: {what} allocspi reply: dst {sa.get(dst_t)}, spi {sa.get(SA_SPI)}")
+            bad += 1
+        else:
+            print(f"# ok: a well-formed {what} allocspi is accepted, SPI 0x9100")
+        err, msg, _ = g.request(fam, SA_DEL, nest(A_SA, *ident, attr(SA_SPI, be32(0x9100))))
+        if err:
+            print(f"# FAIL: {what}: sa del of the reservation: {msg}")
+            bad += 1
     sys.exit(1 if bad else 0)
 
 
