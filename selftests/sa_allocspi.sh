@@ -10,18 +10,22 @@
 #  - a range of 16 SPIs gives 16 different SPIs, then the 17th fails (exit status and the
 #    module's message "every SPI of the range ..."); an SA's SPI is never given out (the range
 #    of an SA's SPI and one more gives the other); the same SPIs stay free for another
-#    destination, another family, and AH;
+#    destination and AH;
 #  - reservations are not SAs: `sa show` and `sa count` do not change, `nfsec stats` counts
 #    them in spi_reservations;
 #  - a reservation with timeout 5 expires: the SPI is refused at once, given again within a
 #    few seconds (polled), and spi_reservations comes back;
 #  - `sa add` and `sa update` (charon installs its inbound SA so) of a reserved SPI turn it
 #    into an SA; `sa del` releases a reservation; `sa flush` drops them;
+#  - the family is in the key: IPv4 10.0.0.1 and IPv6 a00:1:: (the same 16 bytes) both get
+#    SPI 0x9000; an IPv6 SA added on it takes over only the IPv6 reservation (counts 2, 1),
+#    the IPv4 one still refuses 0x9000, and its sa del leaves the IPv6 SA;
 #  - with max_sas reached by SAs and reservations, allocspi fails ("max_sas"), while an add
 #    of a reserved SPI still succeeds;
 #  - bad input: min above max, min 0 (module messages through the tool); raw netlink
 #    (nl_raw.py allocspi): proto comp, an SPI given, an algorithm, no proto, no dst, timeout
-#    0 and 3601, a short min; each refused with an extack message.
+#    0 and 3601, a short min, a dst6 of 4 bytes, dst with dst6, an IPv4 src with an IPv6 dst;
+#    each refused with an extack message; a well-formed one of each family gives its SPI.
 # Datapath, IPv4 transport ESP between a and b:
 #  - b sends ESP with the SPI a only reserved: dropped in a, counted by rx_no_sa exactly 3
 #    times (3 pings), rx_packets still;
@@ -146,6 +150,24 @@ for fam in 4 6; do
 	check_eq "IPv$fam SAs after flush" "$(count_sas)" 0
 	pass "IPv$fam: sa flush drops reservations"
 done
+
+# The family is part of a reservation's key: IPv6 a00:1:: is, as a 16-byte address, 10.0.0.1
+# followed by zeros. Each gets SPI 0x9000; the IPv6 SA added on it takes over only its own.
+check_eq "IPv4 10.0.0.1 reserves 0x9000" "$(allocspi src 10.0.0.2 dst 10.0.0.1 proto esp \
+	min 0x9000 max 0x9000)" 0x00009000
+check_eq "IPv6 a00:1:: beside it" "$(allocspi src fd00::2 dst a00:1:: proto esp \
+	min 0x9000 max 0x9000)" 0x00009000
+check_eq "spi_reservations of both" "$(resv)" 2
+na nfsec sa add src fd00::2 dst a00:1:: proto esp spi 0x9000 mode transport "${aead_in[@]}"
+check_eq "spi_reservations after the IPv6 takeover" "$(resv)" 1
+check_eq "SAs after the IPv6 takeover" "$(na nfsec sa count)" "SAD count 1"
+refused "IPv4 reservation after the IPv6 takeover" "every SPI of the range" \
+	src 10.0.0.2 dst 10.0.0.1 proto esp min 0x9000 max 0x9000
+na nfsec sa del dst 10.0.0.1 proto esp spi 0x9000
+check_eq "spi_reservations after the IPv4 release" "$(resv)" 0
+na nfsec sa get dst a00:1:: proto esp spi 0x9000 >/dev/null || fail "the IPv6 SA went with the IPv4 release"
+na nfsec sa flush
+pass "the family is part of a reservation's key (10.0.0.1 and a00:1::)"
 
 # max_sas counts SAs and reservations; a reservation taken over needs no room.
 params=/sys/module/nfsec/parameters
