@@ -26,7 +26,8 @@
 #    (nl_raw.py allocspi): proto comp, an SPI given, an algorithm, no proto, no dst, timeout
 #    0 and 3601, a short min, a dst6 of 4 bytes, dst with dst6, an IPv4 src with an IPv6 dst;
 #    each refused with an extack message; a well-formed one of each family gives its SPI.
-# Datapath, IPv4 transport ESP between a and b:
+# Datapath, transport ESP between a and b, IPv4 then IPv6 (with permanent neighbour entries, so
+# that no NDP matches the policies; each family's SAs and policies flushed after it):
 #  - b sends ESP with the SPI a only reserved: dropped in a, counted by rx_no_sa exactly 3
 #    times (3 pings), rx_packets still;
 #  - before that, no SA and no policy of a has a last use (JSON null, "lastused -" and
@@ -193,22 +194,7 @@ pass "bad allocspi requests refused with a message"
 
 # --- Datapath: a reserved SPI matches no packet; last use ---
 SPI_OUT=0x100
-spi_in=$(allocspi src 10.0.0.2 dst 10.0.0.1 proto esp min 0xc0000000 max 0xcfffffff)
-na nfsec sa add src 10.0.0.1 dst 10.0.0.2 proto esp spi $SPI_OUT mode transport "${aead_out[@]}"
-na nfsec policy add src 10.0.0.1/32 dst 10.0.0.2/32 dir out \
-	tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport
-na nfsec policy add src 10.0.0.2/32 dst 10.0.0.1/32 dir in \
-	tmpl src 10.0.0.2 dst 10.0.0.1 proto esp mode transport
-ip -n "$b" xfrm state add src 10.0.0.2 dst 10.0.0.1 proto esp spi "$spi_in" mode transport \
-	"${aead_in[@]}"
-ip -n "$b" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto esp spi $SPI_OUT mode transport \
-	"${aead_out[@]}"
-ip -n "$b" xfrm policy add src 10.0.0.2/32 dst 10.0.0.1/32 dir out \
-	tmpl src 10.0.0.2 dst 10.0.0.1 proto esp mode transport
-ip -n "$b" xfrm policy add src 10.0.0.1/32 dst 10.0.0.2/32 dir in \
-	tmpl src 10.0.0.1 dst 10.0.0.2 proto esp mode transport
-
-# last_use JSON fields of a's out SA, and of its policies by dir, one a line
+# last_use JSON fields of a's SAs by SPI, and of its policies by dir, one a line
 last_uses()
 {
 	{ na nfsec -s -j sa show; na nfsec -s -j policy show; } | python3 -c '
@@ -228,34 +214,66 @@ for s in sorted(sas, key=lambda s: s["spi"]):
 for p in sorted(pols, key=lambda p: p["dir"]):
     print("policy", p["dir"], p["last_use"])'
 }
-lu=$(last_uses)
-check_eq "last uses before traffic" "$(awk '{ print $3 }' <<<"$lu" | sort -u)" "None"
-grep -qF $'\tlastused -' <<<"$(na nfsec -s sa show)" || fail "-s sa show before traffic: no 'lastused -'"
-grep -qF $'\t  use -' <<<"$(na nfsec -s policy show)" || fail "-s policy show before traffic: no 'use -'"
-pass "no SA nor policy has a last use before traffic"
-
-no_sa=$(nstat "$a" rx_no_sa) rx=$(nstat "$a" rx_packets)
-ip netns exec "$b" ping -c 3 -i 0.2 -W 1 10.0.0.1 >/dev/null && fail "ping through a reserved SPI answered"
-check_eq "rx_no_sa for ESP to a reserved SPI" $(($(nstat "$a" rx_no_sa) - no_sa)) 3
-check_eq "rx_packets for ESP to a reserved SPI" "$(nstat "$a" rx_packets)" "$rx"
-pass "ESP for a reserved SPI matches no SA: counted in rx_no_sa"
-
-na nfsec sa update src 10.0.0.2 dst 10.0.0.1 proto esp spi "$spi_in" mode transport "${aead_in[@]}"
-ip netns exec "$b" ping -c 3 -i 0.2 -W 2 10.0.0.1 >/dev/null || fail "ping after the SA was installed"
-now=$(python3 -c 'import time; print(int(time.monotonic()))') wall_now=$(date +%s)
-lu=$(last_uses)
-for what in "sa $spi_in" "sa 0x00000100" "policy in" "policy out"; do
-	t=$(awk -v w="$what" '$1 " " $2 == w { print $3 }' <<<"$lu")
-	[[ $t =~ ^[0-9]+$ ]] || fail "$what: no last use after traffic: $lu"
-	(( t <= now && t >= now - 3 )) || fail "$what: last use $t, CLOCK_MONOTONIC now $now"
-done
-pass "SAs and policies have a last use within 3 s of now after a ping ($(tr '\n' ' ' <<<"$lu"))"
 date_re='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}'
-[[ $(na nfsec -s sa show | grep -cE $'^\tlastused '"$date_re") == 2 ]] ||
-	fail "-s sa show: not a lastused date for both SAs: $(na nfsec -s sa show)"
-[[ $(na nfsec -s policy show | grep -cE $'^\t  use '"$date_re") == 2 ]] ||
-	fail "-s policy show: not a use date for both policies: $(na nfsec -s policy show)"
-wall=$(na nfsec -s sa show | sed -nE $'s/^\tlastused (.*)/\\1/p' | head -n1)
-t=$(date -d "$wall" +%s)
-(( t <= wall_now + 1 && t >= wall_now - 3 )) || fail "-s lastused $wall is not the ping's time ($(date -d @"$wall_now"))"
-pass "-s prints the last use as a date, now"
+
+# IPv6 neighbours are permanent: NDP between the two addresses would match the policies too.
+ip -n "$a" neigh replace fd00::2 dev eth0 lladdr "$(ip -n "$b" -br link show eth0 | awk '{ print $3 }')" nud permanent
+ip -n "$b" neigh replace fd00::1 dev eth0 lladdr "$(ip -n "$a" -br link show eth0 | awk '{ print $3 }')" nud permanent
+for fam in 4 6; do
+	if [[ $fam == 4 ]]; then me=10.0.0.1 peer=10.0.0.2 plen=32; else
+		me=fd00::1 peer=fd00::2 plen=128; fi
+	spi_in=$(allocspi src "$peer" dst "$me" proto esp min 0xc0000000 max 0xcfffffff)
+	na nfsec sa add src "$me" dst "$peer" proto esp spi $SPI_OUT mode transport "${aead_out[@]}"
+	na nfsec policy add src "$me/$plen" dst "$peer/$plen" dir out \
+		tmpl src "$me" dst "$peer" proto esp mode transport
+	na nfsec policy add src "$peer/$plen" dst "$me/$plen" dir in \
+		tmpl src "$peer" dst "$me" proto esp mode transport
+	ip -n "$b" xfrm state add src "$peer" dst "$me" proto esp spi "$spi_in" mode transport \
+		"${aead_in[@]}"
+	ip -n "$b" xfrm state add src "$me" dst "$peer" proto esp spi $SPI_OUT mode transport \
+		"${aead_out[@]}"
+	ip -n "$b" xfrm policy add src "$peer/$plen" dst "$me/$plen" dir out \
+		tmpl src "$peer" dst "$me" proto esp mode transport
+	ip -n "$b" xfrm policy add src "$me/$plen" dst "$peer/$plen" dir in \
+		tmpl src "$me" dst "$peer" proto esp mode transport
+
+	lu=$(last_uses)
+	check_eq "IPv$fam last uses before traffic" "$(awk '{ print $3 }' <<<"$lu" | sort -u)" "None"
+	grep -qF $'\tlastused -' <<<"$(na nfsec -s sa show)" ||
+		fail "IPv$fam -s sa show before traffic: no 'lastused -'"
+	grep -qF $'\t  use -' <<<"$(na nfsec -s policy show)" ||
+		fail "IPv$fam -s policy show before traffic: no 'use -'"
+	pass "IPv$fam: no SA nor policy has a last use before traffic"
+
+	no_sa=$(nstat "$a" rx_no_sa) rx=$(nstat "$a" rx_packets)
+	ip netns exec "$b" ping -c 3 -i 0.2 -W 1 "$me" >/dev/null &&
+		fail "IPv$fam ping through a reserved SPI answered"
+	check_eq "IPv$fam rx_no_sa for ESP to a reserved SPI" $(($(nstat "$a" rx_no_sa) - no_sa)) 3
+	check_eq "IPv$fam rx_packets for ESP to a reserved SPI" "$(nstat "$a" rx_packets)" "$rx"
+	pass "IPv$fam: ESP for a reserved SPI matches no SA: counted in rx_no_sa"
+
+	na nfsec sa update src "$peer" dst "$me" proto esp spi "$spi_in" mode transport "${aead_in[@]}"
+	ip netns exec "$b" ping -c 3 -i 0.2 -W 2 "$me" >/dev/null || fail "IPv$fam ping after the SA was installed"
+	now=$(python3 -c 'import time; print(int(time.monotonic()))') wall_now=$(date +%s)
+	lu=$(last_uses)
+	for what in "sa $spi_in" "sa 0x00000100" "policy in" "policy out"; do
+		t=$(awk -v w="$what" '$1 " " $2 == w { print $3 }' <<<"$lu")
+		[[ $t =~ ^[0-9]+$ ]] || fail "IPv$fam $what: no last use after traffic: $lu"
+		(( t <= now && t >= now - 3 )) || fail "IPv$fam $what: last use $t, CLOCK_MONOTONIC now $now"
+	done
+	pass "IPv$fam: SAs and policies have a last use within 3 s of now after a ping ($(tr '\n' ' ' <<<"$lu"))"
+	[[ $(na nfsec -s sa show | grep -cE $'^\tlastused '"$date_re") == 2 ]] ||
+		fail "IPv$fam -s sa show: not a lastused date for both SAs: $(na nfsec -s sa show)"
+	[[ $(na nfsec -s policy show | grep -cE $'^\t  use '"$date_re") == 2 ]] ||
+		fail "IPv$fam -s policy show: not a use date for both policies: $(na nfsec -s policy show)"
+	wall=$(na nfsec -s sa show | sed -nE $'s/^\tlastused (.*)/\\1/p' | head -n1)
+	t=$(date -d "$wall" +%s)
+	(( t <= wall_now + 1 && t >= wall_now - 3 )) ||
+		fail "IPv$fam -s lastused $wall is not the ping's time ($(date -d @"$wall_now"))"
+	pass "IPv$fam: -s prints the last use as a date, now"
+
+	na nfsec sa flush
+	na nfsec policy flush
+	ip -n "$b" xfrm state flush
+	ip -n "$b" xfrm policy flush
+done
