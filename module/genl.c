@@ -115,6 +115,7 @@ static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
 	[NFSEC_A_SPI_MAX] = { .type = NLA_BE32 },
 	[NFSEC_A_SPI_TIMEOUT] = NLA_POLICY_RANGE(NLA_U32, 1, NFSEC_SPI_TIMEOUT_MAX),
 	[NFSEC_A_SPI_COUNT] = { .type = NLA_REJECT },
+	[NFSEC_A_MAPPING] = { .type = NLA_REJECT },
 };
 
 /*

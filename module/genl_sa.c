@@ -410,6 +410,38 @@ void nfsec_nl_sa_expired(struct nfsec_net *nn, struct nfsec_sa *sa, bool hard)
 	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_EXPIRE, sa_fill_expire, &e);
 }
 
+struct mapping_event {
+	struct nfsec_sa *sa;
+	const union nfsec_addr *addr;
+	__be16 port;
+};
+
+static int sa_fill_mapping(struct sk_buff *msg, const void *obj)
+{
+	const struct mapping_event *e = obj;
+	struct nlattr *nest;
+
+	if (sa_fill(msg, e->sa))
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, NFSEC_A_MAPPING);
+	if (!nest ||
+	    nfsec_nl_put_addr(msg, NFSEC_MAP_A_SRC, NFSEC_MAP_A_SRC6,
+			      e->sa->family, e->addr) ||
+	    nla_put_be16(msg, NFSEC_MAP_A_SPORT, e->port))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* Under nn->lock: @sa's packets come from @addr, @port. */
+void nfsec_nl_sa_mapping(struct nfsec_net *nn, struct nfsec_sa *sa,
+			 const union nfsec_addr *addr, __be16 port)
+{
+	struct mapping_event e = { .sa = sa, .addr = addr, .port = port };
+
+	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_MAPPING, sa_fill_mapping, &e);
+}
+
 static int sa_nest(struct genl_info *info, struct nlattr **tb)
 {
 	struct nlattr *nest = info->attrs[NFSEC_A_SA];

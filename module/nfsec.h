@@ -196,6 +196,11 @@ struct nfsec_sa {
 	struct timer_list timer;	/* the next time limit */
 	struct work_struct expire_work;	/* tells, and deletes at hard */
 
+	/* natt.c: the last mapping told, under lock */
+	union nfsec_addr map_addr;
+	__be16 map_port;
+	unsigned long map_next;		/* jiffies: when it may be told again */
+
 	struct nfsec_stats __percpu *stats;
 	u32 frag_user;			/* ip_defrag() queue of its inner fragments */
 };

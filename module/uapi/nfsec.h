@@ -88,7 +88,12 @@
  * one is, and the SA has been deleted. SA_ACQUIRE, an event only, asks for
  * an SA: an out policy's template found none for a packet. It carries the
  * policy (without counters) and NFSEC_A_ACQUIRE_SEL, the packet's /32
- * selector; a policy asks at most once in 30 s.
+ * selector; a policy asks at most once in 30 s. SA_MAPPING, an event only,
+ * as xfrm's XFRM_MSG_MAPPING: an authenticated ESP-in-UDP packet of an
+ * inbound SA came from another address or port than the SA's (a NAT
+ * rebound). It carries the SA, with the source and ports it has, and
+ * NFSEC_A_MAPPING, where the packet came from; at most once a second per
+ * SA for the same new address and port, at once for another.
  */
 #ifndef _UAPI_LINUX_NFSEC_H
 #define _UAPI_LINUX_NFSEC_H
@@ -126,6 +131,7 @@ enum nfsec_cmd {
 	NFSEC_CMD_SA_EXPIRE,		/* event only */
 	NFSEC_CMD_SA_ACQUIRE,		/* event only */
 	NFSEC_CMD_SA_ALLOCSPI,
+	NFSEC_CMD_SA_MAPPING,		/* event only */
 	__NFSEC_CMD_MAX
 };
 #define NFSEC_CMD_MAX (__NFSEC_CMD_MAX - 1)
@@ -146,6 +152,7 @@ enum nfsec_attr {
 	NFSEC_A_SPI_TIMEOUT,	/* u32 seconds, SA_ALLOCSPI: how long the
 				 * reservation lasts */
 	NFSEC_A_SPI_COUNT,	/* u32, STATS_GET: SPI reservations */
+	NFSEC_A_MAPPING,	/* nest: NFSEC_MAP_A_*, SA_MAPPING */
 	__NFSEC_A_MAX
 };
 #define NFSEC_A_MAX (__NFSEC_A_MAX - 1)
@@ -235,6 +242,16 @@ enum nfsec_encap_attr {
 	__NFSEC_ENCAP_A_MAX
 };
 #define NFSEC_ENCAP_A_MAX (__NFSEC_ENCAP_A_MAX - 1)
+
+/* SA_MAPPING: where an inbound SA's packet came from */
+enum nfsec_map_attr {
+	NFSEC_MAP_A_UNSPEC,
+	NFSEC_MAP_A_SRC,	/* be32: IPv4 SAs */
+	NFSEC_MAP_A_SRC6,	/* struct in6_addr: IPv6 SAs */
+	NFSEC_MAP_A_SPORT,	/* be16 */
+	__NFSEC_MAP_A_MAX
+};
+#define NFSEC_MAP_A_MAX (__NFSEC_MAP_A_MAX - 1)
 
 /* Lifetimes: an absent limit, or U64_MAX, is no limit. */
 enum nfsec_lft_attr {
