@@ -1,0 +1,534 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# IKEv2 with strongSwan: Debian's charon with the kernel-nfsec plugin (ike/, LD_PRELOADed) on
+# nfsec in one namespace, Debian's charon on the kernel's xfrm (kernel-netlink) in the other.
+# Each charon has its own /run (unshare -m), strongswan.conf and vici socket; swanctl loads
+# the connections and initiates them.
+#
+#   a (nfsec)  10.0.0.1 eth0 ---veth--- eth0 10.0.0.2  b (xfrm)
+#              10.1.0.1 lo (10.1.0.0/24)      10.2.0.1 lo (10.2.0.0/24)
+#
+# Cases (IKE_CASES="psk-a ..." narrows them), each one IKE_SA (IKEv2, AES-CBC-256/HMAC-SHA2-256,
+# X25519) with two CHILD_SAs: a tunnel between 10.1.0.0/24 and 10.2.0.0/24 and a transport
+# between the hosts, each with one ESP proposal:
+#   psk-a   PSK, a initiates: tunnel aes128gcm16, transport aes256gcm16
+#   psk-b   PSK, b initiates: tunnel chacha20poly1305, transport aes256-sha256 (CBC, HMAC 128)
+#   x509    certificates made with pki at test time (a CA, a host certificate each, Ed25519),
+#           a initiates: tunnel aes256-sha256, transport aes128gcm16
+# Per case:
+#   1. both CHILD_SAs establish (the time is printed); swanctl --list-sas on a shows the
+#      CHILD_SAs' SPIs and reqids, and nfsec holds exactly those SAs (in and out, with that reqid,
+#      mode and the algorithm of the proposal); b's swanctl and xfrm agree the same way, and a's
+#      inbound SPIs are b's outbound ones; xfrm in a holds nothing;
+#   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a:
+#      all answered, and each nfsec SA counted exactly 12 packets;
+#   3. 2 MB over TCP each way through each CHILD_SA, sha256 compared;
+#   4. on a's eth0 (both directions) every IPv4 packet from the first IKE message to the end is
+#      ESP with one of the four SPIs, or UDP 500/4500; ESP of each SPI was seen;
+#   5. swanctl --terminate of the IKE_SA: nfsec on a holds no SA and exactly the four IKE bypass
+#      policies (UDP 500 and 4500, in and out, priority 32, no template); no route left in table
+#      220 on either side; xfrm on b holds no SA and no policy.
+# Throughout, no drop counter of nfsec moved. Last, charon on a stops: nfsec holds nothing at all.
+# IKE_LEFT=xfrm runs stock charon on both sides (validates the test without nfsec).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/esp_lib.sh"
+
+# shellcheck disable=SC2034 # esp_lib.sh's side() reads RIGHT
+LEFT=${IKE_LEFT:-nfsec} RIGHT=xfrm
+is_nfsec "$LEFT" && need_module
+charon=/usr/lib/ipsec/charon
+plugin=$SELFTESTS_DIR/../ike/libstrongswan-kernel-nfsec.so
+[[ -x $charon ]] || skip "no $charon (apt-get install strongswan-charon)"
+need_cmd swanctl pki tcpdump socat python3
+[[ $(id -u) == 0 ]] || skip "needs root (namespaces, mount)"
+if is_nfsec "$LEFT"; then
+	[[ -f $plugin ]] || skip "the kernel-nfsec plugin is not built (make ike)"
+	command -v nfsec >/dev/null || fail "the nfsec tool is not built (tools/nfsec)"
+fi
+for p in curve25519 vici kernel-netlink socket-default x509 pkcs8; do
+	[[ -f /usr/lib/ipsec/plugins/libstrongswan-$p.so ]] ||
+		skip "strongSwan plugin $p missing (libstrongswan-extra-plugins, strongswan-charon)"
+done
+
+CASES=${IKE_CASES:-"psk-a psk-b x509"}
+tunnel_hosts
+tmp=$(mktemp -d)
+defer "rm -rf $tmp"
+chmod 755 "$tmp"
+
+# The counters that must not move at all
+NAMES="rx_auth_fail rx_replay_dup rx_replay_old rx_bad_trailer rx_too_short rx_policy_mismatch
+	rx_unprotected rx_no_mem rx_crypto_error tx_no_sa tx_no_mem tx_crypto_error tx_no_route
+	tx_error"
+
+# ---- configuration
+
+# Plugins in Debian 12's order, kernel-nfsec (critical) before kernel-netlink on nfsec's side
+PLUGINS="random nonce aes sha1 sha2 hmac kdf pem pkcs1 pkcs8 x509 revocation constraints pubkey
+	gmp curve25519 drbg KERNEL kernel-netlink socket-default vici"
+
+# strongswan_conf DIR IMPL
+strongswan_conf()
+{
+	local kernel=
+	is_nfsec "$2" && kernel='kernel-nfsec!'
+	cat >"$1/strongswan.conf" <<EOF
+charon {
+	load = $(tr -s ' \t\n' ' ' <<<"${PLUGINS/KERNEL/$kernel}")
+	# TCG: IKE's crypto is emulated, and the machine may be busy
+	retransmit_timeout = 15
+	retransmit_tries = 3
+	install_virtual_ip = no
+	plugins {
+		vici {
+			socket = unix://$1/charon.vici
+		}
+	}
+	filelog {
+		log {
+			path = $1/charon.log
+			time_format = %H:%M:%S
+			default = 1
+			knl = 2
+			ike = 1
+			cfg = 1
+		}
+	}
+}
+EOF
+}
+
+psk=$(od -An -tx1 -N 24 /dev/urandom | tr -d ' \n')
+
+# swanctl_conf DIR ME PEER MYADDR PEERADDR MYNET PEERNET
+swanctl_conf()
+{
+	local dir=$1 me=$2 peer=$3 addr=$4 paddr=$5 net=$6 pnet=$7 c auth tun tr
+	mkdir -p "$dir/x509" "$dir/x509ca" "$dir/private"
+	{
+		echo "connections {"
+		for c in psk-a psk-b x509; do
+			read -r auth tun tr <<<"$(case_params "$c")"
+			cat <<EOF
+	$c {
+		version = 2
+		local_addrs = $addr
+		remote_addrs = $paddr
+		proposals = aes256-sha256-x25519
+		rekey_time = 0
+		dpd_delay = 0
+		local {
+			auth = $auth
+			id = $me-$c.nfsec.test
+$([[ $auth == pubkey ]] && echo "			certs = $me.pem")
+		}
+		remote {
+			auth = $auth
+			id = $peer-$c.nfsec.test
+		}
+		children {
+			$c-tun {
+				mode = tunnel
+				local_ts = $net
+				remote_ts = $pnet
+				esp_proposals = $tun
+			}
+			$c-tr {
+				mode = transport
+				esp_proposals = $tr
+			}
+		}
+	}
+EOF
+		done
+		echo "}"
+		cat <<EOF
+secrets {
+	ike-psk-a {
+		id-1 = a-psk-a.nfsec.test
+		id-2 = b-psk-a.nfsec.test
+		secret = 0x$psk
+	}
+	ike-psk-b {
+		id-1 = a-psk-b.nfsec.test
+		id-2 = b-psk-b.nfsec.test
+		secret = 0x$psk
+	}
+}
+EOF
+	} >"$dir/swanctl.conf"
+}
+
+# case_params CASE: AUTH TUNNEL-PROPOSAL TRANSPORT-PROPOSAL
+case_params()
+{
+	case $1 in
+	psk-a)	echo "psk aes128gcm16 aes256gcm16" ;;
+	psk-b)	echo "psk chacha20poly1305 aes256-sha256" ;;
+	x509)	echo "pubkey aes256-sha256 aes128gcm16" ;;
+	*)	fail "unknown case '$1'" ;;
+	esac
+}
+
+# pki's and swanctl's plugins: what they need, not every plugin installed
+cat >"$tmp/tools.conf" <<'EOF'
+pki {
+	load = random drbg nonce sha1 sha2 pem pkcs1 pkcs8 x509 pubkey curve25519 gmp constraints
+}
+swanctl {
+	load = random nonce sha1 sha2 pem pkcs1 pkcs8 x509 pubkey curve25519 gmp
+}
+EOF
+
+# make_certs: a CA and one certificate per side, Ed25519, their IDs as subjectAltNames
+make_certs()
+{
+	local s d c
+	export STRONGSWAN_CONF=$tmp/tools.conf
+	pki --gen --type ed25519 --outform pem >"$tmp/ca.key"
+	pki --self --ca --lifetime 2 --in "$tmp/ca.key" --type ed25519 --dn "CN=nfsec test CA" \
+		--outform pem >"$tmp/ca.pem"
+	for s in a b; do
+		d=$tmp/$s
+		pki --gen --type ed25519 --outform pem >"$d/private/$s.key"
+		pki --pub --in "$d/private/$s.key" |
+			pki --issue --lifetime 2 --cacert "$tmp/ca.pem" --cakey "$tmp/ca.key" --type pub \
+				--dn "CN=$s-x509.nfsec.test" --san "$s-x509.nfsec.test" --outform pem \
+				>"$d/x509/$s.pem"
+		cp "$tmp/ca.pem" "$d/x509ca/ca.pem"
+	done
+	unset STRONGSWAN_CONF
+	for c in "$tmp/a/x509/a.pem" "$tmp/b/x509/b.pem"; do
+		[[ -s $c ]] || fail "pki made no certificate $c"
+	done
+	pass "pki: a CA and two host certificates (Ed25519)"
+}
+
+# ---- the daemons
+
+declare -A CHARON
+# start_charon SIDE NS IMPL
+start_charon()
+{
+	local s=$1 ns=$2 impl=$3 d=$tmp/$1 pre=
+	is_nfsec "$impl" && pre="LD_PRELOAD=$plugin"
+	ip netns exec "$ns" unshare -m sh -c "mount -t tmpfs tmpfs /run && exec env $pre \
+		STRONGSWAN_CONF=$d/strongswan.conf $charon" >"$d/charon.out" 2>&1 &
+	CHARON[$s]=$!
+	defer "kill ${CHARON[$s]} 2>/dev/null"
+	wait_for 60 test -S "$d/charon.vici"
+	wait_for 30 sw "$s" --stats >/dev/null
+	sw "$s" --load-all --file "$d/swanctl.conf" >"$d/load.out" 2>&1 ||
+		{ cat "$d/load.out"; fail "swanctl --load-all on $s"; }
+	if is_nfsec "$impl"; then
+		grep -q "using nfsec as kernel IPsec backend" "$d/charon.log" ||
+			fail "charon on $s did not register kernel-nfsec: $(grep -i nfsec "$d/charon.log")"
+	fi
+	pass "charon on $s ($impl) up, $(grep -c "loaded connection" "$d/load.out") connections loaded"
+}
+
+# stop_charon SIDE: SIGTERM, wait for it to exit
+stop_charon()
+{
+	local pid=${CHARON[$1]} i
+	kill -TERM "$pid"
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "charon on $1 still running 30 s after SIGTERM"
+	wait "$pid" 2>/dev/null || true
+}
+
+sw() # SIDE COMMAND [ARGS...]: swanctl COMMAND on SIDE's charon
+{
+	local s=$1 cmd=$2
+	shift 2
+	STRONGSWAN_CONF=$tmp/tools.conf swanctl "$cmd" --uri "unix://$tmp/$s/charon.vici" "$@"
+}
+
+# dump what went wrong and fail
+die_logs()
+{
+	local s
+	for s in a b; do
+		echo "# ---- charon.log on $s (end)"
+		tail -n 40 "$tmp/$s/charon.log" 2>/dev/null | sed 's/^/#   /'
+	done
+	if is_nfsec "$LEFT"; then
+		echo "# ---- nfsec on a"
+		ip netns exec "$a" nfsec sa show 2>&1 | sed 's/^/#   /'
+		ip netns exec "$a" nfsec policy show 2>&1 | sed 's/^/#   /'
+	fi
+	fail "$@"
+}
+
+# ---- what each side holds
+
+# children SIDE: the installed CHILD_SAs swanctl lists, "NAME MODE REQID SPI-IN SPI-OUT
+# ENCR-ALG ENCR-KEYSIZE INTEG-ALG" sorted by name, SPIs as 0x%08x
+children()
+{
+	sw "$1" --list-sas --pretty | awk '
+		function out() {
+			if (name != "")
+				printf "%s %s %s 0x%s 0x%s %s %s %s\n", name, mode, reqid, spi_in,
+					spi_out, encr, (keysize == "" ? "-" : keysize),
+					(integ == "" ? "-" : integ)
+			name = ""
+		}
+		$1 == "name" && $2 == "=" { out(); name = $3; mode = reqid = spi_in = spi_out = ""
+			encr = keysize = integ = "" }
+		$1 == "mode" { mode = $3 }
+		$1 == "reqid" { reqid = $3 }
+		$1 == "spi-in" { spi_in = $3 }
+		$1 == "spi-out" { spi_out = $3 }
+		$1 == "encr-alg" { encr = $3 }
+		$1 == "encr-keysize" { keysize = $3 }
+		$1 == "integ-alg" { integ = $3 }
+		END { out() }' | sort
+}
+
+# nfsec_sas NS: "SPI REQID MODE DST ALG" per SA, sorted; ALG is aead:NAME:KEYBITS:ICV or
+# enc:NAME:KEYBITS+auth:NAME:KEYBITS:ICV
+nfsec_sas()
+{
+	ip netns exec "$1" nfsec -j sa show | python3 -c '
+import json, sys
+out = []
+for s in json.load(sys.stdin):
+    alg = []
+    for k in ("aead", "enc", "auth"):
+        if k in s:
+            a = s[k]
+            alg.append("%s:%s:%s" % (k, a["name"], a["key_len"]) +
+                       (":%s" % a["icv_len"] if k != "enc" else ""))
+    out.append("%s %s %s %s %s" % (s["spi"], s["reqid"], s["mode"], s["dst"], "+".join(alg)))
+print("\n".join(sorted(out)))'
+}
+
+# xfrm_sas NS: "SPI REQID MODE DST" per SA, sorted
+xfrm_sas()
+{
+	ip -n "$1" xfrm state | awk '
+		/^src / { dst = $4 }
+		/proto esp spi/ { spi = $4; reqid = $6; mode = $8; printf "%s %s %s %s\n", spi, reqid, mode, dst }' |
+		sort
+}
+
+# nfsec's algorithm for a CHILD_SA's swanctl algorithm words
+nfsec_alg()
+{
+	case "$1 $2 $3" in
+	"AES_GCM_16 128 -")	echo "aead:rfc4106(gcm(aes)):160:128" ;;
+	"AES_GCM_16 256 -")	echo "aead:rfc4106(gcm(aes)):288:128" ;;
+	"CHACHA20_POLY1305 256 -"|"CHACHA20_POLY1305 - -")
+				echo "aead:rfc7539esp(chacha20,poly1305):288:128" ;;
+	"AES_CBC 256 HMAC_SHA2_256_128")
+				echo "enc:cbc(aes):256+auth:hmac(sha256):256:128" ;;
+	*)			echo "unknown($1 $2 $3)" ;;
+	esac
+}
+
+# check_sas: step 1, for the CHILD_SAs of the case (the only ones)
+check_sas()
+{
+	local ca cb want_a want_b got mode reqid in out encr ks integ m
+	ca=$(children a) cb=$(children b)
+	printf '#   a: %s\n' "${ca//$'\n'/$'\n'#   a: }"
+	check_eq "CHILD_SAs on a" "$(awk '{ print $1 }' <<<"$ca" | xargs)" "$CHILDREN"
+	check_eq "CHILD_SAs on b" "$(awk '{ print $1 }' <<<"$cb" | xargs)" "$CHILDREN"
+	# the same SPIs seen from both ends, each side's reqid its own
+	check_eq "a's inbound SPIs = b's outbound ones" "$(awk '{ print $1, $4, $5 }' <<<"$ca")" \
+		"$(awk '{ print $1, $5, $4 }' <<<"$cb")"
+	want_a='' want_b=
+	while read -r _ mode reqid in out encr ks integ; do
+		m=${mode,,}
+		# both CHILD_SAs' SAs are between the hosts
+		if is_nfsec "$LEFT"; then
+			want_a+="$in $reqid $m 10.0.0.1 $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
+			want_a+="$out $reqid $m 10.0.0.2 $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
+		else
+			want_a+="$in $reqid $m 10.0.0.1"$'\n'"$out $reqid $m 10.0.0.2"$'\n'
+		fi
+	done <<<"$ca"
+	while read -r _ mode reqid in out _; do
+		want_b+="$in $reqid ${mode,,} 10.0.0.2"$'\n'"$out $reqid ${mode,,} 10.0.0.1"$'\n'
+	done <<<"$cb"
+	if is_nfsec "$LEFT"; then
+		got=$(nfsec_sas "$a")
+		check_eq "nfsec's SAs on a (SPI reqid mode dst algorithm)" "$got" "$(sort <<<"${want_a%$'\n'}")"
+		check_eq "xfrm SAs on a (nfsec's side)" "$(ip -n "$a" xfrm state | wc -l)" 0
+	else
+		check_eq "xfrm's SAs on a (SPI reqid mode dst)" "$(xfrm_sas "$a")" "$(sort <<<"${want_a%$'\n'}")"
+	fi
+	check_eq "xfrm's SAs on b (SPI reqid mode dst)" "$(xfrm_sas "$b")" "$(sort <<<"${want_b%$'\n'}")"
+	# for the wire and the counters
+	read -r _ _ _ TUN_IN TUN_OUT _ <<<"$(grep -- "-tun " <<<"$ca")"
+	read -r _ _ _ TR_IN TR_OUT _ <<<"$(grep -- "-tr " <<<"$ca")"
+}
+
+# SA packets of a's SA SPI (nfsec or xfrm)
+a_packets()
+{
+	if is_nfsec "$LEFT"; then
+		sastat "$a" "$1" packets
+	else
+		xsa_packets "$a" "$1"
+	fi
+}
+
+# pings WHAT ADDR-ON-A ADDR-ON-B SPI-IN SPI-OUT: step 2
+pings()
+{
+	local what=$1 to_a=$2 to_b=$3 in=$4 out=$5 size from dst n=0 in0 out0
+	in0=$(a_packets "$in") out0=$(a_packets "$out")
+	for size in 56 1000 1400; do
+		for from in "$a" "$b"; do
+			dst=$to_b
+			[[ $from == "$b" ]] && dst=$to_a
+			ip netns exec "$from" ping -c 2 -i 0.2 -W 5 -s $size "$dst" >"$tmp/ping" 2>&1 ||
+				die_logs "$what: ping -s $size $(side "$from") -> $dst: $(tail -n 2 "$tmp/ping" | tr '\n' ' ')"
+			n=$((n + 2))
+		done
+	done
+	pass "$what: pings of 56, 1000 and 1400 bytes each way, $n answered"
+	check_eq "$what: packets of a's outbound SA $out after the pings" "$(($(a_packets "$out") - out0))" 12
+	check_eq "$what: packets of a's inbound SA $in after the pings" "$(($(a_packets "$in") - in0))" 12
+}
+
+# ---- a case
+
+run_case()
+{
+	local c=$1 auth tun tr init t0 t1 t2 all esp ike ns n spi s
+	read -r auth tun tr <<<"$(case_params "$c")"
+	init=a
+	[[ $c == psk-b ]] && init=b
+	CHILDREN="$c-tr $c-tun"
+	echo "# ---- $c: $auth, tunnel $tun, transport $tr, $init initiates"
+	cap_start "$a" eth0 "$tmp/$c.pcap" "ip"
+
+	t0=$(date +%s%N)
+	sw $init --initiate --child "$c-tun" --timeout 120 >"$tmp/$c.init" 2>&1 ||
+		die_logs "$c: initiating $c-tun from $init: $(tail -n 3 "$tmp/$c.init" | tr '\n' ' ')"
+	t1=$(date +%s%N)
+	sw $init --initiate --child "$c-tr" --timeout 120 >"$tmp/$c.init2" 2>&1 ||
+		die_logs "$c: initiating $c-tr from $init: $(tail -n 3 "$tmp/$c.init2" | tr '\n' ' ')"
+	t2=$(date +%s%N)
+	pass "$c: IKE_SA and tunnel CHILD_SA established in $(((t1 - t0) / 1000000)) ms, transport CHILD_SA in $(((t2 - t1) / 1000000)) ms"
+
+	check_sas
+	pings "$c tunnel" 10.1.0.1 10.2.0.1 "$TUN_IN" "$TUN_OUT"
+	pings "$c transport" 10.0.0.1 10.0.0.2 "$TR_IN" "$TR_OUT"
+	xfer "$a" "$b" 10.2.0.1 5001 2097152
+	xfer "$b" "$a" 10.1.0.1 5002 2097152
+	xfer "$a" "$b" 10.0.0.2 5003 2097152
+	xfer "$b" "$a" 10.0.0.1 5004 2097152
+	cap_stop
+	grep -q "^0 packets dropped by kernel" "$tmp/$c.pcap.log" ||
+		fail "tcpdump dropped packets: $(cat "$tmp/$c.pcap.log")"
+
+	# step 4: the wire
+	all=$(cap_count "$tmp/$c.pcap" "ip")
+	ike=$(cap_count "$tmp/$c.pcap" "udp and (port 500 or port 4500)")
+	esp=0
+	for spi in "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT"; do
+		n=$(cap_count "$tmp/$c.pcap" "ip proto 50 and ip[20:4] = $spi")
+		((n > 20)) || fail "$c: only $n ESP packets of SPI $spi on the wire"
+		esp=$((esp + n))
+	done
+	if ((all != esp + ike)); then
+		tcpdump -r "$tmp/$c.pcap" -n 2>/dev/null | grep -v -e "ESP(spi=" -e "isakmp" | head -n 8 |
+			sed 's/^/#   /'
+	fi
+	check_eq "$c: IPv4 packets on a's eth0 neither ESP of the CHILD_SAs nor IKE" \
+		"$((all - esp - ike))" 0
+	pass "$c: wire: $esp ESP packets of the 4 SPIs, $ike IKE"
+
+	# step 5: terminate
+	sw $init --terminate --ike "$c" --timeout 60 >"$tmp/$c.term" 2>&1 ||
+		die_logs "$c: terminate: $(tail -n 3 "$tmp/$c.term" | tr '\n' ' ')"
+	for s in a b; do
+		wait_for 30 no_sas "$s"
+	done
+	check_empty "$c: after --terminate" bypass
+	echo "# $c: $(($(date +%s%N) / 1000000 - t0 / 1000000)) ms"
+}
+
+# shellcheck disable=SC2317 # called by wait_for
+no_sas() { [[ -z $(sw "$1" --list-sas) ]]; }
+
+# xfrm_spd NS: the policies of xfrm's SPD (not the IKE sockets' per-socket ones)
+xfrm_spd() { ip -n "$1" xfrm policy | grep -E "^[[:space:]]+dir (in|out|fwd) " || true; }
+
+# nfsec_policies NS: "DIR PRIORITY SRC:SPORT DST:DPORT PROTO ACTION TMPL|-" per policy, sorted
+nfsec_policies()
+{
+	ip netns exec "$1" nfsec -j policy show | python3 -c '
+import json, sys
+out = []
+for p in json.load(sys.stdin):
+    s = p["sel"]
+    out.append("%s %s %s:%s %s:%s %s %s %s" % (p["dir"], p["priority"], s["src"], s["sport"],
+               s["dst"], s["dport"], s["proto"], p["action"], "tmpl" if "tmpl" in p else "-"))
+print("\n".join(sorted(out)))'
+}
+
+# check_empty WHAT bypass|none: what nfsec (and xfrm) hold once the CHILD_SAs are gone
+check_empty()
+{
+	local what=$1 want=
+	if is_nfsec "$LEFT"; then
+		check_eq "$what: nfsec SAs on a" "$(ip netns exec "$a" nfsec sa show)" ""
+		if [[ $2 == bypass ]]; then
+			want=$(printf '%s\n' \
+				"in 32 0.0.0.0/0:0 0.0.0.0/0:4500 17 allow -" \
+				"in 32 0.0.0.0/0:0 0.0.0.0/0:500 17 allow -" \
+				"out 32 0.0.0.0/0:4500 0.0.0.0/0:0 17 allow -" \
+				"out 32 0.0.0.0/0:500 0.0.0.0/0:0 17 allow -")
+		fi
+		check_eq "$what: nfsec policies on a" "$(nfsec_policies "$a")" "$want"
+	else
+		check_eq "$what: xfrm SAs on a" "$(ip -n "$a" xfrm state)" ""
+		check_eq "$what: xfrm policies on a" "$(xfrm_spd "$a")" ""
+	fi
+	check_eq "$what: xfrm SAs on b" "$(ip -n "$b" xfrm state)" ""
+	check_eq "$what: xfrm policies on b" "$(xfrm_spd "$b")" ""
+	check_eq "$what: routes in table 220 on a" "$(ip -n "$a" route show table 220 2>/dev/null)" ""
+	check_eq "$what: routes in table 220 on b" "$(ip -n "$b" route show table 220 2>/dev/null)" ""
+}
+
+# ---- main
+
+mkdir -p "$tmp/a" "$tmp/b"
+strongswan_conf "$tmp/a" "$LEFT"
+strongswan_conf "$tmp/b" xfrm
+swanctl_conf "$tmp/a" a b 10.0.0.1 10.0.0.2 10.1.0.0/24 10.2.0.0/24
+swanctl_conf "$tmp/b" b a 10.0.0.2 10.0.0.1 10.2.0.0/24 10.1.0.0/24
+make_certs
+export SWANCTL_DIR=$tmp/a
+start_charon a "$a" "$LEFT"
+export SWANCTL_DIR=$tmp/b
+start_charon b "$b" xfrm
+unset SWANCTL_DIR
+check_empty "before any CHILD_SA" bypass
+is_nfsec "$LEFT" && snap
+
+for c in $CASES; do
+	run_case "$c"
+done
+
+if is_nfsec "$LEFT"; then
+	for n in $NAMES; do
+		check_eq "a (nfsec) $n over the whole test" "$(delta "$a" "$n")" 0
+	done
+fi
+stop_charon a
+stop_charon b
+if is_nfsec "$LEFT"; then
+	check_eq "charon on a stopped: nfsec SAs" "$(ip netns exec "$a" nfsec sa show)" ""
+	check_eq "charon on a stopped: nfsec policies" "$(ip netns exec "$a" nfsec policy show)" ""
+fi
+exit 0
