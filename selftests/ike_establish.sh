@@ -89,6 +89,7 @@ charon {
 		log {
 			path = $1/charon.log
 			time_format = %H:%M:%S
+			flush_line = yes
 			default = 1
 			knl = 2
 			ike = 1
@@ -408,7 +409,7 @@ run_case()
 	[[ $c == psk-b ]] && init=b
 	CHILDREN="$c-tr $c-tun"
 	echo "# ---- $c: $auth, tunnel $tun, transport $tr, $init initiates"
-	cap_start "$a" eth0 "$tmp/$c.pcap" "ip"
+	CAP_SNAPLEN=64 CAP_BUFFER=8192 cap_start "$a" eth0 "$tmp/$c.pcap" "ip"
 
 	t0=$(date +%s%N)
 	sw $init --initiate --child "$c-tun" --timeout 120 >"$tmp/$c.init" 2>&1 ||
