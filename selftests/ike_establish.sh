@@ -16,16 +16,22 @@
 #   psk-b   PSK, b initiates: tunnel chacha20poly1305, transport aes256-sha256 (CBC, HMAC 128)
 #   x509    certificates made with pki at test time (a CA, a host certificate each, Ed25519),
 #           a initiates: tunnel aes256-sha256, transport aes128gcm16
-# Per case:
-#   1. both CHILD_SAs establish (the time is printed); swanctl --list-sas on a shows the
-#      CHILD_SAs' SPIs and reqids, and nfsec holds exactly those SAs (in and out, with that reqid,
-#      mode and the algorithm of the proposal); b's swanctl and xfrm agree the same way, and a's
-#      inbound SPIs are b's outbound ones; xfrm in a holds nothing;
-#   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a:
-#      all answered, and each nfsec SA counted exactly 12 packets;
-#   3. 2 MB over TCP each way through each CHILD_SA, sha256 compared;
+# Per case (each step's time since the case began is printed):
+#   1. both CHILD_SAs establish, initiated at once (two swanctl --initiate: one IKE_SA, the
+#      second CHILD_SA in a CREATE_CHILD_SA after IKE_AUTH; the time is printed); swanctl
+#      --list-sas shows one IKE_SA on each side; on a it shows the CHILD_SAs' SPIs and reqids,
+#      and nfsec holds exactly those SAs (in and out, with that reqid, mode, replay window (the
+#      configured one inbound, none outbound) and the algorithm of the proposal);
+#      b's swanctl and xfrm agree the same way, and a's inbound SPIs are b's outbound ones; xfrm
+#      in a holds nothing;
+#   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a,
+#      all 24 at once: all answered, and each of a's four SAs counted exactly 12 packets;
+#   3. 1 MB over TCP each way through each CHILD_SA, the four at once, sha256 compared;
 #   4. on a's eth0 (both directions) every IPv4 packet from the first IKE message to the end is
-#      ESP with one of the four SPIs, or UDP 500/4500; ESP of each SPI was seen;
+#      ESP with one of the four SPIs, or UDP 500/4500, and there was IKE; more than 20 ESP
+#      packets of each SPI (with xfrm on a, the decapsulated tunnel packets xfrm passes through
+#      eth0 again are told apart); printed, per inbound SPI, the most a packet came behind the
+#      highest sequence number before it; no drop counter of a's four SAs moved;
 #   5. swanctl --terminate of the IKE_SA: nfsec on a holds no SA and exactly the four IKE bypass
 #      policies (UDP 500 and 4500, in and out, priority 32, no template); no route left in table
 #      220 on either side; xfrm on b holds no SA and no policy.
@@ -33,6 +39,7 @@
 # IKE_LEFT=xfrm runs stock charon on both sides (validates the test without nfsec).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
+CASE=setup CASE_T0=${EPOCHREALTIME/./}
 
 # shellcheck disable=SC2034 # esp_lib.sh's side() reads RIGHT
 LEFT=${IKE_LEFT:-nfsec} RIGHT=xfrm
@@ -40,7 +47,7 @@ is_nfsec "$LEFT" && need_module
 charon=/usr/lib/ipsec/charon
 plugin=$SELFTESTS_DIR/../ike/libstrongswan-kernel-nfsec.so
 [[ -x $charon ]] || skip "no $charon (apt-get install strongswan-charon)"
-need_cmd swanctl pki tcpdump socat python3
+need_cmd swanctl pki tcpdump socat jq
 [[ $(id -u) == 0 ]] || skip "needs root (namespaces, mount)"
 if is_nfsec "$LEFT"; then
 	[[ -f $plugin ]] || skip "the kernel-nfsec plugin is not built (make ike)"
@@ -52,6 +59,9 @@ for p in curve25519 vici kernel-netlink socket-default x509 pkcs8; do
 done
 
 CASES=${IKE_CASES:-"psk-a psk-b x509"}
+XFER_BYTES=1048576
+# charon's default replay window (the CHILD_SAs set none)
+REPLAY_WINDOW=32
 tunnel_hosts
 tmp=$(mktemp -d)
 defer "rm -rf $tmp"
@@ -267,20 +277,26 @@ die_logs()
 
 # ---- what each side holds
 
-# children SIDE: the installed CHILD_SAs swanctl lists, "NAME MODE REQID SPI-IN SPI-OUT
-# ENCR-ALG ENCR-KEYSIZE INTEG-ALG" sorted by name, SPIs as 0x%08x
+# list_sas SIDE: what swanctl --list-sas --pretty shows now, into $tmp/sas.SIDE (one
+# "list-sa event" per IKE_SA)
+# shellcheck disable=SC2317 # called by children_up, by wait_for
+list_sas() { sw "$1" --list-sas --pretty >"$tmp/sas.$1"; }
+
+# children SIDE: the installed CHILD_SAs in SIDE's last list_sas, "NAME MODE REQID SPI-IN
+# SPI-OUT ENCR-ALG ENCR-KEYSIZE INTEG-ALG" sorted by name, SPIs as 0x%08x
 children()
 {
-	sw "$1" --list-sas --pretty | awk '
+	awk '
 		function out() {
-			if (name != "")
+			if (name != "" && state == "INSTALLED")
 				printf "%s %s %s 0x%s 0x%s %s %s %s\n", name, mode, reqid, spi_in,
 					spi_out, encr, (keysize == "" ? "-" : keysize),
 					(integ == "" ? "-" : integ)
 			name = ""
 		}
 		$1 == "name" && $2 == "=" { out(); name = $3; mode = reqid = spi_in = spi_out = ""
-			encr = keysize = integ = "" }
+			encr = keysize = integ = state = "" }
+		$1 == "state" { state = $3 }
 		$1 == "mode" { mode = $3 }
 		$1 == "reqid" { reqid = $3 }
 		$1 == "spi-in" { spi_in = $3 }
@@ -288,25 +304,17 @@ children()
 		$1 == "encr-alg" { encr = $3 }
 		$1 == "encr-keysize" { keysize = $3 }
 		$1 == "integ-alg" { integ = $3 }
-		END { out() }' | sort
+		END { out() }' "$tmp/sas.$1" | sort
 }
 
-# nfsec_sas NS: "SPI REQID MODE DST ALG" per SA, sorted; ALG is aead:NAME:KEYBITS:ICV or
-# enc:NAME:KEYBITS+auth:NAME:KEYBITS:ICV
+# nfsec_sas NS: "SPI REQID MODE DST REPLAY-WINDOW ALG" per SA, sorted; ALG is
+# aead:NAME:KEYBITS:ICV or enc:NAME:KEYBITS+auth:NAME:KEYBITS:ICV
 nfsec_sas()
 {
-	ip netns exec "$1" nfsec -j sa show | python3 -c '
-import json, sys
-out = []
-for s in json.load(sys.stdin):
-    alg = []
-    for k in ("aead", "enc", "auth"):
-        if k in s:
-            a = s[k]
-            alg.append("%s:%s:%s" % (k, a["name"], a["key_len"]) +
-                       (":%s" % a["icv_len"] if k != "enc" else ""))
-    out.append("%s %s %s %s %s" % (s["spi"], s["reqid"], s["mode"], s["dst"], "+".join(alg)))
-print("\n".join(sorted(out)))'
+	ip netns exec "$1" nfsec -j sa show | jq -r '.[] | "\(.spi) \(.reqid) \(.mode) \(.dst) \(.replay_window) " +
+		([("aead", "enc", "auth") as $k | select(has($k)) |
+		  "\($k):\(.[$k].name):\(.[$k].key_len)" + (if $k == "enc" then "" else ":\(.[$k].icv_len)" end)] |
+		 join("+"))' | sort
 }
 
 # xfrm_sas NS: "SPI REQID MODE DST" per SA, sorted
@@ -332,7 +340,8 @@ nfsec_alg()
 	esac
 }
 
-# check_sas: step 1, for the CHILD_SAs of the case (the only ones)
+# check_sas: step 1, for the CHILD_SAs of the case (the only ones), as children_up last listed
+# them
 check_sas()
 {
 	local ca cb want_a want_b got mode reqid in out encr ks integ m
@@ -348,8 +357,9 @@ check_sas()
 		m=${mode,,}
 		# both CHILD_SAs' SAs are between the hosts
 		if is_nfsec "$LEFT"; then
-			want_a+="$in $reqid $m 10.0.0.1 $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
-			want_a+="$out $reqid $m 10.0.0.2 $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
+			# the inbound SA with charon's replay window, the outbound one without
+			want_a+="$in $reqid $m 10.0.0.1 $REPLAY_WINDOW $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
+			want_a+="$out $reqid $m 10.0.0.2 0 $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
 		else
 			want_a+="$in $reqid $m 10.0.0.1"$'\n'"$out $reqid $m 10.0.0.2"$'\n'
 		fi
@@ -359,7 +369,7 @@ check_sas()
 	done <<<"$cb"
 	if is_nfsec "$LEFT"; then
 		got=$(nfsec_sas "$a")
-		check_eq "nfsec's SAs on a (SPI reqid mode dst algorithm)" "$got" "$(sort <<<"${want_a%$'\n'}")"
+		check_eq "nfsec's SAs on a (SPI reqid mode dst replay-window algorithm)" "$got" "$(sort <<<"${want_a%$'\n'}")"
 		check_eq "xfrm SAs on a (nfsec's side)" "$(ip -n "$a" xfrm state | wc -l)" 0
 	else
 		check_eq "xfrm's SAs on a (SPI reqid mode dst)" "$(xfrm_sas "$a")" "$(sort <<<"${want_a%$'\n'}")"
@@ -370,83 +380,213 @@ check_sas()
 	read -r _ _ _ TR_IN TR_OUT _ <<<"$(grep -- "-tr " <<<"$ca")"
 }
 
-# SA packets of a's SA SPI (nfsec or xfrm)
-a_packets()
+# a_sas SPI...: "SPI PACKETS DROPS" of a's SAs (nfsec's or xfrm's), DROPS the counters of NAMES
+# that moved ("name=N,...", "-" for none; always "-" for xfrm), one call for all
+a_sas()
 {
+	local spi
 	if is_nfsec "$LEFT"; then
-		sastat "$a" "$1" packets
+		ip netns exec "$a" nfsec -s -j sa show | jq -r --arg names "$NAMES" --arg spis "$*" '
+			([$names | splits("\\s+") | select(. != "")]) as $names |
+			(map({key: .spi, value: .}) | from_entries) as $sas |
+			$spis | splits(" ") | . as $spi | $sas[$spi] as $sa |
+			if $sa == null then "\($spi) none -" else
+				"\($spi) \($sa.current.packets) " +
+				([$names[] as $n | select(($sa.stats[$n] // 0) != 0) | "\($n)=\($sa.stats[$n])"] |
+				 if length == 0 then "-" else join(",") end)
+			end'
 	else
-		xsa_packets "$a" "$1"
+		for spi; do
+			echo "$spi $(xsa_packets "$a" "$spi") -"
+		done
 	fi
 }
 
-# pings WHAT ADDR-ON-A ADDR-ON-B SPI-IN SPI-OUT: step 2
+# pings: step 2, through both CHILD_SAs at once
 pings()
 {
-	local what=$1 to_a=$2 to_b=$3 in=$4 out=$5 size from dst n=0 in0 out0
-	in0=$(a_packets "$in") out0=$(a_packets "$out")
-	for size in 56 1000 1400; do
-		for from in "$a" "$b"; do
-			dst=$to_b
-			[[ $from == "$b" ]] && dst=$to_a
-			ip netns exec "$from" ping -c 2 -i 0.2 -W 5 -s $size "$dst" >"$tmp/ping" 2>&1 ||
-				die_logs "$what: ping -s $size $(side "$from") -> $dst: $(tail -n 2 "$tmp/ping" | tr '\n' ' ')"
-			n=$((n + 2))
+	local t what to_a to_b size from dst k n=0 spi p0 p1
+	local -A pid=() run=() before=()
+	while read -r spi p0 _; do
+		before[$spi]=$p0
+	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
+	for t in "tunnel 10.1.0.1 10.2.0.1" "transport 10.0.0.1 10.0.0.2"; do
+		read -r what to_a to_b <<<"$t"
+		for size in 56 1000 1400; do
+			for from in a b; do
+				dst=$to_b
+				[[ $from == b ]] && dst=$to_a
+				k=$what.$size.$from
+				# One echo at a time, each waited for: ping -c 2 gives the second reply
+				# only max(2 RTTs, the interval) after the last request, which 24 pings
+				# at once under TCG can exceed
+				{ ip netns exec "${!from}" ping -c 1 -W 20 -s $size "$dst" &&
+					ip netns exec "${!from}" ping -c 1 -W 20 -s $size "$dst"
+				} >"$tmp/ping.$k" 2>&1 &
+				pid[$k]=$!
+				run[$k]="$CASE $what: ping -s $size $from -> $dst"
+			done
 		done
 	done
-	pass "$what: pings of 56, 1000 and 1400 bytes each way, $n answered"
-	check_eq "$what: packets of a's outbound SA $out after the pings" "$(($(a_packets "$out") - out0))" 12
-	check_eq "$what: packets of a's inbound SA $in after the pings" "$(($(a_packets "$in") - in0))" 12
+	for k in "${!pid[@]}"; do
+		wait "${pid[$k]}" ||
+			die_logs "${run[$k]}: $(tail -n 2 "$tmp/ping.$k" | tr '\n' ' ')"
+		[[ $(grep -c " 1 received" "$tmp/ping.$k") == 2 ]] ||
+			die_logs "${run[$k]} lost packets: $(grep received "$tmp/ping.$k" | tr '\n' ' ')"
+		n=$((n + 2))
+	done
+	pass "$CASE: pings of 56, 1000 and 1400 bytes each way through both CHILD_SAs, $n answered"
+	while read -r spi p1 _; do
+		check_eq "$CASE: packets of a's SA $spi ($(sa_name "$spi")) after the pings" \
+			"$((p1 - before[$spi]))" 12
+	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
+}
+
+# sa_name SPI: which of a's SAs it is
+sa_name()
+{
+	case $1 in
+	"$TUN_IN")	echo "tunnel, in" ;;
+	"$TUN_OUT")	echo "tunnel, out" ;;
+	"$TR_IN")	echo "transport, in" ;;
+	"$TR_OUT")	echo "transport, out" ;;
+	esac
+}
+
+# xfers: step 3, XFER_BYTES over TCP each way through each CHILD_SA, the four at once
+xfers()
+{
+	local k rc=0
+	local -A pid=()
+	for k in "$a $b 10.2.0.1 5001" "$b $a 10.1.0.1 5002" "$a $b 10.0.0.2 5003" "$b $a 10.0.0.1 5004"; do
+		# shellcheck disable=SC2086 # four words
+		(TMPDIR=$tmp xfer $k "$XFER_BYTES") >"$tmp/xfer.${k##* }" 2>&1 &
+		pid[${k##* }]=$!
+	done
+	for k in 5001 5002 5003 5004; do
+		wait "${pid[$k]}" || rc=1
+		cat "$tmp/xfer.$k"
+	done
+	((rc == 0)) || die_logs "$CASE: a TCP transfer failed (above)"
+	# xfer's own cleanup does not run in a subshell
+	rm -rf "$tmp"/tmp.*
+}
+
+# wire CASE: step 4, from one pass over the capture: the ESP of each of the four SPIs, IKE, and
+# anything else (none allowed); with xfrm on a, the decapsulated tunnel packets xfrm hands to the
+# stack again through eth0 (where the capture sees them: they are not on the wire) are told
+# apart. Also, per inbound SPI, how far behind the highest sequence number seen before it a
+# packet came (printed: what a replay window must tolerate)
+wire()
+{
+	local c=$1 out decap=0 n spi
+	is_nfsec "$LEFT" || decap=1
+	out=$(tcpdump -r "$tmp/$c.pcap" -n -t 2>/dev/null | awk -v spis="$TUN_IN $TUN_OUT $TR_IN $TR_OUT" \
+		-v ins="$TUN_IN $TR_IN" -v decap=$decap -v w="$REPLAY_WINDOW" '
+		function hex(h,   i, v) { v = 0; h = tolower(h); sub(/^0x/, "", h)
+			for (i = 1; i <= length(h); i++)
+				v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+			return v }
+		function key(h) { h = tolower(h); sub(/^0x0*/, "", h); return h }
+		function addr(w,   x) { sub(/:$/, "", w); split(w, x, "."); return x[1] "." x[2] "." x[3] "." x[4] }
+		function port(w,   x) { sub(/:$/, "", w); return split(w, x, ".") == 5 ? x[5] : "" }
+		BEGIN { k = split(spis, s, " "); for (i = 1; i <= k; i++) { want[key(s[i])] = s[i]; n[s[i]] = 0 }
+			split(ins, x, " "); for (i in x) inbound[key(x[i])] = 1 }
+		match($0, /ESP\(spi=0x[0-9a-f]+,seq=0x[0-9a-f]+\)/) {
+			e = substr($0, RSTART + 8, RLENGTH - 9); split(e, f, ",seq=")
+			spi = key(f[1]); seq = hex(f[2])
+			if (!(spi in want)) { other++; if (shown++ < 8) print "other " $0; next }
+			n[want[spi]]++
+			if (spi in inbound) {
+				if (seq > top[spi]) top[spi] = seq
+				else if (top[spi] - seq > lag[spi]) lag[spi] = top[spi] - seq
+				if (seq + w <= top[spi]) late[spi]++
+			}
+			next
+		}
+		$1 == "IP" && (port($2) == 500 || port($2) == 4500 || port($4) == 500 || port($4) == 4500) &&
+			$0 ~ /(isakmp|NONESP|UDP)/ { ike++; next }
+		decap && $1 == "IP" && addr($2) == "10.2.0.1" && addr($4) == "10.1.0.1" { dec++; next }
+		{ other++; if (shown++ < 8) print "other " $0 }
+		END { for (i = 1; i <= k; i++) print "esp", s[i], n[s[i]], lag[key(s[i])] + 0, late[key(s[i])] + 0
+			print "ike", ike + 0; print "decap", dec + 0; print "others", other + 0 }')
+	grep "^other " <<<"$out" | sed 's/^other /#   /' || true
+	esp=0
+	while read -r _ spi n lag late; do
+		((n > 20)) || fail "$c: only $n ESP packets of SPI $spi ($(sa_name "$spi")) on the wire"
+		[[ $spi == "$TUN_IN" || $spi == "$TR_IN" ]] &&
+			echo "# $c: SPI $spi ($(sa_name "$spi")): $n ESP packets, one up to $lag behind the highest before it, $late outside a window of $REPLAY_WINDOW"
+		esp=$((esp + n))
+	done < <(grep "^esp " <<<"$out")
+	ike=$(awk '$1 == "ike" { print $2 }' <<<"$out")
+	((ike > 0)) || fail "$c: no IKE packet on the wire"
+	if ((decap)); then
+		n=$(awk '$1 == "decap" { print $2 }' <<<"$out")
+		echo "# $c: $n decapsulated tunnel packets seen again on eth0 (xfrm on a)"
+	fi
+	check_eq "$c: IPv4 packets on a's eth0 neither ESP of the CHILD_SAs nor IKE" \
+		"$(awk '$1 == "others" { print $2 }' <<<"$out")" 0
+	pass "$c: wire: $esp ESP packets of the 4 SPIs, $ike IKE"
+}
+
+# children_up: both CHILD_SAs of the case installed on both sides, as list_sas shows now
+# shellcheck disable=SC2317 # called by wait_for
+children_up()
+{
+	list_sas a && list_sas b &&
+		[[ $(children a | awk '{ print $1 }' | xargs) == "$CHILDREN" &&
+			$(children b | awk '{ print $1 }' | xargs) == "$CHILDREN" ]]
 }
 
 # ---- a case
 
+# step WHAT: the time since the case began (where the time goes)
+step() { echo "# $CASE +$(((${EPOCHREALTIME/./} - CASE_T0) / 1000)) ms: $*"; }
+
 run_case()
 {
-	local c=$1 auth tun tr init t0 t1 t2 all esp ike ns n spi s
+	local c=$1 auth tun tr init t0 p1 p2 s spi n drops
 	read -r auth tun tr <<<"$(case_params "$c")"
 	init=a
 	[[ $c == psk-b ]] && init=b
 	CHILDREN="$c-tr $c-tun"
 	echo "# ---- $c: $auth, tunnel $tun, transport $tr, $init initiates"
+	CASE=$c CASE_T0=${EPOCHREALTIME/./}
 	CAP_SNAPLEN=64 CAP_BUFFER=8192 cap_start "$a" eth0 "$tmp/$c.pcap" "ip"
 
-	t0=$(date +%s%N)
-	sw $init --initiate --child "$c-tun" --timeout 120 >"$tmp/$c.init" 2>&1 ||
-		die_logs "$c: initiating $c-tun from $init: $(tail -n 3 "$tmp/$c.init" | tr '\n' ' ')"
-	t1=$(date +%s%N)
-	sw $init --initiate --child "$c-tr" --timeout 120 >"$tmp/$c.init2" 2>&1 ||
-		die_logs "$c: initiating $c-tr from $init: $(tail -n 3 "$tmp/$c.init2" | tr '\n' ' ')"
-	t2=$(date +%s%N)
-	pass "$c: IKE_SA and tunnel CHILD_SA established in $(((t1 - t0) / 1000000)) ms, transport CHILD_SA in $(((t2 - t1) / 1000000)) ms"
+	# Both CHILD_SAs at once: charon serializes the two initiates' lookup of the IKE_SA by
+	# config, so the second joins the IKE_SA the first sets up (its CHILD_SA follows IKE_AUTH in
+	# a CREATE_CHILD_SA). swanctl returns when a CHILD_SA of that IKE_SA is up, maybe the other
+	# one: children_up waits for both.
+	t0=${EPOCHREALTIME/./}
+	sw $init --initiate --child "$c-tun" --timeout 120 >"$tmp/$c.init" 2>&1 &
+	p1=$!
+	sw $init --initiate --child "$c-tr" --timeout 120 >"$tmp/$c.init2" 2>&1 &
+	p2=$!
+	wait $p1 || die_logs "$c: initiating $c-tun from $init: $(tail -n 3 "$tmp/$c.init" | tr '\n' ' ')"
+	wait $p2 || die_logs "$c: initiating $c-tr from $init: $(tail -n 3 "$tmp/$c.init2" | tr '\n' ' ')"
+	wait_for 60 children_up
+	pass "$c: IKE_SA and both CHILD_SAs established in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
+	for s in a b; do
+		check_eq "$c: IKE_SAs on $s" "$(grep -c "^list-sa event" "$tmp/sas.$s")" 1
+	done
+	step "established"
 
 	check_sas
-	pings "$c tunnel" 10.1.0.1 10.2.0.1 "$TUN_IN" "$TUN_OUT"
-	pings "$c transport" 10.0.0.1 10.0.0.2 "$TR_IN" "$TR_OUT"
-	xfer "$a" "$b" 10.2.0.1 5001 2097152
-	xfer "$b" "$a" 10.1.0.1 5002 2097152
-	xfer "$a" "$b" 10.0.0.2 5003 2097152
-	xfer "$b" "$a" 10.0.0.1 5004 2097152
+	step "SAs checked"
+	pings
+	step "pings"
+	xfers
+	step "transfers"
 	cap_stop
 	grep -q "^0 packets dropped by kernel" "$tmp/$c.pcap.log" ||
 		fail "tcpdump dropped packets: $(cat "$tmp/$c.pcap.log")"
-
-	# step 4: the wire
-	all=$(cap_count "$tmp/$c.pcap" "ip")
-	ike=$(cap_count "$tmp/$c.pcap" "udp and (port 500 or port 4500)")
-	esp=0
-	for spi in "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT"; do
-		n=$(cap_count "$tmp/$c.pcap" "ip proto 50 and ip[20:4] = $spi")
-		((n > 20)) || fail "$c: only $n ESP packets of SPI $spi on the wire"
-		esp=$((esp + n))
-	done
-	if ((all != esp + ike)); then
-		tcpdump -r "$tmp/$c.pcap" -n 2>/dev/null | grep -v -e "ESP(spi=" -e "isakmp" | head -n 8 |
-			sed 's/^/#   /'
-	fi
-	check_eq "$c: IPv4 packets on a's eth0 neither ESP of the CHILD_SAs nor IKE" \
-		"$((all - esp - ike))" 0
-	pass "$c: wire: $esp ESP packets of the 4 SPIs, $ike IKE"
+	wire "$c"
+	# no drop counter of a's four SAs moved
+	while read -r spi n drops; do
+		check_eq "$c: a's SA $spi ($(sa_name "$spi")) drop counters" "$drops" "-"
+	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
+	step "wire checked"
 
 	# step 5: terminate
 	sw $init --terminate --ike "$c" --timeout 60 >"$tmp/$c.term" 2>&1 ||
@@ -455,7 +595,7 @@ run_case()
 		wait_for 30 no_sas "$s"
 	done
 	check_empty "$c: after --terminate" bypass
-	echo "# $c: $(($(date +%s%N) / 1000000 - t0 / 1000000)) ms"
+	step "terminated, done"
 }
 
 # shellcheck disable=SC2317 # called by wait_for
@@ -467,14 +607,8 @@ xfrm_spd() { ip -n "$1" xfrm policy | grep -E "^[[:space:]]+dir (in|out|fwd) " |
 # nfsec_policies NS: "DIR PRIORITY SRC:SPORT DST:DPORT PROTO ACTION TMPL|-" per policy, sorted
 nfsec_policies()
 {
-	ip netns exec "$1" nfsec -j policy show | python3 -c '
-import json, sys
-out = []
-for p in json.load(sys.stdin):
-    s = p["sel"]
-    out.append("%s %s %s:%s %s:%s %s %s %s" % (p["dir"], p["priority"], s["src"], s["sport"],
-               s["dst"], s["dport"], s["proto"], p["action"], "tmpl" if "tmpl" in p else "-"))
-print("\n".join(sorted(out)))'
+	ip netns exec "$1" nfsec -j policy show | jq -r '.[] | "\(.dir) \(.priority) \(.sel.src):\(.sel.sport) " +
+		"\(.sel.dst):\(.sel.dport) \(.sel.proto) \(.action) \(if has("tmpl") then "tmpl" else "-" end)"' | sort
 }
 
 # check_empty WHAT bypass|none: what nfsec (and xfrm) hold once the CHILD_SAs are gone
@@ -503,31 +637,40 @@ check_empty()
 
 # ---- main
 
+step "namespaces"
 mkdir -p "$tmp/a" "$tmp/b"
 strongswan_conf "$tmp/a" "$LEFT"
 strongswan_conf "$tmp/b" xfrm
 swanctl_conf "$tmp/a" a b 10.0.0.1 10.0.0.2 10.1.0.0/24 10.2.0.0/24
 swanctl_conf "$tmp/b" b a 10.0.0.2 10.0.0.1 10.2.0.0/24 10.1.0.0/24
 make_certs
+step certificates
 export SWANCTL_DIR=$tmp/a
 start_charon a "$a" "$LEFT"
+step "charon a"
 export SWANCTL_DIR=$tmp/b
 start_charon b "$b" xfrm
+step "charon b"
 unset SWANCTL_DIR
 check_empty "before any CHILD_SA" bypass
+step "checked empty"
 is_nfsec "$LEFT" && snap
 
 for c in $CASES; do
 	run_case "$c"
 done
 
+CASE=end CASE_T0=${EPOCHREALTIME/./}
 if is_nfsec "$LEFT"; then
+	counters_now "$a"
 	for n in $NAMES; do
-		check_eq "a (nfsec) $n over the whole test" "$(delta "$a" "$n")" 0
+		check_eq "a (nfsec) $n over the whole test" "$((current[$a,$n] - before[$a,$n]))" 0
 	done
 fi
+step "counters checked"
 stop_charon a
 stop_charon b
+step "charons stopped"
 if is_nfsec "$LEFT"; then
 	check_eq "charon on a stopped: nfsec SAs" "$(ip netns exec "$a" nfsec sa show)" ""
 	check_eq "charon on a stopped: nfsec policies" "$(ip netns exec "$a" nfsec policy show)" ""
