@@ -98,6 +98,7 @@ const struct nla_policy nfsec_pol_policy[NFSEC_POL_A_MAX + 1] = {
 	[NFSEC_POL_A_INDEX] = { .type = NLA_U32 },
 	[NFSEC_POL_A_TMPL] = NLA_POLICY_NESTED(nfsec_tmpl_policy),
 	[NFSEC_POL_A_STATS] = { .type = NLA_REJECT },
+	[NFSEC_POL_A_LAST_USE] = { .type = NLA_REJECT },
 };
 
 static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
@@ -110,6 +111,11 @@ static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
 	[NFSEC_A_ACQUIRE_SEL] = { .type = NLA_REJECT },
 	[NFSEC_A_POLICY_COUNT] = { .type = NLA_REJECT },
 	[NFSEC_A_VALIDATE] = { .type = NLA_FLAG },
+	[NFSEC_A_SPI_MIN] = { .type = NLA_BE32 },
+	[NFSEC_A_SPI_MAX] = { .type = NLA_BE32 },
+	[NFSEC_A_SPI_TIMEOUT] = NLA_POLICY_RANGE(NLA_U32, 1, NFSEC_SPI_TIMEOUT_MAX),
+	[NFSEC_A_SPI_COUNT] = { .type = NLA_REJECT },
+	[NFSEC_A_MAPPING] = { .type = NLA_REJECT },
 };
 
 /*
@@ -341,7 +347,8 @@ static int stats_get(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&nn->lock);
 	if (nfsec_stats_put(msg, NFSEC_A_STATS, nn->stats) ||
 	    nla_put_u32(msg, NFSEC_A_SA_COUNT, nn->sa_count) ||
-	    nla_put_u32(msg, NFSEC_A_POLICY_COUNT, nn->pol_count)) {
+	    nla_put_u32(msg, NFSEC_A_POLICY_COUNT, nn->pol_count) ||
+	    nla_put_u32(msg, NFSEC_A_SPI_COUNT, nn->spi_count)) {
 		mutex_unlock(&nn->lock);
 		goto err;
 	}
@@ -386,6 +393,7 @@ static const struct genl_ops nfsec_ops[] = {
 	NFSEC_OP(NFSEC_CMD_POLICY_FLUSH, nfsec_nl_pol_flush, NULL),
 	NFSEC_OP(NFSEC_CMD_STATS_GET, stats_get, NULL),
 	NFSEC_OP(NFSEC_CMD_VERSION_GET, version_get, NULL),
+	NFSEC_OP(NFSEC_CMD_SA_ALLOCSPI, nfsec_nl_sa_allocspi, NULL),
 };
 
 /* Events show the configuration: only for those who may read it. */

@@ -41,7 +41,10 @@ int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info);
+int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info);
 /* The SA_EXPIRE event, under nn->lock. */
+void nfsec_nl_sa_mapping(struct nfsec_net *nn, struct nfsec_sa *sa,
+			 const union nfsec_addr *addr, __be16 port);
 void nfsec_nl_sa_expired(struct nfsec_net *nn, struct nfsec_sa *sa, bool hard);
 
 /* genl_policy.c */

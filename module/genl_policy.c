@@ -178,7 +178,10 @@ static int put_pol(struct sk_buff *msg, const struct nfsec_policy *pol,
 	    nla_put_u8(msg, NFSEC_POL_A_ACTION, pol->action) ||
 	    nla_put_u32(msg, NFSEC_POL_A_INDEX, pol->index) ||
 	    (pol->has_tmpl && put_tmpl(msg, &pol->tmpl)) ||
-	    (stats && put_pol_stats(msg, pol)))
+	    (stats && put_pol_stats(msg, pol)) ||
+	    (stats && READ_ONCE(pol->last_use) &&
+	     nla_put_u64_64bit(msg, NFSEC_POL_A_LAST_USE,
+			       READ_ONCE(pol->last_use), NFSEC_POL_A_PAD)))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;

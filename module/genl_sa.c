@@ -325,6 +325,7 @@ struct sa_state {
 	u64 bytes;
 	u64 packets;
 	time64_t use_time;
+	time64_t last_use;
 };
 
 static int put_state(struct sk_buff *msg, struct nfsec_sa *sa)
@@ -334,7 +335,7 @@ static int put_state(struct sk_buff *msg, struct nfsec_sa *sa)
 
 	spin_lock_bh(&sa->lock);
 	st = (struct sa_state){ sa->oseq, sa->replay.top, sa->cur_bytes,
-				sa->cur_packets, sa->use_time };
+				sa->cur_packets, sa->use_time, sa->last_use };
 	spin_unlock_bh(&sa->lock);
 
 	if (nla_put_u64_64bit(msg, NFSEC_SA_A_SEQ, st.seq, NFSEC_SA_A_PAD) ||
@@ -348,7 +349,10 @@ static int put_state(struct sk_buff *msg, struct nfsec_sa *sa)
 	    nla_put_u64_64bit(msg, NFSEC_CUR_A_ADD_TIME, sa->add_time,
 			      NFSEC_CUR_A_PAD) ||
 	    nla_put_u64_64bit(msg, NFSEC_CUR_A_USE_TIME, st.use_time,
-			      NFSEC_CUR_A_PAD))
+			      NFSEC_CUR_A_PAD) ||
+	    (st.last_use &&
+	     nla_put_u64_64bit(msg, NFSEC_CUR_A_LAST_USE, st.last_use,
+			       NFSEC_CUR_A_PAD)))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return nfsec_stats_put(msg, NFSEC_SA_A_STATS, sa->stats);
@@ -404,6 +408,38 @@ void nfsec_nl_sa_expired(struct nfsec_net *nn, struct nfsec_sa *sa, bool hard)
 	struct expire_event e = { .sa = sa, .hard = hard };
 
 	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_EXPIRE, sa_fill_expire, &e);
+}
+
+struct mapping_event {
+	struct nfsec_sa *sa;
+	const union nfsec_addr *addr;
+	__be16 port;
+};
+
+static int sa_fill_mapping(struct sk_buff *msg, const void *obj)
+{
+	const struct mapping_event *e = obj;
+	struct nlattr *nest;
+
+	if (sa_fill(msg, e->sa))
+		return -EMSGSIZE;
+	nest = nla_nest_start(msg, NFSEC_A_MAPPING);
+	if (!nest ||
+	    nfsec_nl_put_addr(msg, NFSEC_MAP_A_SRC, NFSEC_MAP_A_SRC6,
+			      e->sa->family, e->addr) ||
+	    nla_put_be16(msg, NFSEC_MAP_A_SPORT, e->port))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* Under nn->lock: @sa's packets come from @addr, @port. */
+void nfsec_nl_sa_mapping(struct nfsec_net *nn, struct nfsec_sa *sa,
+			 const union nfsec_addr *addr, __be16 port)
+{
+	struct mapping_event e = { .sa = sa, .addr = addr, .port = port };
+
+	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_MAPPING, sa_fill_mapping, &e);
 }
 
 static int sa_nest(struct genl_info *info, struct nlattr **tb)
@@ -483,10 +519,14 @@ int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
 		return PTR_ERR_OR_ZERO(sa);
 	mutex_lock(&nn->lock);
 	old = nfsec_sa_lookup(nn, sa->family, &sa->daddr, sa->spi, sa->proto);
-	if (!old)
-		NL_SET_ERR_MSG_MOD(info->extack, "no such SA to update");
-	else
+	if (old)
 		err = nfsec_sa_replace(nn, old, sa, info->extack);
+	/* As xfrm's update of a larval state: the reserver installs it. */
+	else if (nfsec_spi_reserved(nn, sa->family, &sa->daddr, sa->spi,
+				    sa->proto))
+		err = nfsec_sa_insert(nn, sa, info->extack);
+	else
+		NL_SET_ERR_MSG_MOD(info->extack, "no such SA to update");
 	if (!err)
 		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_UPDATE, sa_fill_event, sa);
 	mutex_unlock(&nn->lock);
@@ -495,23 +535,44 @@ int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* The SA a request names; called with nn->lock held. */
-static struct nfsec_sa *sa_find(struct nfsec_net *nn, struct genl_info *info)
+struct sa_id {
+	union nfsec_addr daddr;
+	__be32 spi;
+	u8 family;
+	u8 proto;
+};
+
+static int sa_id_parse(struct genl_info *info, struct sa_id *id)
 {
 	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
-	union nfsec_addr daddr;
-	struct nfsec_sa *sa;
-	u8 family;
 	int err;
 
 	err = sa_nest(info, tb) ?:
-	      parse_id(tb, info->attrs[NFSEC_A_SA], &family, &daddr,
+	      parse_id(tb, info->attrs[NFSEC_A_SA], &id->family, &id->daddr,
 		       info->extack);
 	if (err)
+		return err;
+	id->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
+	id->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
+	return 0;
+}
+
+static struct nfsec_sa *sa_id_find(struct nfsec_net *nn, const struct sa_id *id)
+{
+	return nfsec_sa_lookup(nn, id->family, &id->daddr, id->spi, id->proto);
+}
+
+/* The SA a request names; called with nn->lock held. */
+static struct nfsec_sa *sa_find(struct nfsec_net *nn, struct genl_info *info)
+{
+	struct nfsec_sa *sa;
+	struct sa_id id;
+	int err;
+
+	err = sa_id_parse(info, &id);
+	if (err)
 		return ERR_PTR(err);
-	sa = nfsec_sa_lookup(nn, family, &daddr,
-			     nla_get_be32(tb[NFSEC_SA_A_SPI]),
-			     nla_get_u8(tb[NFSEC_SA_A_PROTO]));
+	sa = sa_id_find(nn, &id);
 	if (!sa) {
 		NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
 		return ERR_PTR(-ENOENT);
@@ -523,19 +584,25 @@ int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
 	struct nfsec_sa *sa;
+	struct sa_id id;
 	int err;
 
-	err = nfsec_nl_no_validate(info);
+	err = nfsec_nl_no_validate(info) ?: sa_id_parse(info, &id);
 	if (err)
 		return err;
 	mutex_lock(&nn->lock);
-	sa = sa_find(nn, info);
-	if (!IS_ERR(sa)) {
+	sa = sa_id_find(nn, &id);
+	if (sa) {
 		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_DEL, sa_fill_event, sa);
 		nfsec_sa_unlink(nn, sa);
+	} else if (!nfsec_spi_release(nn, id.family, &id.daddr, id.spi,
+				      id.proto)) {
+		/* A reservation is released as xfrm deletes a larval state. */
+		NL_SET_ERR_MSG_MOD(info->extack, "no such SA");
+		err = -ENOENT;
 	}
 	mutex_unlock(&nn->lock);
-	return PTR_ERR_OR_ZERO(sa);
+	return err;
 }
 
 int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
@@ -621,7 +688,145 @@ int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info)
 	}
 	mutex_lock(&nn->lock);
 	nfsec_sa_flush(nn, proto);
+	nfsec_spi_flush(nn, proto);
 	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_FLUSH, NULL, NULL);
 	mutex_unlock(&nn->lock);
 	return 0;
+}
+
+/* SA_ALLOCSPI: the nest names the SA to be, without its SPI. */
+static const struct nla_policy allocspi_policy[NFSEC_SA_A_MAX + 1] = {
+	[NFSEC_SA_A_SRC] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_SA_A_DST] = NLA_POLICY_EXACT_LEN(4),
+	[NFSEC_SA_A_PROTO] = NLA_POLICY_RANGE(NLA_U8, IPPROTO_ESP, IPPROTO_AH),
+	[NFSEC_SA_A_SPI] = { .type = NLA_REJECT,
+			     .reject_message = "allocspi chooses the SPI: give a range with min and max" },
+	[NFSEC_SA_A_REQID] = { .type = NLA_U32 },
+	[NFSEC_SA_A_MODE] = NLA_POLICY_MAX(NLA_U8, NFSEC_MODE_TUNNEL),
+	[NFSEC_SA_A_SRC6] = NLA_POLICY_EXACT_LEN(16),
+	[NFSEC_SA_A_DST6] = NLA_POLICY_EXACT_LEN(16),
+};
+
+struct allocspi_req {
+	union nfsec_addr saddr;
+	union nfsec_addr daddr;
+	u8 family;
+	u8 proto;
+	u8 mode;
+	u32 reqid;
+	u32 min;
+	u32 max;
+	u32 timeout;
+	__be32 spi;
+};
+
+static int allocspi_parse(struct genl_info *info, struct allocspi_req *r)
+{
+	struct nlattr *nest = info->attrs[NFSEC_A_SA];
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
+	struct nlattr **a = info->attrs;
+	int err;
+
+	if (!nest) {
+		NL_SET_ERR_MSG_MOD(extack, "missing the SA attributes");
+		NL_SET_ERR_ATTR_MISS(extack, NULL, NFSEC_A_SA);
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, allocspi_policy,
+			       extack);
+	if (err)
+		return err;
+	if ((!tb[NFSEC_SA_A_DST] && !tb[NFSEC_SA_A_DST6]) ||
+	    !tb[NFSEC_SA_A_PROTO]) {
+		NL_SET_ERR_MSG_MOD(extack, "allocspi needs dst and proto");
+		NL_SET_ERR_ATTR_MISS(extack, nest, tb[NFSEC_SA_A_PROTO] ?
+				     NFSEC_SA_A_DST : NFSEC_SA_A_PROTO);
+		return -EINVAL;
+	}
+	r->family = AF_UNSPEC;
+	err = nfsec_nl_get_addr(tb, NFSEC_SA_A_DST, NFSEC_SA_A_DST6,
+				&r->family, &r->daddr, extack) ?:
+	      nfsec_nl_get_addr(tb, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
+				&r->family, &r->saddr, extack);
+	if (err)
+		return err;
+	r->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
+	r->mode = tb[NFSEC_SA_A_MODE] ? nla_get_u8(tb[NFSEC_SA_A_MODE]) : 0;
+	r->reqid = get_u32(tb[NFSEC_SA_A_REQID]);
+	r->min = a[NFSEC_A_SPI_MIN] ? ntohl(nla_get_be32(a[NFSEC_A_SPI_MIN])) :
+				      NFSEC_SPI_MIN_DEFAULT;
+	r->max = a[NFSEC_A_SPI_MAX] ? ntohl(nla_get_be32(a[NFSEC_A_SPI_MAX])) :
+				      NFSEC_SPI_MAX_DEFAULT;
+	r->timeout = a[NFSEC_A_SPI_TIMEOUT] ?
+		     nla_get_u32(a[NFSEC_A_SPI_TIMEOUT]) :
+		     NFSEC_SPI_TIMEOUT_DEFAULT;
+	if (!r->min) {
+		NL_SET_ERR_MSG_ATTR(extack, a[NFSEC_A_SPI_MIN],
+				    "SPI 0 is reserved: min must be 1 or more");
+		return -EINVAL;
+	}
+	if (r->min > r->max) {
+		NL_SET_ERR_MSG_ATTR(extack, a[NFSEC_A_SPI_MAX] ?: a[NFSEC_A_SPI_MIN],
+				    "the SPI range is empty: min is above max");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int allocspi_fill(struct sk_buff *msg, const struct allocspi_req *r)
+{
+	struct nlattr *nest = nla_nest_start(msg, NFSEC_A_SA);
+
+	if (!nest ||
+	    (!nfsec_addr_any(&r->saddr) &&
+	     nfsec_nl_put_addr(msg, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, r->family,
+			       &r->saddr)) ||
+	    nfsec_nl_put_addr(msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, r->family,
+			      &r->daddr) ||
+	    nla_put_u8(msg, NFSEC_SA_A_PROTO, r->proto) ||
+	    nla_put_be32(msg, NFSEC_SA_A_SPI, r->spi) ||
+	    nla_put_u32(msg, NFSEC_SA_A_REQID, r->reqid) ||
+	    nla_put_u8(msg, NFSEC_SA_A_MODE, r->mode))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return nla_put_u32(msg, NFSEC_A_SPI_TIMEOUT, r->timeout);
+}
+
+int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
+	struct allocspi_req r = {};
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	err = nfsec_nl_no_validate(info) ?: allocspi_parse(info, &r);
+	if (err)
+		return err;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0,
+				NFSEC_CMD_SA_ALLOCSPI);
+	if (!hdr) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	mutex_lock(&nn->lock);
+	err = nfsec_spi_alloc(nn, r.family, &r.daddr, r.proto, r.min, r.max,
+			      r.timeout, &r.spi, info->extack);
+	/*
+	 * The reply cannot fail to fit; if it did, the reservation would
+	 * only expire unused.
+	 */
+	if (!err)
+		err = allocspi_fill(msg, &r);
+	mutex_unlock(&nn->lock);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
 }

@@ -125,9 +125,18 @@ static void arm(struct nfsec_sa *sa, time64_t now)
 	mod_timer(&sa->timer, jiffies + min_t(u64, wait, MAX_WAIT) * HZ);
 }
 
-/* Under sa->lock, for a packet sent or received. */
+/*
+ * Under sa->lock, for a packet sent or received. The last use is
+ * CLOCK_MONOTONIC seconds (what keying daemons compare with to skip
+ * dead peer detection while traffic flows); its cache line is this
+ * lock's, already written.
+ */
 void nfsec_lft_count(struct nfsec_sa *sa, unsigned int len)
 {
+	time64_t mono = ktime_get_seconds() ?: 1;
+
+	if (sa->last_use != mono)
+		sa->last_use = mono;
 	sa->cur_bytes += len;
 	sa->cur_packets++;
 	if (!sa->use_time) {

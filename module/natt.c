@@ -31,6 +31,7 @@
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include <net/udp.h>
+#include "genl.h"
 #include "nfsec.h"
 
 struct nfsec_natt_port {
@@ -249,20 +250,86 @@ unsigned int nfsec_natt_rcv(struct nfsec_net *nn, struct sk_buff *skb,
 	return NF_STOLEN;
 }
 
+/* A new mapping is told at once, the same one again after a second. */
+#define MAP_HOLDOFF HZ
+
+struct mapping {
+	struct work_struct work;
+	struct nfsec_sa *sa;		/* held */
+	union nfsec_addr addr;
+	__be16 port;
+};
+
+static void mapping_work(struct work_struct *work)
+{
+	struct mapping *m = container_of(work, struct mapping, work);
+	struct nfsec_net *nn = m->sa->nn;
+
+	mutex_lock(&nn->lock);
+	/* Deleted or replaced meanwhile: the daemon knows better now. */
+	if (!READ_ONCE(m->sa->dead))
+		nfsec_nl_sa_mapping(nn, m->sa, &m->addr, m->port);
+	mutex_unlock(&nn->lock);
+	nfsec_sa_put(m->sa);
+	kfree(m);
+}
+
+static bool mapping_due(struct nfsec_sa *sa, const union nfsec_addr *addr,
+			__be16 port)
+{
+	unsigned long now = jiffies;
+	bool due;
+
+	spin_lock_bh(&sa->lock);
+	due = !nfsec_addr_eq(addr, &sa->map_addr) || port != sa->map_port ||
+	      time_after_eq(now, sa->map_next);
+	if (due) {
+		sa->map_addr = *addr;
+		sa->map_port = port;
+		sa->map_next = now + MAP_HOLDOFF;
+	}
+	spin_unlock_bh(&sa->lock);
+	return due;
+}
+
+/* Tell the keying daemon, from a work item: events need nn->lock. */
+static void mapping(struct nfsec_sa *sa, const union nfsec_addr *addr,
+		    __be16 port)
+{
+	struct mapping *m;
+
+	if (!mapping_due(sa, addr, port))
+		return;
+	m = kzalloc(sizeof(*m), GFP_ATOMIC);
+	if (!m)
+		return;
+	if (!nfsec_sa_hold(sa)) {
+		kfree(m);
+		return;
+	}
+	INIT_WORK(&m->work, mapping_work);
+	m->sa = sa;
+	m->addr = *addr;
+	m->port = port;
+	queue_work(nfsec_wq, &m->work);
+}
+
 /*
  * After the ICV verified: did the datagram come from where the SA says
  * the peer is? A NAT that rebinds moves the peer; nfsec keeps the packet
- * (it is authentic) and counts, and the keying daemon, which watches the
- * counter or its own IKE traffic, moves the outbound SA with sa update.
+ * (it is authentic), counts, and tells the keying daemon (SA_MAPPING),
+ * which moves the outbound SA with sa update, as xfrm's new mapping.
  */
 void nfsec_natt_check_src(struct nfsec_sa *sa, const struct sk_buff *skb)
 {
 	union nfsec_addr saddr;
+	__be16 sport = NFSEC_CB(skb)->encap_sport;
 
 	nfsec_skb_addr(skb, &saddr, false);
-	if (!nfsec_addr_eq(&saddr, &sa->saddr) ||
-	    NFSEC_CB(skb)->encap_sport != sa->encap.sport)
-		nfsec_count(sa->nn, sa, NFSEC_STAT_NATT_UNEXPECTED_SRC, 1);
+	if (nfsec_addr_eq(&saddr, &sa->saddr) && sport == sa->encap.sport)
+		return;
+	nfsec_count(sa->nn, sa, NFSEC_STAT_NATT_UNEXPECTED_SRC, 1);
+	mapping(sa, &saddr, sport);
 }
 
 /*

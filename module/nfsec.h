@@ -188,12 +188,18 @@ struct nfsec_sa {
 	u64 cur_packets;
 	time64_t add_time;
 	time64_t use_time;		/* 0: never used */
+	time64_t last_use;		/* monotonic seconds, 0: never */
 	bool dead;			/* unlinked: send no more */
 
 	/* lifetime.c */
 	unsigned long expire;		/* soft, hard reached; soft told */
 	struct timer_list timer;	/* the next time limit */
 	struct work_struct expire_work;	/* tells, and deletes at hard */
+
+	/* natt.c: the last mapping told, under lock */
+	union nfsec_addr map_addr;
+	__be16 map_port;
+	unsigned long map_next;		/* jiffies: when it may be told again */
 
 	struct nfsec_stats __percpu *stats;
 	u32 frag_user;			/* ip_defrag() queue of its inner fragments */
@@ -230,11 +236,13 @@ struct nfsec_policy {
 	struct nfsec_tmpl tmpl;
 	struct nfsec_pol_stats __percpu *stats;
 	unsigned long acq_next;		/* jiffies: no SA_ACQUIRE before */
+	time64_t last_use;		/* monotonic seconds, 0: never */
 };
 
 #define NFSEC_HASH_BITS 12
 #define NFSEC_HASH_SIZE (1U << NFSEC_HASH_BITS)
 #define NFSEC_NATT_BITS 6
+#define NFSEC_SPI_BITS 8
 
 struct nfsec_net {
 	struct net *net;
@@ -258,6 +266,10 @@ struct nfsec_net {
 	/* natt.c: (address, port) pairs that encap SAs receive on */
 	struct hlist_head natt_ports[1 << NFSEC_NATT_BITS];
 	unsigned int natt_ports_used;
+	/* spi.c: SPI reservations (SA_ALLOCSPI), under @lock only */
+	struct hlist_head spi_resv[1 << NFSEC_SPI_BITS];
+	unsigned int spi_count;
+	struct delayed_work spi_gc;	/* frees them as they expire */
 	bool hooks_registered;
 };
 
@@ -399,6 +411,19 @@ unsigned int nfsec_sa_flush(struct nfsec_net *nn, u8 proto);
 int nfsec_sa_walk(struct nfsec_net *nn, unsigned long *bucket,
 		  unsigned long *skip,
 		  int (*fn)(struct nfsec_sa *sa, void *arg), void *arg);
+
+/* spi.c: SPI reservations, under nn->lock. */
+void nfsec_spi_init(struct nfsec_net *nn);
+void nfsec_spi_exit(struct nfsec_net *nn);
+int nfsec_spi_alloc(struct nfsec_net *nn, u8 family,
+		    const union nfsec_addr *daddr, u8 proto, u32 min, u32 max,
+		    unsigned int timeout, __be32 *spi,
+		    struct netlink_ext_ack *extack);
+bool nfsec_spi_reserved(struct nfsec_net *nn, u8 family,
+			const union nfsec_addr *daddr, __be32 spi, u8 proto);
+bool nfsec_spi_release(struct nfsec_net *nn, u8 family,
+		       const union nfsec_addr *daddr, __be32 spi, u8 proto);
+unsigned int nfsec_spi_flush(struct nfsec_net *nn, u8 proto);
 
 /* acquire.c */
 void nfsec_acquire(struct nfsec_net *nn, struct nfsec_policy *pol,

@@ -16,6 +16,7 @@
 #include <linux/ip.h>
 #include <linux/jhash.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <net/ip.h>
 #include "nfsec.h"
 
@@ -166,9 +167,19 @@ struct nfsec_policy *nfsec_policy_lookup(struct nfsec_net *nn, u8 dir,
 	return best;
 }
 
+/*
+ * Count a packet that matched @pol, and note when (CLOCK_MONOTONIC
+ * seconds): a plain store, at most once a second, so that CPUs sharing
+ * a policy do not bounce its cache line at every packet.
+ */
 void nfsec_policy_count(struct nfsec_policy *pol, unsigned int len)
 {
-	struct nfsec_pol_stats *s = get_cpu_ptr(pol->stats);
+	struct nfsec_pol_stats *s;
+	time64_t mono = ktime_get_seconds() ?: 1;
+
+	if (READ_ONCE(pol->last_use) != mono)
+		WRITE_ONCE(pol->last_use, mono);
+	s = get_cpu_ptr(pol->stats);
 
 	u64_stats_update_begin(&s->syncp);
 	u64_stats_inc(&s->packets);

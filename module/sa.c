@@ -68,6 +68,7 @@ int nfsec_sa_init(struct nfsec_net *nn)
 		kvfree(nn->sa_dst);
 		return -ENOMEM;
 	}
+	nfsec_spi_init(nn);
 	return 0;
 }
 
@@ -77,6 +78,7 @@ int nfsec_sa_init(struct nfsec_net *nn)
  */
 void nfsec_sa_exit(struct nfsec_net *nn)
 {
+	nfsec_spi_exit(nn);
 	mutex_lock(&nn->lock);
 	nfsec_sa_flush(nn, 0);
 	mutex_unlock(&nn->lock);
@@ -218,17 +220,23 @@ struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
 	return NULL;
 }
 
+/*
+ * Insert @sa. A reservation of its SPI (spi.c) becomes the SA, whoever
+ * made it: the SA takes its place in the count against max_sas.
+ */
 int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 		    struct netlink_ext_ack *extack)
 {
 	unsigned int max = READ_ONCE(nfsec_max_sas);
+	bool resv;
 
 	lockdep_assert_held(&nn->lock);
 	if (nfsec_sa_lookup(nn, sa->family, &sa->daddr, sa->spi, sa->proto)) {
 		NL_SET_ERR_MSG_MOD(extack, "an SA with this dst, spi and proto exists");
 		return -EEXIST;
 	}
-	if (max && nn->sa_count >= max) {
+	resv = nfsec_spi_reserved(nn, sa->family, &sa->daddr, sa->spi, sa->proto);
+	if (max && nn->sa_count + nn->spi_count - resv >= max) {
 		NL_SET_ERR_MSG_MOD(extack, "this netns has as many SAs as the max_sas module parameter allows");
 		return -ENOSPC;
 	}
@@ -236,6 +244,8 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 		NL_SET_ERR_MSG_MOD(extack, "out of memory for the ESP-in-UDP port");
 		return -ENOMEM;
 	}
+	if (resv)
+		nfsec_spi_release(nn, sa->family, &sa->daddr, sa->spi, sa->proto);
 	sa->nn = nn;
 	atomic_inc(&nn->sa_alive);
 	hlist_add_head_rcu(&sa->spi_node,
@@ -323,6 +333,7 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	new->cur_packets = old->cur_packets;
 	new->add_time = old->add_time;
 	new->use_time = old->use_time;
+	new->last_use = old->last_use;
 	/* Fragments half through the old SA complete through the new one. */
 	new->frag_user = old->frag_user;
 	new->pmtu = old->pmtu;

@@ -8,6 +8,7 @@
 # with encryption or in UDP, ESP in UDP to port 0, template level use, more
 # SAs or policies than max_sas and max_policies allow; then
 # malformed netlink built by hand (nl_raw.py), level use among it.
+# nfsec-selftest: exclusive (lowers the global max_sas and max_policies module parameters for a moment)
 source "$(dirname "$0")/lib.sh"
 need_module
 need_cmd python3

@@ -147,29 +147,6 @@ NAMES="tx_packets rx_packets rx_auth_fail rx_replay_dup rx_replay_old rx_bad_tra
 	rx_policy_mismatch rx_unprotected rx_no_mem rx_crypto_error tx_no_sa tx_no_mem tx_crypto_error
 	tx_no_route tx_error tx_frag_inner rx_ecn"
 
-# All at once: each ping waits for its replies, and under emulation one after the other
-# they cost seconds per case.
-pings()
-{
-	local size way from dst n=0 p
-	local -A pid=() run=()
-	for size in 56 1000 1400; do
-		for way in ab ba; do
-			if [[ $way == ab ]]; then from=$a dst=$TO_B; else from=$b dst=$TO_A; fi
-			ip netns exec "$from" ping -c 2 -i 0.2 -W 5 -s $size "$dst" \
-				>"$tmp/ping.$size.$way" 2>&1 &
-			pid[$size.$way]=$!
-			run[$size.$way]="ping -s $size $(side "$from") -> $dst"
-		done
-	done
-	for p in "${!pid[@]}"; do
-		wait "${pid[$p]}" ||
-			fail "${run[$p]}: $(tail -n 2 "$tmp/ping.$p" | tr '\n' ' ')"
-		grep -q " 0% packet loss" "$tmp/ping.$p" || fail "${run[$p]} lost packets"
-		n=$((n + 2))
-	done
-	pass "pings of 56, 1000 and 1400 bytes each way, $n answered"
-}
 
 # The packets an SA sent or accepted, as its lifetime counts them (ESP or AH packets, an inner
 # datagram's fragments each), for nfsec as for xfrm
@@ -247,7 +224,7 @@ run_case()
 	ip netns exec "$b" ping -c 1 -W 5 "$TO_A" >/dev/null 2>&1 || true
 
 	snap
-	pings
+	pings_each_way
 	for ns in $(nfsec_sides); do
 		# 4in6: the 1400-byte IPv4 packets do not fit the IPv6 tunnel, and go as two
 		# fragments each, fragmented before encapsulation (two requests, two replies)

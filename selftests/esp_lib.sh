@@ -34,6 +34,8 @@
 #   listening NS PORT          a TCP socket in NS listens on PORT
 #   udp_listen NS ADDR PORT LOG  udp_probe.py's receiver in NS on ADDR:PORT, in the background,
 #                              logging "LEN SHA256" per datagram to LOG; ready when it returns
+#   pings_each_way [WHERE]     two pings of 56, 1000 and 1400 bytes, $a -> $TO_B and $b -> $TO_A,
+#                              all at once: each one answered (files in $tmp)
 #   xfer NSSRC NSDST DSTADDR PORT BYTES
 #                              send BYTES random bytes over TCP, fail unless sha256 matches
 #                              within XFER_TIMEOUT seconds (default 90) times NFSEC_SLOWNESS,
@@ -364,6 +366,30 @@ check_xfrm_icv()
 		check_eq "$(side "$ns") XfrmInStateProtoError (ICV failures)" \
 			"$(xstat "$ns" XfrmInStateProtoError)" 0
 	done
+}
+
+# All at once: each ping waits for its replies, and under emulation one after the other
+# they cost seconds per case.
+pings_each_way() # [WHERE]: a -> $TO_B and b -> $TO_A
+{
+	local size way from dst n=0 p
+	local -A pid=() run=()
+	for size in 56 1000 1400; do
+		for way in ab ba; do
+			if [[ $way == ab ]]; then from=$a dst=$TO_B; else from=$b dst=$TO_A; fi
+			ip netns exec "$from" ping -c 2 -i 0.2 -W 5 -s $size "$dst" \
+				>"$tmp/ping.$size.$way" 2>&1 &
+			pid[$size.$way]=$!
+			run[$size.$way]="ping -s $size $(side "$from") -> $dst"
+		done
+	done
+	for p in "${!pid[@]}"; do
+		wait "${pid[$p]}" ||
+			fail "${run[$p]}: $(tail -n 2 "$tmp/ping.$p" | tr '\n' ' ')"
+		grep -q " 0% packet loss" "$tmp/ping.$p" || fail "${run[$p]} lost packets"
+		n=$((n + 2))
+	done
+	pass "pings of 56, 1000 and 1400 bytes each way${1:+ $1}, $n answered"
 }
 
 udp_listen()

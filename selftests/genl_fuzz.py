@@ -38,14 +38,17 @@ from nl_raw import (Genl, attr, nest, parse_attrs, NLA_F_NESTED,  # noqa: E402
 SA_ADD, SA_UPDATE, SA_DEL, SA_GET, SA_FLUSH = 1, 2, 3, 4, 5
 POL_ADD, POL_DEL, POL_GET, POL_FLUSH = 6, 7, 8, 9
 STATS_GET, VERSION_GET, POL_UPDATE = 10, 11, 12
-OPS = range(1, 13)
+SA_ALLOCSPI = 15
+OPS = (*range(1, 13), SA_ALLOCSPI)      # 13 and 14 are events only
 DUMPABLE = (SA_GET, POL_GET)
 CHANGES = (SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POL_ADD, POL_DEL, POL_FLUSH,
            POL_UPDATE)
 A_SA, A_POLICY, A_STATS, A_VERSION, A_SA_COUNT, A_POLICY_COUNT = 1, 2, 3, 4, 5, 6
 A_VALIDATE = 9
+A_SPI_MIN, A_SPI_MAX, A_SPI_TIMEOUT, A_SPI_COUNT = 10, 11, 12, 13
 (S_SRC, S_DST, S_PROTO, S_SPI, S_REQID, S_MODE, S_FLAGS, S_REPLAY, S_AEAD,
  S_ENC, S_AUTH, S_SEL, S_ENCAP, S_LFT, S_SEQ, S_OSEQ, S_MSS) = range(1, 18)
+S_DST6 = 22
 S_MAX = 20
 ALG_NAME, ALG_KEY, ALG_ICV, ALG_KEY_LEN = 1, 2, 3, 4
 SEL_SRC, SEL_SPLEN, SEL_DST, SEL_DPLEN, SEL_PROTO, SEL_SPORT, SEL_DPORT = range(1, 8)
@@ -643,10 +646,12 @@ class Fuzzer:
             if any(ephemeral(v) for v in self.sas.values()):
                 ks, _ = self.dump_state()
                 self.drop_expired(ks)
-            got = (get(d, A_SA_COUNT, "=L"), get(d, A_POLICY_COUNT, "=L"))
-            if got != (len(self.sas), len(self.pols)):
-                self.fail(f"stats: SA and policy counts {got}, model "
-                          f"{(len(self.sas), len(self.pols))}")
+            # Every SPI reservation was released as soon as it was made.
+            got = (get(d, A_SA_COUNT, "=L"), get(d, A_POLICY_COUNT, "=L"),
+                   get(d, A_SPI_COUNT, "=L"))
+            if got != (len(self.sas), len(self.pols), 0):
+                self.fail(f"stats: SA, policy and SPI reservation counts {got}, model "
+                          f"{(len(self.sas), len(self.pols), 0)}")
         elif r < .90:
             data = self.expect(VERSION_GET, [], "version")
             v = dict(parse_attrs(data[0].body[4:])).get(A_VERSION, b"")
@@ -795,7 +800,28 @@ class Fuzzer:
         if r == 6:
             rec = self.rng.choice(list(self.pols.values())) if self.pols else self.valid_pol()[1]
             return self.pick(POL_DEL, POL_GET), self.pol_ident_tree(rec)
+        if self.rng.random() < .25:
+            return SA_ALLOCSPI, self.valid_allocspi()
         return self.pick(SA_FLUSH, POL_FLUSH, STATS_GET, VERSION_GET), []
+
+    def valid_allocspi(self):
+        """An SA_ALLOCSPI request, well formed (it fails only when the range
+        is full); unknown() releases what it reserves."""
+        dst, _, proto = self.sa_ident()
+        sa = [A(S_DST, be32(dst)), A(S_PROTO, u8(proto))]
+        if self.rng.random() < .5:
+            sa.append(A(S_SRC, ip(self.addr())))
+        if self.rng.random() < .5:
+            sa.append(A(S_MODE, u8(self.pick(0, 1))))
+        if self.rng.random() < .5:
+            sa.append(A(S_REQID, u32(self.pick(0, 1, U32))))
+        tree = [N(A_SA, *sa)]
+        if self.rng.random() < .7:
+            lo, hi = self.pick((0x1000, 0x1003), (0x2000, 0x203f), (1, U32), (U32, U32))
+            tree += [A(A_SPI_MIN, be32(lo)), A(A_SPI_MAX, be32(hi))]
+        if self.rng.random() < .3:
+            tree.append(A(A_SPI_TIMEOUT, u32(self.pick(5, 30, 3600))))
+        return tree
 
     def nodes(self, tree):
         out = []
@@ -894,6 +920,24 @@ class Fuzzer:
         self.scan_data(data)
         if cmd in CHANGES:
             self.adopt(cmd, payload, what)
+        if cmd == SA_ALLOCSPI:
+            self.release(payload, data, what)
+
+    def release(self, payload, data, what):
+        """Drop the SPI reservation an SA_ALLOCSPI made: the model has
+        none, and an SA_UPDATE or SA_DEL of its SPI would succeed. One of a
+        timeout of a second or two may have expired (SA_DEL frees it then
+        too, and answers ENOENT)."""
+        sa = [p for r in data for t, p in parse_attrs(r.body[4:]) if t == A_SA]
+        ident = [attr(t, p) for t, p in parse_attrs(sa[0]) if t in (S_DST, S_SPI, S_PROTO,
+                                                                  S_DST6)] if sa else []
+        if len(ident) != 3:
+            self.fail(f"{what}: allocspi accepted, reply without dst, spi and proto: {data}")
+        v = dict(parse_attrs(payload)).get(A_SPI_TIMEOUT, b"")
+        timeout = struct.unpack_from("=L", v)[0] if len(v) >= 4 else 30
+        e, _ = self.send(SA_DEL, nest(A_SA, *ident), f"sa del of what {what} reserved")
+        if not e or (e.err and not (e.err == errno.ENOENT and timeout <= 2)):
+            self.fail(f"{what}: the reservation it made cannot be deleted: {e and e.err}")
 
     def op_mutated(self):
         self.sent["mutated"] += 1
@@ -911,7 +955,7 @@ class Fuzzer:
 
     def op_random(self):
         self.sent["random"] += 1
-        cmd = self.pick(*OPS, 0, 13, 14, 15, 255, self.rng.randrange(256))
+        cmd = self.pick(*OPS, 0, 13, 14, 16, 255, self.rng.randrange(256))
         payload = b"".join(encode(t) for t in self.random_tree())
         if self.rng.random() < .2:
             payload = bytes(self.rng.randrange(256) for _ in range(self.rng.randrange(64)))
@@ -1057,7 +1101,8 @@ class Fuzzer:
                 (SA_FLUSH, []), (POL_ADD, pol_tree), (POL_UPDATE, pol_tree),
                 (POL_DEL, self.pol_ident_tree(some_pol) if some_pol else []),
                 (POL_GET, self.pol_ident_tree(some_pol) if some_pol else []),
-                (POL_FLUSH, []), (STATS_GET, []), (VERSION_GET, [])]
+                (POL_FLUSH, []), (STATS_GET, []), (VERSION_GET, []),
+                (SA_ALLOCSPI, self.valid_allocspi())]
         msgs = [(cmd, b"".join(encode(t) for t in tree), NLM_F_REQUEST | NLM_F_ACK)
                 for cmd, tree in reqs]
         msgs += [(SA_GET, b"", NLM_F_REQUEST | NLM_F_DUMP),

@@ -26,12 +26,16 @@
 # in UDP with the SPI of the side's inbound SA, cut after the sequence number, is dropped
 # (rx_too_short +1) and, with 40 forged bytes after it, fails the ICV (rx_auth_fail +1): the
 # socket sees neither.
-# With nfsec on b, NAT rebinding: a moves to source port 4501, which the NAT maps to 14501;
-# pings still pass both ways and b counts natt_unexpected_src once per packet from the new
-# port; after `sa update` of b's inbound SA to 14501 the counter stands still.
+# NAT rebinding: a moves to source port 4501, which the NAT maps to 14501; five pings, sent
+# 50 ms apart, still pass both ways, and b tells its monitor of the new mapping: xfrm once per
+# packet ("Mapping change 10.0.0.1:14500 -> 10.0.0.1:14501"), nfsec once for the five (an
+# SA_MAPPING event: "Mapping change", SA 0x100, "new src 10.0.0.1 sport 14501"); an nfsec b
+# counts natt_unexpected_src once per packet. After `sa update` of b's inbound SA to 14501 the
+# counter stands still and no more mapping events come.
 # (AH cannot go in UDP: bad_input.sh checks that nfsec refuses `encap` on an AH SA.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
+source "$(dirname "$0")/monitor_lib.sh"
 run_combos "nfsec/xfrm xfrm/nfsec"
 need_cmd tcpdump socat nft python3
 
@@ -134,27 +138,6 @@ configure()
 NAMES="tx_packets rx_packets rx_no_sa rx_auth_fail rx_replay_dup rx_replay_old rx_bad_trailer
 	rx_too_short rx_policy_mismatch rx_unprotected rx_no_mem rx_crypto_error tx_no_sa tx_no_mem
 	tx_crypto_error tx_no_route tx_error natt_keepalive natt_unexpected_src"
-pings() # all at once, as esp_interop.sh's
-{
-	local size from dst n=0 p
-	local -A pid=() run=()
-	for size in 56 1000 1400; do
-		for from in "$a" "$b"; do
-			dst=$TO_B
-			[[ $from == "$b" ]] && dst=$TO_A
-			ip netns exec "$from" ping -c 2 -i 0.2 -W 5 -s $size "$dst" \
-				>"$tmp/ping.$size.$from" 2>&1 &
-			pid[$size.$from]=$!
-			run[$size.$from]="ping -s $size $(side "$from") -> $dst"
-		done
-	done
-	for p in "${!pid[@]}"; do
-		wait "${pid[$p]}" ||
-			fail "${run[$p]}: $(tail -n 2 "$tmp/ping.$p" | tr '\n' ' ')"
-		n=$((n + 2))
-	done
-	pass "pings of 56, 1000 and 1400 bytes each way through the NAT, $n answered"
-}
 
 # probe NS ADDR SPI: the datagrams of the header comment, from nat to ADDR; prints what the
 # sockets on ADDR's side received, "port hex" sorted
@@ -207,7 +190,7 @@ run_case()
 	ip netns exec "$b" ping -c 1 -W 5 "$TO_A" >/dev/null 2>&1 || true
 
 	snap
-	pings
+	pings_each_way "through the NAT"
 	for ns in $(nfsec_sides); do
 		check_eq "$(side "$ns") tx_packets after the pings" "$(delta "$ns" tx_packets)" 12
 		check_eq "$(side "$ns") rx_packets after the pings" "$(delta "$ns" rx_packets)" 12
@@ -273,25 +256,53 @@ probes()
 
 rebind()
 {
-	# not a skip: the step checks nfsec's receiver, and xfrm has no natt_unexpected_src
-	if ! is_nfsec "$RIGHT"; then
-		echo "# rebind: b is xfrm, nothing of nfsec's to check"
-		return 0
-	fi
-	snap
+	local mon=$tmp/mon.b want n args=()
+	is_nfsec "$RIGHT" && args=(-j monitor)
+	mon_start "$b" "$RIGHT" "$mon" "${args[@]}"
+	mon_ready "$b" "$RIGHT" "$mon"
+	: >"$mon"
+	is_nfsec "$RIGHT" && snap
 	sa "$a" "$LEFT" update src 192.168.1.2 dst 10.0.0.2 proto esp spi $SPI_AB reqid 1 \
 		mode "$MODE" "${ALG_AB[@]}" encap espinudp 4501 4500 0.0.0.0
-	ip netns exec "$a" ping -c 5 -i 0.2 -W 5 "$TO_B" >"$tmp/ping" 2>&1 ||
+	ip netns exec "$a" ping -c 5 -i 0.05 -W 5 "$TO_B" >"$tmp/ping" 2>&1 ||
 		fail "ping after a moved to port 4501: $(tail -n 2 "$tmp/ping" | tr '\n' ' ')"
-	check_eq "b natt_unexpected_src, 5 requests from 14501" "$(delta "$b" natt_unexpected_src)" 5
-	check_eq "b rx_packets (delivered all the same)" "$(delta "$b" rx_packets)" 5
+	if is_nfsec "$RIGHT"; then
+		check_eq "b natt_unexpected_src, 5 requests from 14501" \
+			"$(delta "$b" natt_unexpected_src)" 5
+		check_eq "b rx_packets (delivered all the same)" "$(delta "$b" rx_packets)" 5
+		want="Mapping change spi 0x00000100 new src 10.0.0.1 sport 14501"
+		n=1
+	else
+		want="Mapping change 10.0.0.1:14500 -> 10.0.0.1:14501"
+		n=5
+	fi
+	mon_alive "$b" "$RIGHT" "$mon"
+	check_eq "b's mapping events (of 5 packets), as $RIGHT tells them" \
+		"$(mappings "$RIGHT" "$mon" | sort | uniq -c | sed 's/^ *//')" "$n $want"
 	b_in_sa update 14501
-	snap
-	ip netns exec "$a" ping -c 5 -i 0.2 -W 5 "$TO_B" >"$tmp/ping" 2>&1 ||
+	: >"$mon"
+	is_nfsec "$RIGHT" && snap
+	ip netns exec "$a" ping -c 5 -i 0.05 -W 5 "$TO_B" >"$tmp/ping" 2>&1 ||
 		fail "ping after b's SA moved to 14501: $(tail -n 2 "$tmp/ping" | tr '\n' ' ')"
-	check_eq "b natt_unexpected_src once its SA says 14501" "$(delta "$b" natt_unexpected_src)" 0
-	check_eq "b rx_packets" "$(delta "$b" rx_packets)" 5
-	pass "NAT rebinding: counted while the SA disagreed, never dropped"
+	if is_nfsec "$RIGHT"; then
+		check_eq "b natt_unexpected_src once its SA says 14501" \
+			"$(delta "$b" natt_unexpected_src)" 0
+		check_eq "b rx_packets" "$(delta "$b" rx_packets)" 5
+	fi
+	mon_alive "$b" "$RIGHT" "$mon"
+	check_eq "b's mapping events once its SA says 14501" "$(mappings "$RIGHT" "$mon")" ""
+	pass "NAT rebinding: told to the daemon, never dropped"
+}
+
+# mappings IMPL FILE: one line per mapping event in FILE: the SA's SPI and the new source for
+# nfsec's (JSON), the old and the new source for xfrm's
+mappings()
+{
+	if [[ $1 == nfsec ]]; then
+		grep '"event":"mapping"' "$2" | sed -E 's/.*"new":\{"src":"([^"]*)","sport":([0-9]+)\}.*"spi":"?(0x[0-9a-f]+)"?.*/Mapping change spi \3 new src \1 sport \2/'
+	else
+		grep "^Mapping change" "$2" | tr -s '\t ' ' ' | sed 's/ *$//'
+	fi
 }
 
 for c in $CASES; do

@@ -8,6 +8,10 @@ accepted or refused without a message.
   nl_raw.py aead SPI NAME KEYHEX [ICV]
       add an ESP SA 10.9.0.1 -> 10.9.0.2 with that AEAD, without the ICV
       length attribute unless ICV is given (the tool always sends one)
+  nl_raw.py allocspi
+      SA_ALLOCSPI requests the tool would not send (proto comp, an SPI,
+      a timeout of 0, no proto, IPv4 src with IPv6 dst, ...); then a
+      well-formed one of each family is accepted and released
 
 Also a small library for other raw-netlink tests (genl_fuzz.py): attr(),
 nest(), parse_attrs(), Genl.header(), Genl.transact(), Genl.dump()."""
@@ -27,8 +31,9 @@ CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_MCAST_GROUPS = 1, 2, 7
 NLA_F_NESTED = 1 << 15
 
 # From module/uapi/nfsec.h.
-SA_ADD, SA_DEL, POLICY_ADD = 1, 3, 6
+SA_ADD, SA_DEL, POLICY_ADD, SA_ALLOCSPI = 1, 3, 6, 15
 A_SA, A_POLICY, A_STATS = 1, 2, 3
+A_SPI_MIN, A_SPI_MAX, A_SPI_TIMEOUT = 10, 11, 12
 SA_SRC, SA_DST, SA_PROTO, SA_SPI, SA_REQID, SA_MODE, SA_FLAGS = 1, 2, 3, 4, 5, 6, 7
 SA_REPLAY, SA_AEAD = 8, 9
 ALG_NAME, ALG_KEY, ALG_ICV, ALG_KEY_LEN = 1, 2, 3, 4
@@ -149,6 +154,7 @@ class Genl:
         hdr = struct.pack("=LHHLL", 16 + 4 + len(payload), family,
                           NLM_F_REQUEST | NLM_F_ACK, self.seq, 0)
         self.s.send(hdr + struct.pack("=BBH", cmd, 1, 0) + payload)
+        reply = b""
         while True:
             data = self.s.recv(65536)
             off = 0
@@ -156,7 +162,7 @@ class Genl:
                 ln, typ, flags, seq, _ = struct.unpack_from("=LHHLL", data, off)
                 if typ == NLMSG_ERROR:
                     err = -struct.unpack_from("=i", data, off + 16)[0]
-                    return err, self._msg(data[off:off + ln], flags), b""
+                    return err, self._msg(data[off:off + ln], flags), reply
                 if seq == self.seq and typ == family:
                     reply = data[off + 20:off + ln]
                     off += (ln + 3) & ~3
@@ -267,26 +273,49 @@ CASES = [
 ]
 
 
-def add_aead(spi, name, key, icv):
-    g = Genl()
-    alg = [attr(ALG_NAME, name.encode() + b"\0"), attr(ALG_KEY, bytes.fromhex(key))]
-    if icv is not None:
-        alg.append(attr(ALG_ICV, struct.pack("=L", icv)))
-    sa = nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, struct.pack(">L", spi)), nest(SA_AEAD, *alg))
-    err, msg, _ = g.request(g.family("nfsec"), SA_ADD, sa)
-    if err:
-        sys.exit(f"sa add: {os.strerror(err)}: {msg}")
+ALLOC_ID = [attr(SA_DST, ip("10.9.0.2")), attr(SA_PROTO, b"\x32")]
+SA_SRC6, SA_DST6 = 21, 22
+DST6 = socket.inet_pton(socket.AF_INET6, "2001:db8::2")
+ALLOC_ID6 = [attr(SA_DST6, DST6), ALLOC_ID[1]]
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "aead":
-        icv = int(sys.argv[5], 0) if len(sys.argv) > 5 else None
-        add_aead(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], icv)
-        return
-    g = Genl()
-    fam = g.family("nfsec")
+def be32(v):
+    return struct.pack(">L", v)
+
+
+ALLOCSPI_CASES = [
+    ("allocspi without the SA nest", SA_ALLOCSPI, b"", "missing the SA"),
+    ("allocspi without proto", SA_ALLOCSPI, nest(A_SA, ALLOC_ID[0]), "needs dst and proto"),
+    ("allocspi without dst", SA_ALLOCSPI, nest(A_SA, ALLOC_ID[1]), "needs dst and proto"),
+    ("allocspi proto comp (108)", SA_ALLOCSPI,
+     nest(A_SA, ALLOC_ID[0], attr(SA_PROTO, b"\x6c"))),
+    ("allocspi with an SPI", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID, attr(SA_SPI, be32(0x9000))), "chooses the SPI"),
+    ("allocspi with an algorithm", SA_ALLOCSPI, nest(A_SA, *ALLOC_ID, GOOD_AEAD)),
+    ("allocspi min 0 max 0", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_MIN, be32(0)) + attr(A_SPI_MAX, be32(0)),
+     "SPI 0 is reserved"),
+    ("allocspi min above max", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_MIN, be32(0x200)) + attr(A_SPI_MAX, be32(0x100)),
+     "min is above max"),
+    ("allocspi timeout 0", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_TIMEOUT, struct.pack("=L", 0))),
+    ("allocspi timeout 3601", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_TIMEOUT, struct.pack("=L", 3601))),
+    ("allocspi min of 2 bytes", SA_ALLOCSPI,
+     nest(A_SA, *ALLOC_ID) + attr(A_SPI_MIN, b"\0\1")),
+    ("allocspi dst6 of 4 bytes", SA_ALLOCSPI,
+     nest(A_SA, attr(SA_DST6, ip("10.9.0.2")), ALLOC_ID[1])),
+    ("allocspi dst and dst6", SA_ALLOCSPI, nest(A_SA, *ALLOC_ID, attr(SA_DST6, DST6)),
+     "both an IPv4 and an IPv6 address"),
+    ("allocspi IPv4 src, IPv6 dst", SA_ALLOCSPI,
+     nest(A_SA, attr(SA_SRC, ip("10.9.0.1")), *ALLOC_ID6), "an IPv4 address with an IPv6 one"),
+]
+
+
+def run_cases(g, fam, cases):
     bad = 0
-    for what, cmd, payload, *want in CASES:
+    for what, cmd, payload, *want in cases:
         err, msg, _ = g.request(fam, cmd, payload)
         if err == 0:
             print(f"# FAIL: {what}: accepted")
@@ -299,6 +328,58 @@ def main():
             bad += 1
         else:
             print(f"# ok: {what}: {os.strerror(err)}: {msg}")
+    return bad
+
+
+def allocspi():
+    g = Genl()
+    fam = g.family("nfsec")
+    bad = run_cases(g, fam, ALLOCSPI_CASES)
+    # Well formed, of each family: accepted, the reply names the dst and the
+    # one SPI of the range; SA_DEL of it releases the reservation.
+    for what, ident, dst_t, dst in (("IPv4", ALLOC_ID, SA_DST, ip("10.9.0.2")),
+                                    ("IPv6", ALLOC_ID6, SA_DST6, DST6)):
+        err, msg, reply = g.request(fam, SA_ALLOCSPI, nest(A_SA, *ident) +
+                                    attr(A_SPI_MIN, be32(0x9100)) +
+                                    attr(A_SPI_MAX, be32(0x9100)))
+        sa = dict(parse_attrs(dict(parse_attrs(reply)).get(A_SA, b"")))
+        if err:
+            print(f"# FAIL: the well-formed {what} allocspi was refused: {msg}")
+            bad += 1
+        elif sa.get(dst_t) != dst or sa.get(SA_SPI) != be32(0x9100):
+            print(f"# FAIL: {what} allocspi reply: dst {sa.get(dst_t)}, spi {sa.get(SA_SPI)}")
+            bad += 1
+        else:
+            print(f"# ok: a well-formed {what} allocspi is accepted, SPI 0x9100")
+        err, msg, _ = g.request(fam, SA_DEL, nest(A_SA, *ident, attr(SA_SPI, be32(0x9100))))
+        if err:
+            print(f"# FAIL: {what}: sa del of the reservation: {msg}")
+            bad += 1
+    sys.exit(1 if bad else 0)
+
+
+def add_aead(spi, name, key, icv):
+    g = Genl()
+    alg = [attr(ALG_NAME, name.encode() + b"\0"), attr(ALG_KEY, bytes.fromhex(key))]
+    if icv is not None:
+        alg.append(attr(ALG_ICV, struct.pack("=L", icv)))
+    sa = nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, struct.pack(">L", spi)), nest(SA_AEAD, *alg))
+    err, msg, _ = g.request(g.family("nfsec"), SA_ADD, sa)
+    if err:
+        sys.exit(f"sa add: {os.strerror(err)}: {msg}")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "allocspi":
+        allocspi()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "aead":
+        icv = int(sys.argv[5], 0) if len(sys.argv) > 5 else None
+        add_aead(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], icv)
+        return
+    g = Genl()
+    fam = g.family("nfsec")
+    bad = run_cases(g, fam, CASES)
     # The same request, well formed, is accepted and then removed.
     err, msg, _ = g.request(fam, SA_ADD, nest(A_SA, *GOOD_ID, GOOD_AEAD))
     if err:

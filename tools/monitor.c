@@ -5,7 +5,9 @@
  * "Expired " (then "hard 0" or "hard 1"). Two lines differ: "Flushed
  * state" and "Flushed policy" (ip adds "proto P" or "ptype main"), and
  * "acquire sel SELECTOR" then the policy that asks for an SA (ip prints
- * "acquire proto esp", then indented "sel" and "policy" lines).
+ * "acquire proto esp", then indented "sel" and "policy" lines), and
+ * "Mapping change" then the SA and a line "\tnew src ADDR sport PORT"
+ * (ip prints old and new on one line, the SA's id before them).
  * With -j, one JSON object a line.
  */
 #include <errno.h>
@@ -25,12 +27,32 @@ static const struct {
 	{ NFSEC_CMD_SA_DEL, WANT_SA, "del", "Deleted " },
 	{ NFSEC_CMD_SA_FLUSH, WANT_SA, "flush", "Flushed state" },
 	{ NFSEC_CMD_SA_EXPIRE, WANT_SA, "expire", "Expired " },
+	{ NFSEC_CMD_SA_MAPPING, WANT_SA, "mapping", "Mapping change " },
 	{ NFSEC_CMD_POLICY_ADD, WANT_POLICY, "add", "" },
 	{ NFSEC_CMD_POLICY_UPDATE, WANT_POLICY, "update", "Updated " },
 	{ NFSEC_CMD_POLICY_DEL, WANT_POLICY, "del", "Deleted " },
 	{ NFSEC_CMD_POLICY_FLUSH, WANT_POLICY, "flush", "Flushed policy" },
 	{ NFSEC_CMD_SA_ACQUIRE, WANT_ACQUIRE, "acquire", "acquire sel " },
 };
+
+/* SA_MAPPING: where the SA's packets now come from. */
+static void print_mapping(struct nlattr *nest)
+{
+	struct nlattr *tb[NFSEC_MAP_A_MAX + 1] = {};
+	struct addr a;
+	unsigned int port = 0;
+
+	if (nest)
+		nla_parse_nested(tb, NFSEC_MAP_A_MAX, nest, NULL);
+	a = addr_get(tb, NFSEC_MAP_A_SRC, NFSEC_MAP_A_SRC6);
+	if (tb[NFSEC_MAP_A_SPORT])
+		port = ntohs(nla_get_u16(tb[NFSEC_MAP_A_SPORT]));
+	if (opt_json)
+		printf("\"new\":{\"src\":\"%s\",\"sport\":%u},",
+		       a.family ? addr_str(&a) : "", port);
+	else
+		printf("\tnew src %s sport %u\n", a.family ? addr_str(&a) : "?", port);
+}
 
 static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 {
@@ -51,6 +73,8 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 		printf("{\"event\":\"%s\",", events[i].event);
 		if (expire)
 			printf("\"hard\":%s,", hard ? "true" : "false");
+		if (cmd == NFSEC_CMD_SA_MAPPING)
+			print_mapping(tb[NFSEC_A_MAPPING]);
 		if (cmd == NFSEC_CMD_SA_ACQUIRE) {
 			fputs("\"sel\":", stdout);
 			print_sel(tb[NFSEC_A_ACQUIRE_SEL], AF_INET, true);
@@ -79,6 +103,8 @@ static void print_event(uint8_t cmd, struct nlattr **tb, void *arg)
 			print_policy(tb, NULL);
 		if (expire)
 			printf("\thard %u\n", hard);
+		if (cmd == NFSEC_CMD_SA_MAPPING)
+			print_mapping(tb[NFSEC_A_MAPPING]);
 	}
 	/* A reader at the other end of a pipe sees each event as it comes. */
 	fflush(stdout);

@@ -255,6 +255,18 @@ int print_policy(struct nlattr **top, void *arg)
 			b = nla_get_u64(st[NFSEC_POL_STAT_BYTES + 1]);
 		printf(opt_json ? ",\"stats\":{\"packets\":%llu,\"bytes\":%llu}" :
 		       "\tstats:\n\t  %llu(packets), %llu(bytes)\n", p, b);
+		/* the last packet's time: ip -s xfrm policy's "use" */
+		if (opt_json && tb[NFSEC_POL_A_LAST_USE])
+			printf(",\"last_use\":%llu",
+			       (unsigned long long)nla_get_u64(tb[NFSEC_POL_A_LAST_USE]));
+		else if (opt_json)
+			printf(",\"last_use\":null");
+		else {
+			printf("\t  ");
+			print_last_use("use", tb[NFSEC_POL_A_LAST_USE] ?
+				       nla_get_u64(tb[NFSEC_POL_A_LAST_USE]) : 0);
+			putchar('\n');
+		}
 	}
 	if (opt_json)
 		putchar('}');

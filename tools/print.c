@@ -259,6 +259,23 @@ static void print_time(const char *word, uint64_t t)
 		printf("%s -", word);
 }
 
+/*
+ * A last use from the module, in CLOCK_MONOTONIC seconds (0: never), as
+ * a date like ip's: the same distance before now on the real clock.
+ */
+void print_last_use(const char *word, uint64_t mono)
+{
+	struct timespec m;
+	uint64_t now;
+
+	if (!mono || clock_gettime(CLOCK_MONOTONIC, &m)) {
+		print_time(word, 0);
+		return;
+	}
+	now = m.tv_sec;
+	print_time(word, (uint64_t)time(NULL) - (now > mono ? now - mono : 0));
+}
+
 /* -s: the lifetime configuration and current use, as ip -s xfrm state. */
 void print_lifetime(struct nlattr *lft, struct nlattr *cur)
 {
@@ -291,11 +308,16 @@ void print_lifetime(struct nlattr *lft, struct nlattr *cur)
 			else
 				printf("%llu", (unsigned long long)v);
 		}
-		printf("},\"current\":{\"bytes\":%llu,\"packets\":%llu,\"add_time\":%llu,\"use_time\":%llu}",
+		printf("},\"current\":{\"bytes\":%llu,\"packets\":%llu,\"add_time\":%llu,\"use_time\":%llu,\"last_use\":",
 		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_BYTES),
 		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_PACKETS),
 		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_ADD_TIME),
 		       (unsigned long long)u64_or(ct, NFSEC_CUR_A_USE_TIME));
+		/* CLOCK_MONOTONIC seconds, as the module gives it; null: never */
+		if (ct[NFSEC_CUR_A_LAST_USE])
+			printf("%llu}", (unsigned long long)u64_or(ct, NFSEC_CUR_A_LAST_USE));
+		else
+			printf("null}");
 		return;
 	}
 	printf("\tlifetime config:\n");
@@ -308,6 +330,9 @@ void print_lifetime(struct nlattr *lft, struct nlattr *cur)
 	print_time("add", u64_or(ct, NFSEC_CUR_A_ADD_TIME));
 	putchar(' ');
 	print_time("use", u64_or(ct, NFSEC_CUR_A_USE_TIME));
+	/* ip prints XFRMA_LASTUSED so, on a line of its own */
+	printf("\n\t");
+	print_last_use("lastused", u64_or(ct, NFSEC_CUR_A_LAST_USE));
 	putchar('\n');
 }
 
@@ -382,6 +407,8 @@ static const struct attr_desc pol_d[NFSEC_POL_A_MAX + 1] = {
 };
 static const struct attr_desc top_d[NFSEC_A_MAX + 1] = {
 	N(NFSEC_A_SA, "SA", sa_d), N(NFSEC_A_POLICY, "POLICY", pol_d),
+	A(NFSEC_A_SPI_MIN, "SPI_MIN", 'N'), A(NFSEC_A_SPI_MAX, "SPI_MAX", 'N'),
+	A(NFSEC_A_SPI_TIMEOUT, "SPI_TIMEOUT", '4'),
 };
 
 static void dump_attrs(const char *path, struct nlattr *head, int len,
@@ -459,6 +486,7 @@ void dump_request(struct nl_msg *msg)
 		[NFSEC_CMD_POLICY_FLUSH] = "POLICY_FLUSH",
 		[NFSEC_CMD_STATS_GET] = "STATS_GET",
 		[NFSEC_CMD_VERSION_GET] = "VERSION_GET",
+		[NFSEC_CMD_SA_ALLOCSPI] = "SA_ALLOCSPI",
 	};
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct genlmsghdr *g = nlmsg_data(nlh);

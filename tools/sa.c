@@ -17,6 +17,8 @@ void usage_sa(FILE *f)
 	      "       nfsec [ -s ] [ -j ] sa { show | list } [ ID ] [ nokeys ]\n"
 	      "       nfsec sa flush [ proto XFRM-PROTO ]\n"
 	      "       nfsec sa count\n"
+	      "       nfsec sa allocspi ID [ mode MODE ] [ reqid REQID ] [ min SPI max SPI ]\n"
+	      "        [ timeout SECONDS ]\n"
 	      "ID := [ src ADDR ] [ dst ADDR ] [ proto XFRM-PROTO ] [ spi SPI ]\n"
 	      "XFRM-PROTO := esp | ah\n"
 	      "ALGO-LIST := [ ALGO-LIST ] ALGO\n"
@@ -578,6 +580,97 @@ static int sa_show(int argc, char **argv)
 	return err;
 }
 
+/*
+ * As ip xfrm state allocspi: reserve an SPI and print the SA to be, as
+ * ip prints it. The ID's spi is the kernel's to choose.
+ */
+static int sa_allocspi(int argc, char **argv)
+{
+	struct sa_args a = {};
+	struct nlattr *nest;
+	uint32_t v, min = 0, max = 0, timeout = 0;
+	bool have_min = false, have_max = false, have_timeout = false;
+	uint8_t mode;
+	int i, err;
+
+	a.msg = nfsec_msg(NFSEC_CMD_SA_ALLOCSPI, 0);
+	nest = nla_nest_start(a.msg, NFSEC_A_SA | NLA_F_NESTED);
+	for (i = 0; i < argc; i += 2) {
+		const char *w = argv[i];
+
+		if (i + 1 >= argc) {
+			err = parse_fail("\"%s\" needs an argument", w);
+			goto fail;
+		}
+		err = id_word(&a, w, argv[i + 1]);
+		if (err < 0)
+			goto fail;
+		if (!err) {
+			if (a.have_spi) {
+				err = parse_fail("allocspi chooses the spi: give min and max");
+				goto fail;
+			}
+			continue;
+		}
+		err = -EINVAL;
+		if (!strcmp(w, "mode")) {
+			if (get_mode(argv[i + 1], &mode))
+				goto fail;
+			nla_put_u8(a.msg, NFSEC_SA_A_MODE, mode);
+		} else if (!strcmp(w, "reqid")) {
+			if (get_u32(argv[i + 1], &v))
+				goto fail;
+			nla_put_u32(a.msg, NFSEC_SA_A_REQID, v);
+		} else if (!strcmp(w, "min")) {
+			if (get_u32(argv[i + 1], &min))
+				goto fail;
+			have_min = true;
+		} else if (!strcmp(w, "max")) {
+			if (get_u32(argv[i + 1], &max))
+				goto fail;
+			have_max = true;
+		} else if (!strcmp(w, "timeout")) {
+			if (get_u32(argv[i + 1], &timeout))
+				goto fail;
+			have_timeout = true;
+		} else {
+			err = parse_fail("unsupported word \"%s\" (try: nfsec sa help)", w);
+			goto fail;
+		}
+	}
+	/* min > max and min 0 are the module's to refuse, with its reason. */
+	if (have_min != have_max) {
+		err = parse_fail("sa allocspi: \"min\" and \"max\" go together");
+		goto fail;
+	}
+	if (!a.dst.family || !a.have_proto) {
+		err = parse_fail("sa allocspi: needs dst and proto (missing %s)",
+				 !a.dst.family ? "dst" : "proto");
+		goto fail;
+	}
+	if (same_family("sa allocspi", &a.src, &a.dst) < 0) {
+		err = -EINVAL;
+		goto fail;
+	}
+	put_id(&a);
+	nla_nest_end(a.msg, nest);
+	if (have_min) {
+		nla_put_u32(a.msg, NFSEC_A_SPI_MIN, htonl(min));
+		nla_put_u32(a.msg, NFSEC_A_SPI_MAX, htonl(max));
+	}
+	if (have_timeout)
+		nla_put_u32(a.msg, NFSEC_A_SPI_TIMEOUT, timeout);
+	if (opt_json)
+		json_begin_list();
+	err = nfsec_talk(a.msg, "sa allocspi", print_sa, NULL);
+	if (opt_json)
+		json_end_list();
+	return err;
+fail:
+	nfsec_msg_free(a.msg);
+	return err;
+}
+
 static int sa_flush(int argc, char **argv)
 {
 	struct nl_msg *msg;
@@ -626,6 +719,8 @@ int do_sa(int argc, char **argv)
 		return sa_show(argc, argv);
 	if (!strcmp(cmd, "flush"))
 		return sa_flush(argc, argv);
+	if (!strcmp(cmd, "allocspi"))
+		return sa_allocspi(argc, argv);
 	if (!strcmp(cmd, "count")) {
 		if (argc)
 			return parse_fail("unsupported word \"%s\" (sa count)", argv[0]);

@@ -17,13 +17,16 @@ static int print_netns(struct nlattr **tb, void *arg __unused)
 	unsigned int pols = count_of(tb, NFSEC_A_POLICY_COUNT);
 
 	if (opt_json) {
-		printf("{\"sa_count\":%u,\"policy_count\":%u,\"stats\":", sas, pols);
+		printf("{\"sa_count\":%u,\"policy_count\":%u,\"spi_reservations\":%u,\"stats\":",
+		       sas, pols, count_of(tb, NFSEC_A_SPI_COUNT));
 		print_stats(tb[NFSEC_A_STATS], true, "");
 		puts("}");
 	} else {
 		/* One "name value" a line, like /proc/net/xfrm_stat. */
 		print_stats(tb[NFSEC_A_STATS], false, "");
 		printf("sa_count %u\npolicy_count %u\n", sas, pols);
+		if (tb[NFSEC_A_SPI_COUNT])
+			printf("spi_reservations %u\n", count_of(tb, NFSEC_A_SPI_COUNT));
 	}
 	return 0;
 }

@@ -78,6 +78,15 @@ ok "state add src 10.0.0.1 dst 10.0.0.2 proto ah spi 4096" "SA.PROTO 51" "SA.SPI
 ok "sa del dst 10.0.0.2 proto esp spi 0x1000" NFSEC_CMD_SA_DEL "SA.DST 10.0.0.2"
 ok "sa get $ID" NFSEC_CMD_SA_GET "SA.SRC 10.0.0.1"
 ok "sa show" "NFSEC_CMD_SA_GET dump"
+ok "sa allocspi src 10.0.0.1 dst 10.0.0.2 proto esp mode tunnel reqid 3 min 0x100 max 0x1ff timeout 5" \
+	NFSEC_CMD_SA_ALLOCSPI "SA.DST 10.0.0.2" "SA.PROTO 50" "SA.MODE 1" "SA.REQID 3" \
+	"SPI_MIN 0x00000100" "SPI_MAX 0x000001ff" "SPI_TIMEOUT 5"
+ok "sa allocspi dst 2001:db8::2 proto ah" NFSEC_CMD_SA_ALLOCSPI "SA.DST6 2001:db8::2" "SA.PROTO 51"
+bad "sa allocspi $ID" "allocspi chooses the spi"
+bad "sa allocspi dst 10.0.0.2 proto esp min 1" "\"min\" and \"max\" go together"
+bad "sa allocspi src 10.0.0.1 proto esp" "needs dst and proto (missing dst)"
+bad "sa allocspi dst 10.0.0.2 proto esp enc x y" "unsupported word \"enc\""
+bad "-atomic -batch - <<<\$'sa allocspi dst 10.0.0.2 proto esp'" "not in an -atomic batch"
 ok "-s -j sa list spi 0x1000 nokeys" "[NFSEC_CMD_SA_GET dump"
 ok "sa flush" NFSEC_CMD_SA_FLUSH
 ok "sa flush proto ah" "SA.PROTO 51"

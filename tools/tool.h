@@ -112,6 +112,7 @@ void print_sel(struct nlattr *nest, int family, bool json);
 void print_stats(struct nlattr *nest, bool json, const char *indent);
 uint64_t u64_or(struct nlattr **tb, int type);
 void print_lifetime(struct nlattr *lft, struct nlattr *cur);
+void print_last_use(const char *word, uint64_t mono);
 void json_begin_list(void);
 void json_end_list(void);
 void json_sep(void);

@@ -33,8 +33,27 @@
  *   NFSEC_A_SA: nest of DST, SPI, PROTO
  * NFSEC_CMD_SA_GET (dump): every SA; each reply as for SA_ADD, without
  *   keys, plus NFSEC_ALG_A_KEY_LEN, NFSEC_SA_A_CUR and NFSEC_SA_A_STATS.
+ *   NFSEC_SA_A_CUR holds ADD_TIME and USE_TIME (the first use), in
+ *   seconds since the epoch as xfrm's, and LAST_USE, the CLOCK_MONOTONIC
+ *   second of the last packet (xfrm's XFRMA_LASTUSED, but monotonic).
  * NFSEC_CMD_SA_FLUSH (do)
- *   NFSEC_A_SA: optional nest of PROTO; without it, every SA goes.
+ *   NFSEC_A_SA: optional nest of PROTO; without it, every SA goes, and
+ *   with it, every SPI reservation of that proto too.
+ *
+ * NFSEC_CMD_SA_ALLOCSPI (do), as xfrm's XFRM_MSG_ALLOCSPI
+ *   NFSEC_A_SA: nest of DST, PROTO, and optional SRC, MODE, REQID (no SPI)
+ *   NFSEC_A_SPI_MIN, NFSEC_A_SPI_MAX: optional range, default
+ *     NFSEC_SPI_MIN_DEFAULT..NFSEC_SPI_MAX_DEFAULT; MIN <= MAX, MIN not 0
+ *   NFSEC_A_SPI_TIMEOUT: optional, 1..NFSEC_SPI_TIMEOUT_MAX seconds,
+ *     default NFSEC_SPI_TIMEOUT_DEFAULT
+ *   reserves an SPI of the range that no SA and no other reservation of
+ *   (DST, PROTO) has, until the timeout; reply: NFSEC_A_SA with SRC, DST,
+ *   PROTO, SPI, MODE, REQID, and NFSEC_A_SPI_TIMEOUT. A reservation is
+ *   not an SA: no packet matches it, and gets and dumps do not show it
+ *   (STATS_GET counts them in NFSEC_A_SPI_COUNT). SA_ADD, or SA_UPDATE
+ *   where no SA exists yet, of its (DST, SPI, PROTO) turns it into that SA,
+ *   from any socket; SA_DEL of it releases it. Reservations count against
+ *   the max_sas module parameter.
  *
  * NFSEC_CMD_POLICY_ADD (do)
  *   NFSEC_A_POLICY: nest
@@ -48,14 +67,16 @@
  *   refuse it.
  * NFSEC_CMD_POLICY_DEL, NFSEC_CMD_POLICY_GET (do)
  *   NFSEC_A_POLICY: nest of SEL and DIR, or of INDEX
- * NFSEC_CMD_POLICY_GET (dump): every policy, as for POLICY_ADD plus INDEX
- *   and NFSEC_POL_A_STATS.
+ * NFSEC_CMD_POLICY_GET (dump): every policy, as for POLICY_ADD plus INDEX,
+ *   NFSEC_POL_A_STATS and, once a packet matched it, NFSEC_POL_A_LAST_USE
+ *   (an update starts a new policy: none again, as xfrm's use_time).
  * NFSEC_CMD_POLICY_FLUSH (do)
  *   NFSEC_A_POLICY: optional nest of DIR
  *
  * NFSEC_CMD_STATS_GET (do)
  *   reply: NFSEC_A_STATS, nest of u64 counters, attribute type
- *          NFSEC_STAT_x + 1; NFSEC_A_SA_COUNT, NFSEC_A_POLICY_COUNT
+ *          NFSEC_STAT_x + 1; NFSEC_A_SA_COUNT, NFSEC_A_POLICY_COUNT,
+ *          NFSEC_A_SPI_COUNT
  * NFSEC_CMD_VERSION_GET (do)
  *   reply: NFSEC_A_VERSION (string)
  *
@@ -67,7 +88,12 @@
  * one is, and the SA has been deleted. SA_ACQUIRE, an event only, asks for
  * an SA: an out policy's template found none for a packet. It carries the
  * policy (without counters) and NFSEC_A_ACQUIRE_SEL, the packet's /32
- * selector; a policy asks at most once in 30 s.
+ * selector; a policy asks at most once in 30 s. SA_MAPPING, an event only,
+ * as xfrm's XFRM_MSG_MAPPING: an authenticated ESP-in-UDP packet of an
+ * inbound SA came from another address or port than the SA's (a NAT
+ * rebound). It carries the SA, with the source and ports it has, and
+ * NFSEC_A_MAPPING, where the packet came from; at most once a second per
+ * SA for the same new address and port, at once for another.
  */
 #ifndef _UAPI_LINUX_NFSEC_H
 #define _UAPI_LINUX_NFSEC_H
@@ -82,6 +108,11 @@
 #define NFSEC_KEY_MAX		128	/* bytes */
 #define NFSEC_REPLAY_MAX	4096	/* packets */
 #define NFSEC_MSS_OFF		0xffff
+/* SA_ALLOCSPI: defaults (ip xfrm state allocspi's range) and bounds */
+#define NFSEC_SPI_MIN_DEFAULT	0x100
+#define NFSEC_SPI_MAX_DEFAULT	0x0fffffff
+#define NFSEC_SPI_TIMEOUT_DEFAULT 30	/* seconds, xfrm's acquire expiry */
+#define NFSEC_SPI_TIMEOUT_MAX	3600
 
 enum nfsec_cmd {
 	NFSEC_CMD_UNSPEC,
@@ -99,6 +130,8 @@ enum nfsec_cmd {
 	NFSEC_CMD_POLICY_UPDATE,
 	NFSEC_CMD_SA_EXPIRE,		/* event only */
 	NFSEC_CMD_SA_ACQUIRE,		/* event only */
+	NFSEC_CMD_SA_ALLOCSPI,
+	NFSEC_CMD_SA_MAPPING,		/* event only */
 	__NFSEC_CMD_MAX
 };
 #define NFSEC_CMD_MAX (__NFSEC_CMD_MAX - 1)
@@ -114,6 +147,12 @@ enum nfsec_attr {
 	NFSEC_A_EXPIRE_HARD,	/* u8, SA_EXPIRE: 0 soft, 1 hard */
 	NFSEC_A_ACQUIRE_SEL,	/* nest: NFSEC_SEL_A_*, SA_ACQUIRE: the packet */
 	NFSEC_A_VALIDATE,	/* flag: check the request, change nothing */
+	NFSEC_A_SPI_MIN,	/* be32, SA_ALLOCSPI: lowest SPI, not 0 */
+	NFSEC_A_SPI_MAX,	/* be32, SA_ALLOCSPI: highest SPI */
+	NFSEC_A_SPI_TIMEOUT,	/* u32 seconds, SA_ALLOCSPI: how long the
+				 * reservation lasts */
+	NFSEC_A_SPI_COUNT,	/* u32, STATS_GET: SPI reservations */
+	NFSEC_A_MAPPING,	/* nest: NFSEC_MAP_A_*, SA_MAPPING */
 	__NFSEC_A_MAX
 };
 #define NFSEC_A_MAX (__NFSEC_A_MAX - 1)
@@ -204,6 +243,16 @@ enum nfsec_encap_attr {
 };
 #define NFSEC_ENCAP_A_MAX (__NFSEC_ENCAP_A_MAX - 1)
 
+/* SA_MAPPING: where an inbound SA's packet came from */
+enum nfsec_map_attr {
+	NFSEC_MAP_A_UNSPEC,
+	NFSEC_MAP_A_SRC,	/* be32: IPv4 SAs */
+	NFSEC_MAP_A_SRC6,	/* struct in6_addr: IPv6 SAs */
+	NFSEC_MAP_A_SPORT,	/* be16 */
+	__NFSEC_MAP_A_MAX
+};
+#define NFSEC_MAP_A_MAX (__NFSEC_MAP_A_MAX - 1)
+
 /* Lifetimes: an absent limit, or U64_MAX, is no limit. */
 enum nfsec_lft_attr {
 	NFSEC_LFT_A_UNSPEC,
@@ -227,6 +276,8 @@ enum nfsec_cur_attr {
 	NFSEC_CUR_A_ADD_TIME,	/* u64: seconds since the epoch */
 	NFSEC_CUR_A_USE_TIME,	/* u64: 0 never used */
 	NFSEC_CUR_A_PAD,
+	NFSEC_CUR_A_LAST_USE,	/* u64: CLOCK_MONOTONIC seconds of the last
+				 * packet; absent: never used */
 	__NFSEC_CUR_A_MAX
 };
 #define NFSEC_CUR_A_MAX (__NFSEC_CUR_A_MAX - 1)
@@ -252,6 +303,9 @@ enum nfsec_pol_attr {
 	NFSEC_POL_A_TMPL,	/* nest: NFSEC_TMPL_A_*; none: bypass */
 	NFSEC_POL_A_STATS,	/* nest: NFSEC_POL_STAT_*, reply only */
 	NFSEC_POL_A_PAD,
+	NFSEC_POL_A_LAST_USE,	/* u64, reply only: CLOCK_MONOTONIC seconds
+				 * of the last packet that matched; absent:
+				 * none yet */
 	__NFSEC_POL_A_MAX
 };
 #define NFSEC_POL_A_MAX (__NFSEC_POL_A_MAX - 1)
