@@ -207,6 +207,8 @@ start_test()
 {
 	local i=$1 d=$tmpd/$1
 	: >"$d.log"	# before tail opens it
+	# In the VM, what was running when a guest crashed: results are reported in order, later.
+	[[ -z ${NFSEC_RUN:-} ]] || echo "$SECONDS s: ${names[i]}" >>"$NFSEC_RUN/started"
 	(
 		s=$SECONDS
 		# timeout makes its own process group: whatever the test leaves running is killed after.

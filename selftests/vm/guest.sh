@@ -32,14 +32,35 @@ for m in aesni_intel sha256_ssse3 ghash_clmulni_intel chacha_x86_64 poly1305_x86
 	modprobe -q "$m" 2>/dev/null
 done
 
-# Every ping asks for receive timestamps (SO_TIMESTAMP), and the first and the last socket that
-# does switch the kernel's netstamp static key, patching kernel text on every CPU: thousands of
-# times a run, slow under TCG, and 6.12 once took an int3 at such a site while another CPU ran
-# it (Documentation/testing.rst). One socket holding timestamps on all along keeps the key on.
+# Static keys that tests switch on and off have the kernel patch its text on every CPU at each
+# switch: hundreds of times a run, and 6.12 under TCG now and then takes an int3 at such a site
+# while another CPU runs it, and panics ("Oops: int3" in netif_rx_internal; testing.rst).
+# Holding each such key on for the whole run keeps the text still: the netstamp key (every ping
+# asks for SO_TIMESTAMP; Python's socket module has no name for it: 29 is SO_TIMESTAMP_OLD on
+# x86 and arm64), the UDP encapsulation keys (xfrm's ESP-in-UDP sockets), and netfilter's
+# per-hook keys (nft in the tests' namespaces), these with empty accepting chains in the initial
+# namespace, where no test's packets pass.
 python3 -c 'import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMP, 1)
-time.sleep(1 << 30)' &
+ts = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+ts.setsockopt(socket.SOL_SOCKET, 29, 1)
+assert ts.getsockopt(socket.SOL_SOCKET, 29) == 1
+encap = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+encap.setsockopt(socket.IPPROTO_UDP, 100, 2)	# UDP_ENCAP, UDP_ENCAP_ESPINUDP
+print("held", flush=True)
+time.sleep(1 << 30)' >"$run/keys.log" 2>&1 &
+nft -f - >>"$run/keys.log" 2>&1 <<EOF || echo "nft failed" >>"$run/keys.log"
+table inet nfsec_vm_keys {
+	chain k_pre { type filter hook prerouting priority 0; }
+	chain k_in { type filter hook input priority 0; }
+	chain k_fwd { type filter hook forward priority 0; }
+	chain k_out { type filter hook output priority 0; }
+	chain k_post { type filter hook postrouting priority 0; }
+}
+EOF
+for ((i = 0; i < 100; i++)); do
+	grep -q held "$run/keys.log" && break
+	sleep 0.1
+done
 
 set -a
 source "$run/config"

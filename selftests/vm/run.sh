@@ -116,6 +116,11 @@ elapsed=$((SECONDS - start))
 results=$(grep -cE '^(not )?ok [0-9]+ ' "$run/ktap.log")
 summary=$(grep -E "$summary_re" "$run/ktap.log" | tail -n 1)
 echo "# vm: $KVER, booted in $(cat "$run/booted" 2>/dev/null || echo '?')s, $elapsed s in all"
+# guest.sh holds the kernel's static keys the tests would switch (a 6.12 TCG hazard): say so if
+# it could not.
+if [[ $(cat "$run/keys.log" 2>/dev/null) != held ]]; then
+	echo "# WARNING: the guest did not hold the static keys on: $(head -c 300 "$run/keys.log" 2>/dev/null | tr '\n' ' ')"
+fi
 if [[ -n $summary && -f $run/dmesg.txt ]]; then
 	read -r passed _ failed _ skipped _ <<<"$summary"
 	[[ $(cat "$run/status") == 0 ]] || ((failed)) || failed=1
@@ -149,10 +154,17 @@ else
 	bad=$(dmesg_bad <<<"$console")
 	echo "# $why; console ($run/console.log):"
 	if [[ -n $bad ]]; then
-		sed 's/^/# guest kernel log: /' <<<"$bad"
 		grep -m1 -A60 -F "$(head -n 1 <<<"$bad")" <<<"$console" | sed 's/^/# console: /'
 	else
 		tail -n 30 <<<"$console" | sed 's/^/# console: /'
+	fi
+	# The summary last, where a reader of only the output's tail (CI's) still finds it: the
+	# tests that had ended, the kernel's complaint and where it stopped.
+	tail -n 4 "$run/ktap.log" | sed 's/^/# guest last said: /'
+	tail -n 3 "$run/started" 2>/dev/null | sed 's/^/# last tests started, at: /'
+	if [[ -n $bad ]]; then
+		sed 's/^/# guest kernel log: /' <<<"$bad"
+		grep -m2 -E '(RIP|Comm):' <<<"$console" | sed 's/^/# guest kernel log: /'
 	fi
 	echo "not ok $((results + 1)) vm # $why"
 fi
