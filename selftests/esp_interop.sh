@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# nfsec against native xfrm, both configured with the same words, for every ESP algorithm in
+# nfsec against native xfrm, both configured with the same words, for every ESP algorithm, in
 # transport and tunnel mode.
 #
 #   a (LEFT)  10.0.0.1 eth0 ---veth--- eth0 10.0.0.2  b (RIGHT)
@@ -42,11 +42,13 @@ source "$(dirname "$0")/esp_lib.sh"
 run_combos "nfsec/xfrm"
 need_cmd tcpdump socat
 
-# Every algorithm in both modes; GCM's key sizes and ICV lengths, the AES key sizes and HMAC
+# Every algorithm, each mode with AEAD and with encryption + HMAC (the modes' code does not
+# depend on the algorithm: ChaCha20 in a tunnel is esp6_interop's 6in4, NULL in transport mode
+# would repeat CBC's path); GCM's key sizes and ICV lengths, the AES key sizes and HMAC
 # truncations of CBC, and ESN with CBC and ChaCha20 spread over the cases (GCM-128 with its full
 # ICV, and ESN with it, are in most other tests: natt.sh, esp_esn.sh, esp_nft.sh...).
 CASES=${INTEROP_CASES:-"gcm64/transport gcm96/tunnel gcm256/tunnel cbc/transport cbc256/tunnel
-	cbc192+esn/transport chacha+esn/transport chacha/tunnel null/transport null/tunnel"}
+	cbc192+esn/transport chacha+esn/transport null/tunnel"}
 
 tunnel_hosts
 for c in $CASES; do
@@ -226,13 +228,14 @@ run_case()
 	snap
 	pings_each_way
 	for ns in $(nfsec_sides); do
+		counters_now "$ns"
 		# 4in6: the 1400-byte IPv4 packets do not fit the IPv6 tunnel, and go as two
 		# fragments each, fragmented before encapsulation (two requests, two replies)
 		frag=0
 		[[ $mode == 4in6 ]] && frag=4
-		check_eq "$(side "$ns") tx_frag_inner after the pings" "$(delta "$ns" tx_frag_inner)" $frag
-		check_eq "$(side "$ns") tx_packets after the pings" "$(delta "$ns" tx_packets)" $((12 + frag))
-		check_eq "$(side "$ns") rx_packets after the pings" "$(delta "$ns" rx_packets)" 12
+		check_eq "$(side "$ns") tx_frag_inner after the pings" "$(moved "$ns" tx_frag_inner)" $frag
+		check_eq "$(side "$ns") tx_packets after the pings" "$(moved "$ns" tx_packets)" $((12 + frag))
+		check_eq "$(side "$ns") rx_packets after the pings" "$(moved "$ns" rx_packets)" 12
 	done
 
 	snap
@@ -254,7 +257,7 @@ run_case()
 	done
 	wire_ab=$(cap_count "$tmp/a.pcap" "$L3 proto $PNUM and src $OUT_A and dst $OUT_B and $L3[$SPIAT:4] = $SPI_AB")
 	wire_ba=$(cap_count "$tmp/b.pcap" "$L3 proto $PNUM and src $OUT_B and dst $OUT_A and $L3[$SPIAT:4] = $SPI_BA")
-	ip_all=$(($(cap_count "$tmp/a.pcap" "$IP") + $(cap_count "$tmp/b.pcap" "$IP")))
+	ip_all=$(($(cap_captured "$tmp/a.pcap") + $(cap_captured "$tmp/b.pcap")))
 	((wire_ab > 500 && wire_ba > 500)) || fail "too little $P on the wire: $wire_ab a->b, $wire_ba b->a"
 	if ((ip_all != wire_ab + wire_ba)); then
 		for ns in a b; do

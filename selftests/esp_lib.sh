@@ -31,6 +31,7 @@
 #                              captures only the first N bytes of each frame
 #   cap_stop                   stop every capture started, wait until the files are complete
 #   cap_count FILE FILTER      packets in FILE matching the pcap FILTER
+#   cap_captured FILE          all packets in FILE (tcpdump's count when it stopped)
 #   listening NS PORT          a TCP socket in NS listens on PORT
 #   udp_listen NS ADDR PORT LOG  udp_probe.py's receiver in NS on ADDR:PORT, in the background,
 #                              logging "LEN SHA256" per datagram to LOG; ready when it returns
@@ -46,8 +47,10 @@
 #   nfsec_sides                the namespaces where nfsec runs
 #   side NS                    "a (nfsec)" or "b (xfrm)", for messages
 #   snap / delta NS NAME       NAMES on every nfsec side before a step / the change since
-#   counters_now NS            NAMES of nfsec side NS now, into current[NS,NAME] (one nfsec call;
-#                              snap keeps them in before[NS,NAME])
+#   counters_now NS            every counter of nfsec side NS now, into current[NS,NAME] (one
+#                              nfsec call; snap keeps NAMES' in before[NS,NAME])
+#   moved NS NAME              current minus before: what a counter of NAMES moved by between
+#                              snap and the last counters_now NS
 #   check_sides WHAT AB BA     on every nfsec side since snap: every counter of NAMES but
 #                              tx/rx_packets still, tx_packets and rx_packets moved by the WHAT
 #                              packets it sent and received (AB went a -> b, BA b -> a)
@@ -132,50 +135,21 @@ nstat()
 	echo "$v"
 }
 
-_sa_json_py='
-import json, sys
-spi = int(sys.argv[1], 0)
-keys = sys.argv[2:]
-sas = json.load(sys.stdin)
-if isinstance(sas, dict):
-    sas = sas.get("sas") or sas.get("sa") or list(sas.values())
-def find(o, k):
-    if isinstance(o, dict):
-        if k in o:
-            return o[k]
-        for v in o.values():
-            r = find(v, k)
-            if r is not None:
-                return r
-    elif isinstance(o, list):
-        for v in o:
-            r = find(v, k)
-            if r is not None:
-                return r
-    return None
-for s in sas:
-    if int(str(s.get("spi")), 0) != spi:
-        continue
-    for k in keys:
-        v = find(s, k)
-        if v is not None:
-            if isinstance(v, str):
-                try:
-                    v = int(v, 0)
-                except ValueError:
-                    pass
-            print(v)
-            sys.exit(0)
-    print("")
-    sys.exit(0)
-sys.exit("no SA with spi %#x" % spi)
-'
-
+# sa_field NS SPI KEY...: the first KEY the SA has (its own or in a nested object, in the order
+# nfsec prints them), hexadecimal numbers as decimal; empty if none. jq, not Python: a Python
+# start costs seconds under emulation, and interop cases ask several times each.
 sa_field()
 {
-	local ns=$1 spi=$2
+	local ns=$1 spi v
+	spi=$(printf '0x%08x' "$2")
 	shift 2
-	ip netns exec "$ns" nfsec -s -j sa show | python3 -c "$_sa_json_py" "$spi" "$@"
+	v=$(ip netns exec "$ns" nfsec -s -j sa show | jq -r --arg spi "$spi" '
+		[.[] | select(.spi == $spi)]
+		| if length == 0 then error("no SA with spi \($spi)") else .[0] end
+		| first($ARGS.positional[] as $k | first(.. | objects | select(has($k)) | .[$k])) // ""
+		' --args "$@") || return
+	[[ $v == 0x* ]] && v=$((v))
+	echo "$v"
 }
 
 sastat()
@@ -232,6 +206,14 @@ cap_count()
 	tcpdump -r "$1" -n -q -t "$2" 2>/dev/null | wc -l
 }
 
+# cap_captured FILE: the packets a capture wrote (tcpdump's count at cap_stop: all that passed
+# cap_start's FILTER), without reading the file again
+cap_captured()
+{
+	awk '/ packets captured$/ { print $1; n = 1 } END { exit !n }' "$1.log" ||
+		fail "no count of captured packets in $1.log: $(cat "$1.log")"
+}
+
 listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN; }
 
 xfer()
@@ -247,12 +229,14 @@ xfer()
 	# socat's TCP is IPv4; an IPv6 address is TCP6's, in brackets.
 	local tcp=TCP peer=$addr
 	[[ $addr == *:* ]] && tcp=TCP6 peer="[$addr]"
-	ip netns exec "$dst" timeout "$limit" socat -u "$tcp-LISTEN:$port,reuseaddr" "OPEN:$out,creat,trunc" &
+	# socat says when it listens (-d -d): polled in a file, not with ss in the namespace
+	ip netns exec "$dst" timeout "$limit" socat -d -d -u "$tcp-LISTEN:$port,reuseaddr" \
+		"OPEN:$out,creat,trunc" 2>"$dir/listen.log" &
 	local lpid=$!
-	wait_for 10 listening "$dst" "$port"
+	wait_for 10 grep -q "listening on" "$dir/listen.log"
 	ip netns exec "$src" timeout "$limit" socat -u "OPEN:$in" "$tcp:$peer:$port" ||
 		fail "TCP transfer to $addr:$port: sender failed (limit $limit s)"
-	wait "$lpid" || fail "TCP transfer to $addr:$port: receiver failed"
+	wait "$lpid" || fail "TCP transfer to $addr:$port: receiver failed: $(grep -v ' [NI] ' "$dir/listen.log" | tail -n 3)"
 	want=$(sha256sum <"$in" | cut -d' ' -f1)
 	got=$(sha256sum <"$out" | cut -d' ' -f1)
 	[[ $got == "$want" ]] || fail "TCP transfer to $addr:$port: sha256 mismatch ($(stat -c %s "$out") of $bytes bytes)"
@@ -311,9 +295,11 @@ counters_now()
 	while read -r n v; do
 		cur[${n%:}]=$v
 	done <<<"$out"
+	for n in "${!cur[@]}"; do
+		current[$ns,$n]=${cur[$n]}
+	done
 	for n in $NAMES; do
-		current[$ns,$n]=${cur[$n]:-}
-		[[ -n ${current[$ns,$n]} ]] || fail "nfsec stats has no counter $n"
+		[[ -n ${current[$ns,$n]:-} ]] || fail "nfsec stats has no counter $n"
 	done
 }
 
@@ -329,6 +315,8 @@ snap()
 }
 
 delta() { echo $(($(nstat "$1" "$2") - before[$1,$2])); }
+# moved NS NAME: what a counter of NAMES moved by from snap to the last counters_now NS
+moved() { echo $((current[$1,$2] - before[$1,$2])); }
 
 check_sides()
 {
