@@ -51,7 +51,7 @@ no_skip=
 # a run with any of them is not the default check, and says so at its start and its end.
 overrides=
 for v in NFSEC_KO NFSEC_DEBUG_KO NFSEC_INSTALLED COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES NATT_CASES XFER_TIMEOUT \
-	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES \
+	 IKE_CASES IKE_LEFT FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES \
 	 TEST_TIMEOUT TIMEOUT_FACTOR BENCH_CASES ROUNDS SECS; do
 	[[ -z ${!v:-} ]] || overrides+=" $v=${!v}"
 done
@@ -340,7 +340,7 @@ fi
 # A full run that tests less than the default (run_combos' datapath choice, fewer cases) is no
 # check at all: LEFT=xfrm RIGHT=xfrm tests no nfsec. Such settings are for subsets.
 narrowing=
-for v in COMBOS LEFT RIGHT INTEROP_CASES NATT_CASES FUZZ_CASES FUZZ_COUNT FUZZ_ROUND; do
+for v in COMBOS LEFT RIGHT INTEROP_CASES NATT_CASES IKE_CASES IKE_LEFT FUZZ_CASES FUZZ_COUNT FUZZ_ROUND; do
 	[[ -z ${!v:-} ]] || narrowing+=" $v=${!v}"
 done
 if [[ -z $subset && -n $narrowing ]]; then
