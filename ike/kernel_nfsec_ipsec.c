@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -46,9 +45,6 @@
 
 /** Priority of the IKE sockets' bypass policies (lower wins) */
 #define PRIO_BYPASS 32
-
-/** Attempts to find a free SPI */
-#define SPI_TRIES 64
 
 /** Receive buffer of a socket: a dump part is at most 32 KiB */
 #define NL_BUFLEN 65536
@@ -154,7 +150,7 @@ struct private_kernel_nfsec_ipsec_t {
 	int family;
 
 	/**
-	 * Mutex for the policy table, the reserved SPIs and the bypasses
+	 * Mutex for the policy table and the bypasses
 	 */
 	mutex_t *mutex;
 
@@ -162,11 +158,6 @@ struct private_kernel_nfsec_ipsec_t {
 	 * Installed policies, policy_entry_t
 	 */
 	hashtable_t *policies;
-
-	/**
-	 * SPIs handed out by get_spi and not yet added or deleted
-	 */
-	hashtable_t *spis;
 
 	/**
 	 * Installed IKE bypasses, bypass_t
@@ -730,14 +721,6 @@ METHOD(kernel_ipsec_t, get_features, kernel_feature_t,
 }
 
 /**
- * Look-up callback: an SA is there.
- */
-static void found_cb(struct nlattr **tb, void *arg)
-{
-	*(bool*)arg = TRUE;
-}
-
-/**
  * Put the identity of an SA (DST, SPI, PROTO) into the open SA nest.
  */
 static void put_sa_id(struct nl_msg *msg, host_t *dst, uint32_t spi,
@@ -749,104 +732,63 @@ static void put_sa_id(struct nl_msg *msg, host_t *dst, uint32_t spi,
 }
 
 /**
- * Whether nfsec has an SA (dst, spi, proto): 1 yes, 0 no, -errno.
+ * The SPI of an SA_ALLOCSPI reply.
  */
-static int sa_exists(private_kernel_nfsec_ipsec_t *this, host_t *dst,
-					 uint32_t spi, uint8_t proto)
+static void allocspi_cb(struct nlattr **tb, void *arg)
 {
-	struct nl_msg *msg;
-	struct nlattr *nest;
-	char why[128];
-	bool found = FALSE;
-	int err;
+	struct nlattr *sa[NFSEC_SA_A_MAX + 1];
 
-	msg = new_msg(this, NFSEC_CMD_SA_GET, 0);
-	if (!msg)
+	if (tb[NFSEC_A_SA] &&
+		nla_parse_nested(sa, NFSEC_SA_A_MAX, tb[NFSEC_A_SA], NULL) == 0 &&
+		sa[NFSEC_SA_A_SPI])
 	{
-		return -ENOMEM;
+		*(uint32_t*)arg = nla_get_u32(sa[NFSEC_SA_A_SPI]);
 	}
-	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, dst, spi, proto);
-	nla_nest_end(msg, nest);
-	err = request(this, msg, found_cb, &found, why, sizeof(why));
-	if (err == -ENOENT)
-	{
-		return 0;
-	}
-	return err ?: found;
 }
 
 METHOD(kernel_ipsec_t, get_spi, status_t,
 	private_kernel_nfsec_ipsec_t *this, host_t *src, host_t *dst,
 	uint8_t protocol, uint32_t *spi)
 {
-	uint32_t spi_min, spi_max, r, cand;
-	int i, err;
+	uint32_t spi_min, spi_max, got = 0;
+	struct nl_msg *msg;
+	struct nlattr *nest;
+	char why[256], buf[320];
+	int err;
 
 	spi_min = lib->settings->get_int(lib->settings, "%s.spi_min",
 									 KERNEL_SPI_MIN, lib->ns);
 	spi_max = lib->settings->get_int(lib->settings, "%s.spi_max",
 									 KERNEL_SPI_MAX, lib->ns);
-	if (spi_min > spi_max)
-	{
-		r = spi_min;
-		spi_min = spi_max;
-		spi_max = r;
-	}
-	spi_min = max(spi_min, 0x100U);
 
-	/* nfsec cannot reserve an SPI (no larval SAs): pick a random one that
-	 * no SA uses and that we have not handed out; another daemon, or a
-	 * person, could still take it before add_sa */
-	for (i = 0; i < SPI_TRIES; i++)
+	/* nfsec reserves the SPI for (dst, proto), as xfrm's larval state,
+	 * until the inbound SA's SA_ADD takes it over, our del_sa releases it
+	 * or it expires (30 s) */
+	msg = new_msg(this, NFSEC_CMD_SA_ALLOCSPI, 0);
+	if (!msg)
 	{
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		{
-			DBG1(DBG_KNL, "unable to get SPI: no random bytes");
-			return FAILED;
-		}
-		if (spi_max - spi_min == 0xffffffff)
-		{
-			cand = r;
-		}
-		else
-		{
-			cand = spi_min + r % (spi_max - spi_min + 1);
-		}
-		cand = htonl(cand);
-		this->mutex->lock(this->mutex);
-		if (this->spis->get(this->spis, (void*)(uintptr_t)cand))
-		{
-			this->mutex->unlock(this->mutex);
-			continue;
-		}
-		this->mutex->unlock(this->mutex);
-		err = sa_exists(this, dst, cand, protocol);
-		if (err < 0)
-		{
-			DBG1(DBG_KNL, "unable to get SPI: querying nfsec failed: %s",
-				 strerror(-err));
-			return FAILED;
-		}
-		if (err)
-		{
-			continue;
-		}
-		this->mutex->lock(this->mutex);
-		if (this->spis->get(this->spis, (void*)(uintptr_t)cand))
-		{	/* another thread took it meanwhile */
-			this->mutex->unlock(this->mutex);
-			continue;
-		}
-		this->spis->put(this->spis, (void*)(uintptr_t)cand,
-						(void*)(uintptr_t)cand);
-		this->mutex->unlock(this->mutex);
-		*spi = cand;
-		DBG2(DBG_KNL, "got SPI %.8x", ntohl(cand));
-		return SUCCESS;
+		return FAILED;
 	}
-	DBG1(DBG_KNL, "unable to get SPI: no free SPI in %d tries", SPI_TRIES);
-	return FAILED;
+	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
+	put_host(msg, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, src);
+	put_host(msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, dst);
+	nla_put_u8(msg, NFSEC_SA_A_PROTO, protocol);
+	nla_nest_end(msg, nest);
+	/* nfsec refuses SPI 0 and SPIs below 0x100 are reserved (RFC 4303) */
+	nla_put_u32(msg, NFSEC_A_SPI_MIN,
+				htonl(max(min(spi_min, spi_max), 0x100U)));
+	nla_put_u32(msg, NFSEC_A_SPI_MAX,
+				htonl(max(max(spi_min, spi_max), 0x100U)));
+	err = request(this, msg, allocspi_cb, &got, why, sizeof(why));
+	if (err || !got)
+	{
+		DBG1(DBG_KNL, "unable to get SPI: %s",
+			 strerr(err ?: -EIO, why, buf, sizeof(buf)));
+		return FAILED;
+	}
+	*spi = got;
+	DBG2(DBG_KNL, "got SPI %.8x", ntohl(got));
+	return SUCCESS;
 }
 
 METHOD(kernel_ipsec_t, get_cpi, status_t,
@@ -855,16 +797,6 @@ METHOD(kernel_ipsec_t, get_cpi, status_t,
 {
 	DBG1(DBG_KNL, "unable to get CPI: IPComp is not supported by nfsec");
 	return NOT_SUPPORTED;
-}
-
-/**
- * Forget an SPI handed out by get_spi.
- */
-static void release_spi(private_kernel_nfsec_ipsec_t *this, uint32_t spi)
-{
-	this->mutex->lock(this->mutex);
-	this->spis->remove(this->spis, (void*)(uintptr_t)spi);
-	this->mutex->unlock(this->mutex);
 }
 
 /**
@@ -1231,12 +1163,9 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	put_lifetime(msg, data->lifetime);
 	nla_nest_end(msg, sa);
 
+	/* an inbound SA takes the reservation of get_spi over; if the add
+	 * fails, the del_sa charon follows it with releases it */
 	err = request(this, msg, NULL, NULL, why, sizeof(why));
-	if (data->inbound)
-	{	/* nfsec's SA holds the SPI now; if the add failed, the del_sa
-		 * charon follows it with would release it */
-		release_spi(this, id->spi);
-	}
 	if (err)
 	{
 		DBG1(DBG_KNL, "unable to add SAD entry with SPI %.8x: %s",
@@ -1345,7 +1274,6 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 	char why[256], buf[320];
 	int err;
 
-	release_spi(this, id->spi);
 	DBG2(DBG_KNL, "deleting SAD entry with SPI %.8x", ntohl(id->spi));
 
 	msg = new_msg(this, NFSEC_CMD_SA_DEL, 0);
@@ -1363,8 +1291,8 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 			DBG2(DBG_KNL, "deleted SAD entry with SPI %.8x", ntohl(id->spi));
 			return SUCCESS;
 		case -ENOENT:
-			/* an SPI we handed out but that was never added, or an SA
-			 * that expired hard */
+			/* an SA that expired hard, or a reservation of get_spi that
+			 * expired (a live one goes as an SA does) */
 			return NOT_FOUND;
 		default:
 			DBG1(DBG_KNL, "unable to delete SAD entry with SPI %.8x: %s",
@@ -2157,7 +2085,6 @@ METHOD(kernel_ipsec_t, destroy, void,
 	}
 	enumerator->destroy(enumerator);
 	this->policies->destroy(this->policies);
-	this->spis->destroy(this->spis);
 	this->sock_lock->destroy(this->sock_lock);
 	this->mutex->destroy(this->mutex);
 	free(this);
@@ -2237,7 +2164,6 @@ kernel_nfsec_ipsec_t *kernel_nfsec_ipsec_create()
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.policies = hashtable_create((hashtable_hash_t)policy_hash,
 									 (hashtable_equals_t)policy_equals, 32),
-		.spis = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),
 		.bypass = array_create(sizeof(bypass_t), 0),
 		.install_routes = lib->settings->get_bool(lib->settings,
 							"%s.install_routes", TRUE, lib->ns),
