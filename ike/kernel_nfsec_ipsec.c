@@ -107,10 +107,6 @@ typedef struct {
 	linked_list_t *users;
 	/** route installed with it, if any */
 	route_t *route;
-	/** packets counted by nfsec at the last query_policy */
-	uint64_t packets;
-	/** monotonic time we saw that count change, 0 never */
-	time_t use_time;
 } policy_entry_t;
 
 /**
@@ -1196,6 +1192,8 @@ typedef struct {
 	bool found;
 	uint64_t bytes;
 	uint64_t packets;
+	/** CLOCK_MONOTONIC second of the last packet, 0 none */
+	uint64_t last_use;
 } sa_cur_t;
 
 static void query_sa_cb(struct nlattr **tb, void *arg)
@@ -1219,6 +1217,10 @@ static void query_sa_cb(struct nlattr **tb, void *arg)
 		if (cur[NFSEC_CUR_A_PACKETS])
 		{
 			c->packets = nla_get_u64(cur[NFSEC_CUR_A_PACKETS]);
+		}
+		if (cur[NFSEC_CUR_A_LAST_USE])
+		{
+			c->last_use = nla_get_u64(cur[NFSEC_CUR_A_LAST_USE]);
 		}
 	}
 }
@@ -1258,9 +1260,10 @@ METHOD(kernel_ipsec_t, query_sa, status_t,
 		*packets = cur.packets;
 	}
 	if (time)
-	{	/* nfsec's use time is the first use, not the last (as xfrm's):
-		 * charon takes the last use from the policies */
-		*time = 0;
+	{	/* nfsec's LAST_USE counts in CLOCK_MONOTONIC seconds, as
+		 * time_monotonic() does (where kernel-netlink converts xfrm's
+		 * wall-clock XFRMA_LASTUSED); 0: never used */
+		*time = cur.last_use;
 	}
 	return SUCCESS;
 }
@@ -1781,30 +1784,28 @@ METHOD(kernel_ipsec_t, add_policy, status_t,
 }
 
 /**
- * The packet count of a POLICY_GET reply.
+ * The last use of a POLICY_GET reply.
  */
 typedef struct {
 	bool found;
-	uint64_t packets;
-} pol_stats_t;
+	/** CLOCK_MONOTONIC second of the last packet, 0 none */
+	uint64_t last_use;
+} pol_use_t;
 
 static void query_policy_cb(struct nlattr **tb, void *arg)
 {
 	struct nlattr *pol[NFSEC_POL_A_MAX + 1];
-	struct nlattr *st[NFSEC_POL_STATS_A_PAD + 1];
-	pol_stats_t *s = arg;
+	pol_use_t *u = arg;
 
 	if (!tb[NFSEC_A_POLICY] ||
 		nla_parse_nested(pol, NFSEC_POL_A_MAX, tb[NFSEC_A_POLICY], NULL))
 	{
 		return;
 	}
-	s->found = TRUE;
-	if (pol[NFSEC_POL_A_STATS] &&
-		nla_parse_nested(st, NFSEC_POL_STATS_A_PAD, pol[NFSEC_POL_A_STATS],
-						 NULL) == 0 && st[NFSEC_POL_STAT_PACKETS + 1])
+	u->found = TRUE;
+	if (pol[NFSEC_POL_A_LAST_USE])
 	{
-		s->packets = nla_get_u64(st[NFSEC_POL_STAT_PACKETS + 1]);
+		u->last_use = nla_get_u64(pol[NFSEC_POL_A_LAST_USE]);
 	}
 }
 
@@ -1812,8 +1813,8 @@ METHOD(kernel_ipsec_t, query_policy, status_t,
 	private_kernel_nfsec_ipsec_t *this, kernel_ipsec_policy_id_t *id,
 	kernel_ipsec_query_policy_t *data, time_t *use_time)
 {
-	policy_entry_t key = { .dir = id->dir }, *policy;
-	pol_stats_t stats = {};
+	policy_entry_t key = { .dir = id->dir };
+	pol_use_t use = {};
 	struct nlattr *nest;
 	struct nl_msg *msg;
 	const char *reason = NULL;
@@ -1834,33 +1835,17 @@ METHOD(kernel_ipsec_t, query_policy, status_t,
 	nla_put_u8(msg, NFSEC_POL_A_DIR, id->dir == POLICY_IN ? NFSEC_DIR_IN :
 			   id->dir == POLICY_OUT ? NFSEC_DIR_OUT : NFSEC_DIR_FWD);
 	nla_nest_end(msg, nest);
-	err = request(this, msg, query_policy_cb, &stats, why, sizeof(why));
-	if (err || !stats.found)
+	err = request(this, msg, query_policy_cb, &use, why, sizeof(why));
+	if (err || !use.found)
 	{
 		DBG2(DBG_KNL, "unable to query policy %R === %R %N: %s", id->src_ts,
 			 id->dst_ts, policy_dir_names, id->dir,
 			 strerr(err ?: -ENOENT, why, buf, sizeof(buf)));
 		return FAILED;
 	}
-
-	/* nfsec has no last-use time: take the time we first see the
-	 * packet count change, late by up to one query interval */
-	this->mutex->lock(this->mutex);
-	policy = this->policies->get(this->policies, &key);
-	if (policy)
-	{
-		if (stats.packets != policy->packets)
-		{
-			policy->packets = stats.packets;
-			policy->use_time = time_monotonic(NULL);
-		}
-		*use_time = policy->use_time;
-	}
-	else
-	{
-		*use_time = 0;
-	}
-	this->mutex->unlock(this->mutex);
+	/* CLOCK_MONOTONIC seconds, as time_monotonic(); 0: not used since
+	 * installed or last replaced */
+	*use_time = use.last_use;
 	return SUCCESS;
 }
 
