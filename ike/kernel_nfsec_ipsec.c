@@ -6,7 +6,7 @@
  * charon's kernel_ipsec_t on nfsec's generic netlink family (see
  * module/uapi/nfsec.h): SAs, policies with charon's reference counting
  * and priorities, the IKE sockets' bypass, the source routes of tunnel
- * policies, and nfsec's SA_ACQUIRE/SA_EXPIRE events to charon.
+ * policies, and nfsec's SA_ACQUIRE/SA_EXPIRE/SA_MAPPING events to charon.
  *
  * IPv4 and IPv6, and tunnels of one inside the other; whatever nfsec cannot
  * do (marks, interface IDs, IPComp, BEET, security labels, hardware
@@ -648,6 +648,49 @@ static void process_expire(private_kernel_nfsec_ipsec_t *this,
 	dst->destroy(dst);
 }
 
+/**
+ * An ESP-in-UDP peer moved (NAT rebinding): tell charon where to, as
+ * kernel-netlink does for xfrm's XFRM_MSG_MAPPING.
+ */
+static void process_mapping(private_kernel_nfsec_ipsec_t *this,
+							struct nlattr **tb)
+{
+	struct nlattr *sa[NFSEC_SA_A_MAX + 1], *map[NFSEC_MAP_A_MAX + 1];
+	host_t *dst, *new;
+	uint32_t spi;
+	uint16_t sport;
+
+	if (!tb[NFSEC_A_SA] || !tb[NFSEC_A_MAPPING] ||
+		nla_parse_nested(sa, NFSEC_SA_A_MAX, tb[NFSEC_A_SA], NULL) ||
+		nla_parse_nested(map, NFSEC_MAP_A_MAX, tb[NFSEC_A_MAPPING], NULL) ||
+		!sa[NFSEC_SA_A_SPI] || !sa[NFSEC_SA_A_PROTO] ||
+		!map[NFSEC_MAP_A_SPORT])
+	{
+		DBG1(DBG_KNL, "received a malformed nfsec SA_MAPPING");
+		return;
+	}
+	if (nla_get_u8(sa[NFSEC_SA_A_PROTO]) != IPPROTO_ESP)
+	{
+		return;
+	}
+	spi = nla_get_u32(sa[NFSEC_SA_A_SPI]);
+	sport = ntohs(nla_get_u16(map[NFSEC_MAP_A_SPORT]));
+	dst = attr2host(sa, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, 0);
+	new = attr2host(map, NFSEC_MAP_A_SRC, NFSEC_MAP_A_SRC6, sport);
+	if (dst && new)
+	{
+		DBG2(DBG_KNL, "received an nfsec SA_MAPPING for SPI %.8x: peer now "
+			 "at %#H", ntohl(spi), new);
+		charon->kernel->mapping(charon->kernel, IPPROTO_ESP, spi, dst, new);
+	}
+	else
+	{
+		DBG1(DBG_KNL, "received a malformed nfsec SA_MAPPING");
+	}
+	DESTROY_IF(dst);
+	DESTROY_IF(new);
+}
+
 static int event_valid(struct nl_msg *msg, void *arg)
 {
 	private_kernel_nfsec_ipsec_t *this = arg;
@@ -666,6 +709,9 @@ static int event_valid(struct nl_msg *msg, void *arg)
 			break;
 		case NFSEC_CMD_SA_EXPIRE:
 			process_expire(this, tb);
+			break;
+		case NFSEC_CMD_SA_MAPPING:
+			process_mapping(this, tb);
 			break;
 		default:
 			/* our own changes, and other listeners' */
@@ -690,8 +736,8 @@ CALLBACK(receive_events, bool,
 	err = nl_recvmsgs(this->events, this->events_cb);
 	if (err == -NLE_NOMEM)
 	{
-		DBG1(DBG_KNL, "nfsec events lost (receive buffer overrun): acquires "
-			 "or expires may be missed");
+		DBG1(DBG_KNL, "nfsec events lost (receive buffer overrun): acquires, "
+			 "expires or mappings may be missed");
 	}
 	else if (err < 0 && err != -NLE_AGAIN)
 	{
