@@ -36,9 +36,9 @@
 #      test left free (charon's get_spi asked nfsec's SA_ALLOCSPI), nfsec still counts the
 #      test's 8 reservations and no more (the inbound SAs took charon's two over), and
 #      releasing the test's (SA_DEL) leaves 0;
-#   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes (1300 for x509), two of each,
+#   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes (1300 for x509), one of each,
 #      a -> b and b -> a, all at once (x509: through the tunnel both IPv6 and IPv4): all
-#      answered, and each of a's SAs counted exactly 12 packets per address pair;
+#      answered, and each of a's SAs counted exactly 6 packets per address pair;
 #   3. 256 KiB over TCP each way through each CHILD_SA (x509: the tunnel both IPv6 and IPv4), all
 #      at once, sha256 compared;
 #   4. on a's eth0 (both directions) every IPv4 and IPv6 packet from the first IKE message to
@@ -539,12 +539,11 @@ pings()
 				dst=$to_b
 				[[ $from == b ]] && dst=$to_a
 				k=$what.$to_b.$size.$from
-				# One echo at a time, each waited for: ping -c 2 gives the second reply
-				# only max(2 RTTs, the interval) after the last request, which 24 pings
-				# at once under TCG can exceed
-				{ ip netns exec "${!from}" ping -c 1 -W 20 -s "$size" "$dst" &&
-					ip netns exec "${!from}" ping -c 1 -W 20 -s "$size" "$dst"
-				} >"$tmp/ping.$k" 2>&1 &
+				# One echo each: the exact counts below need no more, and under TCG
+				# every process started costs (ping -c 2 would also wait max(2 RTTs,
+				# the interval) for its last reply)
+				ip netns exec "${!from}" ping -c 1 -W 20 -s "$size" "$dst" \
+					>"$tmp/ping.$k" 2>&1 &
 				pid[$k]=$!
 				run[$k]="$CASE $what: ping -s $size $from -> $dst"
 			done
@@ -553,14 +552,14 @@ pings()
 	for k in "${!pid[@]}"; do
 		wait "${pid[$k]}" ||
 			die_logs "${run[$k]}: $(tail -n 2 "$tmp/ping.$k" | tr '\n' ' ')"
-		[[ $(grep -c " 1 received" "$tmp/ping.$k") == 2 ]] ||
+		grep -q " 1 received" "$tmp/ping.$k" ||
 			die_logs "${run[$k]} lost packets: $(grep received "$tmp/ping.$k" | tr '\n' ' ')"
-		n=$((n + 2))
+		n=$((n + 1))
 	done
 	pass "$CASE: pings of ${sizes// /, } bytes each way through both CHILD_SAs, $n answered"
 	while read -r spi p1 _; do
-		k=12
-		[[ $spi == "$TUN_IN" || $spi == "$TUN_OUT" ]] && k=$((12 * ntun))
+		k=6
+		[[ $spi == "$TUN_IN" || $spi == "$TUN_OUT" ]] && k=$((6 * ntun))
 		check_eq "$CASE: packets of a's SA $spi ($(sa_name "$spi")) after the pings" \
 			"$((p1 - before[$spi]))" $k
 	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
