@@ -6,12 +6,12 @@
  * charon's kernel_ipsec_t on nfsec's generic netlink family (see
  * module/uapi/nfsec.h): SAs, policies with charon's reference counting
  * and priorities, the IKE sockets' bypass, the source routes of tunnel
- * policies, and nfsec's SA_ACQUIRE/SA_EXPIRE events to charon.
+ * policies, and nfsec's SA_ACQUIRE/SA_EXPIRE/SA_MAPPING events to charon.
  *
- * nfsec's datapath is IPv4 only; whatever nfsec cannot do (IPv6, marks,
- * interface IDs, IPComp, BEET, security labels, hardware offload, TFC
- * padding, an algorithm it lacks) fails the SA or policy with a line
- * naming the reason.
+ * IPv4 and IPv6, and tunnels of one inside the other; whatever nfsec cannot
+ * do (marks, interface IDs, IPComp, BEET, security labels, hardware
+ * offload, TFC padding, an algorithm it lacks) fails the SA or policy with
+ * a line naming the reason.
  */
 
 #include "kernel_nfsec_ipsec.h"
@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -47,20 +46,21 @@
 /** Priority of the IKE sockets' bypass policies (lower wins) */
 #define PRIO_BYPASS 32
 
-/** Attempts to find a free SPI */
-#define SPI_TRIES 64
-
 /** Receive buffer of a socket: a dump part is at most 32 KiB */
 #define NL_BUFLEN 65536
 
 typedef struct private_kernel_nfsec_ipsec_t private_kernel_nfsec_ipsec_t;
 
 /**
- * A selector as nfsec takes it: IPv4, exact ports or any.
+ * A selector as nfsec takes it: one family, exact ports or any. Zeroed
+ * before it is filled: it is hashed whole, padding included.
  */
 typedef struct {
-	/** addresses, network order, masked to their prefix */
-	uint32_t src, dst;
+	/** AF_INET or AF_INET6 */
+	uint8_t family;
+	/** addresses, network order, masked to their prefix; IPv4 in the
+	 * first 4 bytes */
+	uint8_t src[16], dst[16];
 	/** ports, network order, 0 any */
 	uint16_t sport, dport;
 	uint8_t splen, dplen;
@@ -107,16 +107,13 @@ typedef struct {
 	linked_list_t *users;
 	/** route installed with it, if any */
 	route_t *route;
-	/** packets counted by nfsec at the last query_policy */
-	uint64_t packets;
-	/** monotonic time we saw that count change, 0 never */
-	time_t use_time;
 } policy_entry_t;
 
 /**
  * A port-based bypass policy pair of an IKE socket.
  */
 typedef struct {
+	int family;
 	uint8_t proto;
 	uint16_t port;
 } bypass_t;
@@ -149,7 +146,7 @@ struct private_kernel_nfsec_ipsec_t {
 	int family;
 
 	/**
-	 * Mutex for the policy table, the reserved SPIs and the bypasses
+	 * Mutex for the policy table and the bypasses
 	 */
 	mutex_t *mutex;
 
@@ -157,11 +154,6 @@ struct private_kernel_nfsec_ipsec_t {
 	 * Installed policies, policy_entry_t
 	 */
 	hashtable_t *policies;
-
-	/**
-	 * SPIs handed out by get_spi and not yet added or deleted
-	 */
-	hashtable_t *spis;
 
 	/**
 	 * Installed IKE bypasses, bypass_t
@@ -416,19 +408,52 @@ static char *strerr(int err, char *why, char *buf, size_t len)
  */
 
 /**
- * The IPv4 address of host in network order; FALSE if not IPv4.
+ * Length of an address of family.
  */
-static bool host2addr(host_t *host, uint32_t *addr)
+static size_t addr_len(int family)
 {
-	chunk_t a;
+	return family == AF_INET6 ? 16 : 4;
+}
 
-	if (!host || host->get_family(host) != AF_INET)
+/**
+ * Copy the address of host (IPv4 or IPv6, network order) to addr.
+ */
+static void host2addr(host_t *host, uint8_t *addr)
+{
+	chunk_t a = host->get_address(host);
+
+	memcpy(addr, a.ptr, min(a.len, (size_t)16));
+}
+
+/**
+ * Add the address of host as attribute type4 (IPv4) or type6 (IPv6).
+ */
+static void put_host(struct nl_msg *msg, int type4, int type6, host_t *host)
+{
+	chunk_t a = host->get_address(host);
+
+	nla_put(msg, host->get_family(host) == AF_INET6 ? type6 : type4, a.len,
+			a.ptr);
+}
+
+/**
+ * The address of attribute type4 (IPv4) or type6 (IPv6) of tb as a host,
+ * with port (host order); NULL if neither is there.
+ */
+static host_t *attr2host(struct nlattr **tb, int type4, int type6,
+						 uint16_t port)
+{
+	if (tb[type4] && nla_len(tb[type4]) == 4)
 	{
-		return FALSE;
+		return host_create_from_chunk(AF_INET,
+					chunk_create(nla_data(tb[type4]), 4), port);
 	}
-	a = host->get_address(host);
-	memcpy(addr, a.ptr, sizeof(*addr));
-	return TRUE;
+	if (tb[type6] && nla_len(tb[type6]) == 16)
+	{
+		return host_create_from_chunk(AF_INET6,
+					chunk_create(nla_data(tb[type6]), 16), port);
+	}
+	return NULL;
 }
 
 /**
@@ -470,21 +495,22 @@ static bool ts2addrs(traffic_selector_t *src, traffic_selector_t *dst,
 	host_t *net;
 
 	memset(sel, 0, sizeof(*sel));
-	if (src->get_type(src) != TS_IPV4_ADDR_RANGE ||
-		dst->get_type(dst) != TS_IPV4_ADDR_RANGE)
+	if (src->get_type(src) != dst->get_type(dst))
 	{
-		*why = "IPv6 is not supported by nfsec's datapath";
+		*why = "traffic selectors of two families";
 		return FALSE;
 	}
+	sel->family = src->get_type(src) == TS_IPV4_ADDR_RANGE ? AF_INET
+														   : AF_INET6;
 	/* either may be "any" (0), the more restrictive one counts */
 	sel->proto = max(src->get_protocol(src), dst->get_protocol(dst));
 	/* a range that is no subnet widens to the subnet that holds it, as
 	 * kernel-netlink does */
 	src->to_subnet(src, &net, &sel->splen);
-	host2addr(net, &sel->src);
+	host2addr(net, sel->src);
 	net->destroy(net);
 	dst->to_subnet(dst, &net, &sel->dplen);
-	host2addr(net, &sel->dst);
+	host2addr(net, sel->dst);
 	net->destroy(net);
 	return TRUE;
 }
@@ -507,11 +533,15 @@ static void put_sel(struct nl_msg *msg, int type, nfsec_sel_t *sel)
 {
 	struct nlattr *nest;
 
+	bool v6 = sel->family == AF_INET6;
+
 	nest = nla_nest_start(msg, type | NLA_F_NESTED);
-	nla_put_u16(msg, NFSEC_SEL_A_FAMILY, AF_INET);
-	nla_put(msg, NFSEC_SEL_A_SRC, 4, &sel->src);
+	nla_put_u16(msg, NFSEC_SEL_A_FAMILY, sel->family);
+	nla_put(msg, v6 ? NFSEC_SEL_A_SRC6 : NFSEC_SEL_A_SRC,
+			addr_len(sel->family), sel->src);
 	nla_put_u8(msg, NFSEC_SEL_A_SRC_PLEN, sel->splen);
-	nla_put(msg, NFSEC_SEL_A_DST, 4, &sel->dst);
+	nla_put(msg, v6 ? NFSEC_SEL_A_DST6 : NFSEC_SEL_A_DST,
+			addr_len(sel->family), sel->dst);
 	nla_put_u8(msg, NFSEC_SEL_A_DST_PLEN, sel->dplen);
 	nla_put_u8(msg, NFSEC_SEL_A_PROTO, sel->proto);
 	nla_put_u16(msg, NFSEC_SEL_A_SPORT, sel->sport);
@@ -526,24 +556,23 @@ static traffic_selector_t *sel2ts(struct nlattr *nest, bool src)
 {
 	struct nlattr *tb[NFSEC_SEL_A_MAX + 1];
 	traffic_selector_t *ts;
-	int addr_type = src ? NFSEC_SEL_A_SRC : NFSEC_SEL_A_DST;
 	int plen_type = src ? NFSEC_SEL_A_SRC_PLEN : NFSEC_SEL_A_DST_PLEN;
 	int port_type = src ? NFSEC_SEL_A_SPORT : NFSEC_SEL_A_DPORT;
 	uint16_t port = 0;
-	uint8_t proto = 0, plen = 32;
+	uint8_t proto = 0, plen;
 	host_t *host;
 
-	if (!nest || nla_parse_nested(tb, NFSEC_SEL_A_MAX, nest, NULL) ||
-		!tb[addr_type] || nla_len(tb[addr_type]) != 4)
+	if (!nest || nla_parse_nested(tb, NFSEC_SEL_A_MAX, nest, NULL))
 	{
 		return NULL;
 	}
-	host = host_create_from_chunk(AF_INET,
-				chunk_create(nla_data(tb[addr_type]), 4), 0);
+	host = src ? attr2host(tb, NFSEC_SEL_A_SRC, NFSEC_SEL_A_SRC6, 0)
+			   : attr2host(tb, NFSEC_SEL_A_DST, NFSEC_SEL_A_DST6, 0);
 	if (!host)
 	{
 		return NULL;
 	}
+	plen = host->get_family(host) == AF_INET6 ? 128 : 32;
 	if (tb[plen_type])
 	{
 		plen = nla_get_u8(tb[plen_type]);
@@ -604,8 +633,8 @@ static void process_expire(private_kernel_nfsec_ipsec_t *this,
 
 	if (!tb[NFSEC_A_SA] ||
 		nla_parse_nested(sa, NFSEC_SA_A_MAX, tb[NFSEC_A_SA], NULL) ||
-		!sa[NFSEC_SA_A_DST] || nla_len(sa[NFSEC_SA_A_DST]) != 4 ||
-		!sa[NFSEC_SA_A_SPI] || !sa[NFSEC_SA_A_PROTO])
+		!sa[NFSEC_SA_A_SPI] || !sa[NFSEC_SA_A_PROTO] ||
+		!(dst = attr2host(sa, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, 0)))
 	{
 		DBG1(DBG_KNL, "received a malformed nfsec SA_EXPIRE");
 		return;
@@ -613,16 +642,53 @@ static void process_expire(private_kernel_nfsec_ipsec_t *this,
 	spi = nla_get_u32(sa[NFSEC_SA_A_SPI]);
 	proto = nla_get_u8(sa[NFSEC_SA_A_PROTO]);
 	hard = tb[NFSEC_A_EXPIRE_HARD] && nla_get_u8(tb[NFSEC_A_EXPIRE_HARD]);
-	dst = host_create_from_chunk(AF_INET,
-				chunk_create(nla_data(sa[NFSEC_SA_A_DST]), 4), 0);
-	if (!dst)
-	{
-		return;
-	}
 	DBG2(DBG_KNL, "received an nfsec SA_EXPIRE (%s) for SPI %.8x",
 		 hard ? "hard" : "soft", ntohl(spi));
 	charon->kernel->expire(charon->kernel, proto, spi, dst, hard);
 	dst->destroy(dst);
+}
+
+/**
+ * An ESP-in-UDP peer moved (NAT rebinding): tell charon where to, as
+ * kernel-netlink does for xfrm's XFRM_MSG_MAPPING.
+ */
+static void process_mapping(private_kernel_nfsec_ipsec_t *this,
+							struct nlattr **tb)
+{
+	struct nlattr *sa[NFSEC_SA_A_MAX + 1], *map[NFSEC_MAP_A_MAX + 1];
+	host_t *dst, *new;
+	uint32_t spi;
+	uint16_t sport;
+
+	if (!tb[NFSEC_A_SA] || !tb[NFSEC_A_MAPPING] ||
+		nla_parse_nested(sa, NFSEC_SA_A_MAX, tb[NFSEC_A_SA], NULL) ||
+		nla_parse_nested(map, NFSEC_MAP_A_MAX, tb[NFSEC_A_MAPPING], NULL) ||
+		!sa[NFSEC_SA_A_SPI] || !sa[NFSEC_SA_A_PROTO] ||
+		!map[NFSEC_MAP_A_SPORT])
+	{
+		DBG1(DBG_KNL, "received a malformed nfsec SA_MAPPING");
+		return;
+	}
+	if (nla_get_u8(sa[NFSEC_SA_A_PROTO]) != IPPROTO_ESP)
+	{
+		return;
+	}
+	spi = nla_get_u32(sa[NFSEC_SA_A_SPI]);
+	sport = ntohs(nla_get_u16(map[NFSEC_MAP_A_SPORT]));
+	dst = attr2host(sa, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, 0);
+	new = attr2host(map, NFSEC_MAP_A_SRC, NFSEC_MAP_A_SRC6, sport);
+	if (dst && new)
+	{
+		DBG2(DBG_KNL, "received an nfsec SA_MAPPING for SPI %.8x: peer now "
+			 "at %#H", ntohl(spi), new);
+		charon->kernel->mapping(charon->kernel, IPPROTO_ESP, spi, dst, new);
+	}
+	else
+	{
+		DBG1(DBG_KNL, "received a malformed nfsec SA_MAPPING");
+	}
+	DESTROY_IF(dst);
+	DESTROY_IF(new);
 }
 
 static int event_valid(struct nl_msg *msg, void *arg)
@@ -643,6 +709,9 @@ static int event_valid(struct nl_msg *msg, void *arg)
 			break;
 		case NFSEC_CMD_SA_EXPIRE:
 			process_expire(this, tb);
+			break;
+		case NFSEC_CMD_SA_MAPPING:
+			process_mapping(this, tb);
 			break;
 		default:
 			/* our own changes, and other listeners' */
@@ -667,8 +736,8 @@ CALLBACK(receive_events, bool,
 	err = nl_recvmsgs(this->events, this->events_cb);
 	if (err == -NLE_NOMEM)
 	{
-		DBG1(DBG_KNL, "nfsec events lost (receive buffer overrun): acquires "
-			 "or expires may be missed");
+		DBG1(DBG_KNL, "nfsec events lost (receive buffer overrun): acquires, "
+			 "expires or mappings may be missed");
 	}
 	else if (err < 0 && err != -NLE_AGAIN)
 	{
@@ -694,129 +763,74 @@ METHOD(kernel_ipsec_t, get_features, kernel_feature_t,
 }
 
 /**
- * Look-up callback: an SA is there.
- */
-static void found_cb(struct nlattr **tb, void *arg)
-{
-	*(bool*)arg = TRUE;
-}
-
-/**
  * Put the identity of an SA (DST, SPI, PROTO) into the open SA nest.
  */
-static void put_sa_id(struct nl_msg *msg, uint32_t dst, uint32_t spi,
+static void put_sa_id(struct nl_msg *msg, host_t *dst, uint32_t spi,
 					  uint8_t proto)
 {
-	nla_put(msg, NFSEC_SA_A_DST, 4, &dst);
+	put_host(msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, dst);
 	nla_put_u32(msg, NFSEC_SA_A_SPI, spi);
 	nla_put_u8(msg, NFSEC_SA_A_PROTO, proto);
 }
 
 /**
- * Whether nfsec has an SA (dst, spi, proto): 1 yes, 0 no, -errno.
+ * The SPI of an SA_ALLOCSPI reply.
  */
-static int sa_exists(private_kernel_nfsec_ipsec_t *this, uint32_t dst,
-					 uint32_t spi, uint8_t proto)
+static void allocspi_cb(struct nlattr **tb, void *arg)
 {
-	struct nl_msg *msg;
-	struct nlattr *nest;
-	char why[128];
-	bool found = FALSE;
-	int err;
+	struct nlattr *sa[NFSEC_SA_A_MAX + 1];
 
-	msg = new_msg(this, NFSEC_CMD_SA_GET, 0);
-	if (!msg)
+	if (tb[NFSEC_A_SA] &&
+		nla_parse_nested(sa, NFSEC_SA_A_MAX, tb[NFSEC_A_SA], NULL) == 0 &&
+		sa[NFSEC_SA_A_SPI])
 	{
-		return -ENOMEM;
+		*(uint32_t*)arg = nla_get_u32(sa[NFSEC_SA_A_SPI]);
 	}
-	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, dst, spi, proto);
-	nla_nest_end(msg, nest);
-	err = request(this, msg, found_cb, &found, why, sizeof(why));
-	if (err == -ENOENT)
-	{
-		return 0;
-	}
-	return err ?: found;
 }
 
 METHOD(kernel_ipsec_t, get_spi, status_t,
 	private_kernel_nfsec_ipsec_t *this, host_t *src, host_t *dst,
 	uint8_t protocol, uint32_t *spi)
 {
-	uint32_t spi_min, spi_max, addr, r, cand;
-	int i, err;
+	uint32_t spi_min, spi_max, got = 0;
+	struct nl_msg *msg;
+	struct nlattr *nest;
+	char why[256], buf[320];
+	int err;
 
-	if (!host2addr(dst, &addr))
-	{
-		DBG1(DBG_KNL, "unable to get SPI: IPv6 is not supported by nfsec's "
-			 "datapath");
-		return FAILED;
-	}
 	spi_min = lib->settings->get_int(lib->settings, "%s.spi_min",
 									 KERNEL_SPI_MIN, lib->ns);
 	spi_max = lib->settings->get_int(lib->settings, "%s.spi_max",
 									 KERNEL_SPI_MAX, lib->ns);
-	if (spi_min > spi_max)
-	{
-		r = spi_min;
-		spi_min = spi_max;
-		spi_max = r;
-	}
-	spi_min = max(spi_min, 0x100U);
 
-	/* nfsec cannot reserve an SPI (no larval SAs): pick a random one that
-	 * no SA uses and that we have not handed out; another daemon, or a
-	 * person, could still take it before add_sa */
-	for (i = 0; i < SPI_TRIES; i++)
+	/* nfsec reserves the SPI for (dst, proto), as xfrm's larval state,
+	 * until the inbound SA's SA_ADD takes it over, our del_sa releases it
+	 * or it expires (30 s) */
+	msg = new_msg(this, NFSEC_CMD_SA_ALLOCSPI, 0);
+	if (!msg)
 	{
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		{
-			DBG1(DBG_KNL, "unable to get SPI: no random bytes");
-			return FAILED;
-		}
-		if (spi_max - spi_min == 0xffffffff)
-		{
-			cand = r;
-		}
-		else
-		{
-			cand = spi_min + r % (spi_max - spi_min + 1);
-		}
-		cand = htonl(cand);
-		this->mutex->lock(this->mutex);
-		if (this->spis->get(this->spis, (void*)(uintptr_t)cand))
-		{
-			this->mutex->unlock(this->mutex);
-			continue;
-		}
-		this->mutex->unlock(this->mutex);
-		err = sa_exists(this, addr, cand, protocol);
-		if (err < 0)
-		{
-			DBG1(DBG_KNL, "unable to get SPI: querying nfsec failed: %s",
-				 strerror(-err));
-			return FAILED;
-		}
-		if (err)
-		{
-			continue;
-		}
-		this->mutex->lock(this->mutex);
-		if (this->spis->get(this->spis, (void*)(uintptr_t)cand))
-		{	/* another thread took it meanwhile */
-			this->mutex->unlock(this->mutex);
-			continue;
-		}
-		this->spis->put(this->spis, (void*)(uintptr_t)cand,
-						(void*)(uintptr_t)cand);
-		this->mutex->unlock(this->mutex);
-		*spi = cand;
-		DBG2(DBG_KNL, "got SPI %.8x", ntohl(cand));
-		return SUCCESS;
+		return FAILED;
 	}
-	DBG1(DBG_KNL, "unable to get SPI: no free SPI in %d tries", SPI_TRIES);
-	return FAILED;
+	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
+	put_host(msg, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, src);
+	put_host(msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, dst);
+	nla_put_u8(msg, NFSEC_SA_A_PROTO, protocol);
+	nla_nest_end(msg, nest);
+	/* nfsec refuses SPI 0 and SPIs below 0x100 are reserved (RFC 4303) */
+	nla_put_u32(msg, NFSEC_A_SPI_MIN,
+				htonl(max(min(spi_min, spi_max), 0x100U)));
+	nla_put_u32(msg, NFSEC_A_SPI_MAX,
+				htonl(max(max(spi_min, spi_max), 0x100U)));
+	err = request(this, msg, allocspi_cb, &got, why, sizeof(why));
+	if (err || !got)
+	{
+		DBG1(DBG_KNL, "unable to get SPI: %s",
+			 strerr(err ?: -EIO, why, buf, sizeof(buf)));
+		return FAILED;
+	}
+	*spi = got;
+	DBG2(DBG_KNL, "got SPI %.8x", ntohl(got));
+	return SUCCESS;
 }
 
 METHOD(kernel_ipsec_t, get_cpi, status_t,
@@ -825,16 +839,6 @@ METHOD(kernel_ipsec_t, get_cpi, status_t,
 {
 	DBG1(DBG_KNL, "unable to get CPI: IPComp is not supported by nfsec");
 	return NOT_SUPPORTED;
-}
-
-/**
- * Forget an SPI handed out by get_spi.
- */
-static void release_spi(private_kernel_nfsec_ipsec_t *this, uint32_t spi)
-{
-	this->mutex->lock(this->mutex);
-	this->spis->remove(this->spis, (void*)(uintptr_t)spi);
-	this->mutex->unlock(this->mutex);
 }
 
 /**
@@ -968,10 +972,9 @@ static bool put_algs(struct nl_msg *msg, kernel_ipsec_sa_id_t *id,
 static const char *sa_unsupported(kernel_ipsec_sa_id_t *id,
 								  kernel_ipsec_add_sa_t *data)
 {
-	if (id->src->get_family(id->src) != AF_INET ||
-		id->dst->get_family(id->dst) != AF_INET)
+	if (id->src->get_family(id->src) != id->dst->get_family(id->dst))
 	{
-		return "IPv6 is not supported by nfsec's datapath";
+		return "the SA's addresses are of two families";
 	}
 	if (id->proto != IPPROTO_ESP && id->proto != IPPROTO_AH)
 	{
@@ -1077,6 +1080,30 @@ static void put_lifetime(struct nl_msg *msg, lifetime_cfg_t *lft)
 	nla_nest_end(msg, nest);
 }
 
+/**
+ * Whether a list of traffic selectors has one of another family than
+ * family's.
+ */
+static bool other_family(linked_list_t *list, int family)
+{
+	enumerator_t *enumerator;
+	traffic_selector_t *ts;
+	bool other = FALSE;
+
+	enumerator = list->create_enumerator(list);
+	while (enumerator->enumerate(enumerator, &ts))
+	{
+		if ((ts->get_type(ts) == TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6) !=
+			family)
+		{
+			other = TRUE;
+			break;
+		}
+	}
+	enumerator->destroy(enumerator);
+	return other;
+}
+
 METHOD(kernel_ipsec_t, add_sa, status_t,
 	private_kernel_nfsec_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_add_sa_t *data)
@@ -1086,9 +1113,9 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	struct nl_msg *msg;
 	const char *reason;
 	char why[256], buf[320];
-	uint32_t src, dst, flags = 0;
+	uint32_t flags = 0;
 	nfsec_sel_t sel;
-	int err;
+	int family, err;
 
 	DBG2(DBG_KNL, "adding SAD entry with SPI %.8x and reqid {%u}",
 		 ntohl(id->spi), data->reqid);
@@ -1100,8 +1127,7 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 			 ntohl(id->spi), reason);
 		return FAILED;
 	}
-	host2addr(id->src, &src);
-	host2addr(id->dst, &dst);
+	family = id->dst->get_family(id->dst);
 
 	msg = new_msg(this, NFSEC_CMD_SA_ADD, 0);
 	if (!msg)
@@ -1109,8 +1135,8 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 		return FAILED;
 	}
 	sa = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	nla_put(msg, NFSEC_SA_A_SRC, 4, &src);
-	put_sa_id(msg, dst, id->spi, id->proto);
+	put_host(msg, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, id->src);
+	put_sa_id(msg, id->dst, id->spi, id->proto);
 	nla_put_u8(msg, NFSEC_SA_A_MODE, data->mode == MODE_TUNNEL ?
 			   NFSEC_MODE_TUNNEL : NFSEC_MODE_TRANSPORT);
 	nla_put_u32(msg, NFSEC_SA_A_REQID, data->reqid);
@@ -1119,9 +1145,17 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	{
 		flags |= NFSEC_SA_F_ESN;
 	}
-	if (id->proto == IPPROTO_AH)
-	{	/* RFC 4302: 32-bit alignment for IPv4 */
+	if (id->proto == IPPROTO_AH && family == AF_INET)
+	{	/* RFC 4302: 32-bit alignment for IPv4 (64 for IPv6) */
 		flags |= NFSEC_SA_F_ALIGN4;
+	}
+	if (data->mode == MODE_TUNNEL &&
+		(other_family(data->src_ts, family) ||
+		 other_family(data->dst_ts, family)))
+	{	/* 4in6, 6in4 (or both inside): the SA takes packets of either
+		 * family, its policies decide, as kernel-netlink's
+		 * XFRM_STATE_AF_UNSPEC */
+		flags |= NFSEC_SA_F_AF_UNSPEC;
 	}
 	nla_put_u32(msg, NFSEC_SA_A_FLAGS, flags);
 	/* no replay window for outbound SAs, but nfsec (as xfrm) wants one
@@ -1171,12 +1205,9 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	put_lifetime(msg, data->lifetime);
 	nla_nest_end(msg, sa);
 
+	/* an inbound SA takes the reservation of get_spi over; if the add
+	 * fails, the del_sa charon follows it with releases it */
 	err = request(this, msg, NULL, NULL, why, sizeof(why));
-	if (data->inbound)
-	{	/* nfsec's SA holds the SPI now; if the add failed, the del_sa
-		 * charon follows it with would release it */
-		release_spi(this, id->spi);
-	}
 	if (err)
 	{
 		DBG1(DBG_KNL, "unable to add SAD entry with SPI %.8x: %s",
@@ -1207,6 +1238,8 @@ typedef struct {
 	bool found;
 	uint64_t bytes;
 	uint64_t packets;
+	/** CLOCK_MONOTONIC second of the last packet, 0 none */
+	uint64_t last_use;
 } sa_cur_t;
 
 static void query_sa_cb(struct nlattr **tb, void *arg)
@@ -1231,6 +1264,10 @@ static void query_sa_cb(struct nlattr **tb, void *arg)
 		{
 			c->packets = nla_get_u64(cur[NFSEC_CUR_A_PACKETS]);
 		}
+		if (cur[NFSEC_CUR_A_LAST_USE])
+		{
+			c->last_use = nla_get_u64(cur[NFSEC_CUR_A_LAST_USE]);
+		}
 	}
 }
 
@@ -1243,20 +1280,15 @@ METHOD(kernel_ipsec_t, query_sa, status_t,
 	struct nlattr *nest;
 	sa_cur_t cur = {};
 	char why[256], buf[320];
-	uint32_t dst;
 	int err;
 
-	if (!host2addr(id->dst, &dst))
-	{
-		return NOT_FOUND;
-	}
 	msg = new_msg(this, NFSEC_CMD_SA_GET, 0);
 	if (!msg)
 	{
 		return FAILED;
 	}
 	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, dst, id->spi, id->proto);
+	put_sa_id(msg, id->dst, id->spi, id->proto);
 	nla_nest_end(msg, nest);
 	err = request(this, msg, query_sa_cb, &cur, why, sizeof(why));
 	if (err || !cur.found)
@@ -1274,9 +1306,10 @@ METHOD(kernel_ipsec_t, query_sa, status_t,
 		*packets = cur.packets;
 	}
 	if (time)
-	{	/* nfsec's use time is the first use, not the last (as xfrm's):
-		 * charon takes the last use from the policies */
-		*time = 0;
+	{	/* nfsec's LAST_USE counts in CLOCK_MONOTONIC seconds, as
+		 * time_monotonic() does (where kernel-netlink converts xfrm's
+		 * wall-clock XFRMA_LASTUSED); 0: never used */
+		*time = cur.last_use;
 	}
 	return SUCCESS;
 }
@@ -1288,14 +1321,8 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 	struct nl_msg *msg;
 	struct nlattr *nest;
 	char why[256], buf[320];
-	uint32_t dst;
 	int err;
 
-	release_spi(this, id->spi);
-	if (!host2addr(id->dst, &dst))
-	{
-		return NOT_FOUND;
-	}
 	DBG2(DBG_KNL, "deleting SAD entry with SPI %.8x", ntohl(id->spi));
 
 	msg = new_msg(this, NFSEC_CMD_SA_DEL, 0);
@@ -1304,7 +1331,7 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 		return FAILED;
 	}
 	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, dst, id->spi, id->proto);
+	put_sa_id(msg, id->dst, id->spi, id->proto);
 	nla_nest_end(msg, nest);
 	err = request(this, msg, NULL, NULL, why, sizeof(why));
 	switch (err)
@@ -1313,8 +1340,8 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 			DBG2(DBG_KNL, "deleted SAD entry with SPI %.8x", ntohl(id->spi));
 			return SUCCESS;
 		case -ENOENT:
-			/* an SPI we handed out but that was never added, or an SA
-			 * that expired hard */
+			/* an SA that expired hard, or a reservation of get_spi that
+			 * expired (a live one goes as an SA does) */
 			return NOT_FOUND;
 		default:
 			DBG1(DBG_KNL, "unable to delete SAD entry with SPI %.8x: %s",
@@ -1480,12 +1507,6 @@ static const char *policy_unsupported(kernel_ipsec_policy_id_t *id,
 	{
 		return "BEET mode is not supported by nfsec";
 	}
-	if (data->sa->mode == MODE_TUNNEL &&
-		(data->src->get_family(data->src) != AF_INET ||
-		 data->dst->get_family(data->dst) != AF_INET))
-	{
-		return "IPv6 is not supported by nfsec's datapath";
-	}
 	return NULL;
 }
 
@@ -1503,7 +1524,6 @@ static int install_policy(private_kernel_nfsec_ipsec_t *this,
 	};
 	struct nlattr *nest, *tmpl;
 	struct nl_msg *msg;
-	uint32_t addr;
 
 	msg = new_msg(this, NFSEC_CMD_POLICY_UPDATE, 0);
 	if (!msg)
@@ -1520,11 +1540,9 @@ static int install_policy(private_kernel_nfsec_ipsec_t *this,
 	{
 		tmpl = nla_nest_start(msg, NFSEC_POL_A_TMPL | NLA_F_NESTED);
 		if (user->cfg.mode == MODE_TUNNEL)
-		{
-			host2addr(user->src, &addr);
-			nla_put(msg, NFSEC_TMPL_A_SRC, 4, &addr);
-			host2addr(user->dst, &addr);
-			nla_put(msg, NFSEC_TMPL_A_DST, 4, &addr);
+		{	/* of either family, whatever the selector's */
+			put_host(msg, NFSEC_TMPL_A_SRC, NFSEC_TMPL_A_SRC6, user->src);
+			put_host(msg, NFSEC_TMPL_A_DST, NFSEC_TMPL_A_DST6, user->dst);
 		}
 		nla_put_u8(msg, NFSEC_TMPL_A_PROTO, user->cfg.ah.use ? IPPROTO_AH
 															 : IPPROTO_ESP);
@@ -1597,9 +1615,10 @@ static void install_route(private_kernel_nfsec_ipsec_t *this,
 			return;
 		}
 		/* a blank source for passthrough policies */
-		route->src_ip = host_create_any(AF_INET);
+		route->src_ip = host_create_any(policy->sel.family);
 	}
-	route->dst_net = chunk_clone(chunk_from_thing(policy->sel.dst));
+	route->dst_net = chunk_clone(chunk_create(policy->sel.dst,
+									addr_len(policy->sel.family)));
 	if (!user->dst->is_anyaddr(user->dst))
 	{
 		route->gateway = charon->kernel->get_nexthop(charon->kernel,
@@ -1607,7 +1626,8 @@ static void install_route(private_kernel_nfsec_ipsec_t *this,
 	}
 	else
 	{	/* shunt policies */
-		iface = host_create_from_chunk(AF_INET, route->dst_net, 0);
+		iface = host_create_from_chunk(policy->sel.family, route->dst_net,
+									   0);
 		route->gateway = charon->kernel->get_nexthop(charon->kernel, iface,
 								policy->sel.dplen, route->src_ip,
 								&route->if_name);
@@ -1810,30 +1830,28 @@ METHOD(kernel_ipsec_t, add_policy, status_t,
 }
 
 /**
- * The packet count of a POLICY_GET reply.
+ * The last use of a POLICY_GET reply.
  */
 typedef struct {
 	bool found;
-	uint64_t packets;
-} pol_stats_t;
+	/** CLOCK_MONOTONIC second of the last packet, 0 none */
+	uint64_t last_use;
+} pol_use_t;
 
 static void query_policy_cb(struct nlattr **tb, void *arg)
 {
 	struct nlattr *pol[NFSEC_POL_A_MAX + 1];
-	struct nlattr *st[NFSEC_POL_STATS_A_PAD + 1];
-	pol_stats_t *s = arg;
+	pol_use_t *u = arg;
 
 	if (!tb[NFSEC_A_POLICY] ||
 		nla_parse_nested(pol, NFSEC_POL_A_MAX, tb[NFSEC_A_POLICY], NULL))
 	{
 		return;
 	}
-	s->found = TRUE;
-	if (pol[NFSEC_POL_A_STATS] &&
-		nla_parse_nested(st, NFSEC_POL_STATS_A_PAD, pol[NFSEC_POL_A_STATS],
-						 NULL) == 0 && st[NFSEC_POL_STAT_PACKETS + 1])
+	u->found = TRUE;
+	if (pol[NFSEC_POL_A_LAST_USE])
 	{
-		s->packets = nla_get_u64(st[NFSEC_POL_STAT_PACKETS + 1]);
+		u->last_use = nla_get_u64(pol[NFSEC_POL_A_LAST_USE]);
 	}
 }
 
@@ -1841,8 +1859,8 @@ METHOD(kernel_ipsec_t, query_policy, status_t,
 	private_kernel_nfsec_ipsec_t *this, kernel_ipsec_policy_id_t *id,
 	kernel_ipsec_query_policy_t *data, time_t *use_time)
 {
-	policy_entry_t key = { .dir = id->dir }, *policy;
-	pol_stats_t stats = {};
+	policy_entry_t key = { .dir = id->dir };
+	pol_use_t use = {};
 	struct nlattr *nest;
 	struct nl_msg *msg;
 	const char *reason = NULL;
@@ -1863,33 +1881,17 @@ METHOD(kernel_ipsec_t, query_policy, status_t,
 	nla_put_u8(msg, NFSEC_POL_A_DIR, id->dir == POLICY_IN ? NFSEC_DIR_IN :
 			   id->dir == POLICY_OUT ? NFSEC_DIR_OUT : NFSEC_DIR_FWD);
 	nla_nest_end(msg, nest);
-	err = request(this, msg, query_policy_cb, &stats, why, sizeof(why));
-	if (err || !stats.found)
+	err = request(this, msg, query_policy_cb, &use, why, sizeof(why));
+	if (err || !use.found)
 	{
 		DBG2(DBG_KNL, "unable to query policy %R === %R %N: %s", id->src_ts,
 			 id->dst_ts, policy_dir_names, id->dir,
 			 strerr(err ?: -ENOENT, why, buf, sizeof(buf)));
 		return FAILED;
 	}
-
-	/* nfsec has no last-use time: take the time we first see the
-	 * packet count change, late by up to one query interval */
-	this->mutex->lock(this->mutex);
-	policy = this->policies->get(this->policies, &key);
-	if (policy)
-	{
-		if (stats.packets != policy->packets)
-		{
-			policy->packets = stats.packets;
-			policy->use_time = time_monotonic(NULL);
-		}
-		*use_time = policy->use_time;
-	}
-	else
-	{
-		*use_time = 0;
-	}
-	this->mutex->unlock(this->mutex);
+	/* CLOCK_MONOTONIC seconds, as time_monotonic(); 0: not used since
+	 * installed or last replaced */
+	*use_time = use.last_use;
 	return SUCCESS;
 }
 
@@ -2000,6 +2002,7 @@ static int manage_bypass(private_kernel_nfsec_ipsec_t *this, bool add,
 	char why[256], buf[320];
 	int err;
 
+	policy.sel.family = bypass->family;
 	policy.sel.proto = bypass->proto;
 	if (dir == POLICY_IN)
 	{
@@ -2029,19 +2032,18 @@ static int manage_bypass(private_kernel_nfsec_ipsec_t *this, bool add,
 METHOD(kernel_ipsec_t, bypass_socket, bool,
 	private_kernel_nfsec_ipsec_t *this, int fd, int family)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	bypass_t bypass = { .proto = IPPROTO_UDP };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	bypass_t bypass = { .family = family, .proto = IPPROTO_UDP };
 	int proto;
 
-	if (family != AF_INET)
-	{	/* nfsec's datapath never touches IPv6 packets */
-		DBG2(DBG_KNL, "no bypass policy for an IPv6 IKE socket: nfsec "
-			 "processes IPv4 only");
-		return TRUE;
+	if (family != AF_INET && family != AF_INET6)
+	{
+		DBG1(DBG_KNL, "unable to bypass an IKE socket of family %d", family);
+		return FALSE;
 	}
-	if (getsockname(fd, (struct sockaddr*)&sin, &len) != 0 ||
-		sin.sin_family != AF_INET)
+	if (getsockname(fd, (struct sockaddr*)&ss, &len) != 0 ||
+		ss.ss_family != family)
 	{
 		DBG1(DBG_KNL, "unable to bypass an IKE socket: getsockname: %s",
 			 strerror(errno));
@@ -2052,7 +2054,9 @@ METHOD(kernel_ipsec_t, bypass_socket, bool,
 	{
 		bypass.proto = proto;
 	}
-	bypass.port = sin.sin_port;
+	bypass.port = family == AF_INET6 ?
+		((struct sockaddr_in6*)&ss)->sin6_port :
+		((struct sockaddr_in*)&ss)->sin_port;
 
 	if (manage_bypass(this, TRUE, &bypass, POLICY_IN))
 	{
@@ -2066,8 +2070,8 @@ METHOD(kernel_ipsec_t, bypass_socket, bool,
 	this->mutex->lock(this->mutex);
 	array_insert(this->bypass, ARRAY_TAIL, &bypass);
 	this->mutex->unlock(this->mutex);
-	DBG2(DBG_KNL, "installed nfsec bypass policies for IKE port %u",
-		 ntohs(bypass.port));
+	DBG2(DBG_KNL, "installed nfsec bypass policies for IKE port %u (%s)",
+		 ntohs(bypass.port), family == AF_INET6 ? "IPv6" : "IPv4");
 	return TRUE;
 }
 
@@ -2112,7 +2116,6 @@ METHOD(kernel_ipsec_t, destroy, void,
 	}
 	enumerator->destroy(enumerator);
 	this->policies->destroy(this->policies);
-	this->spis->destroy(this->spis);
 	this->sock_lock->destroy(this->sock_lock);
 	this->mutex->destroy(this->mutex);
 	free(this);
@@ -2192,7 +2195,6 @@ kernel_nfsec_ipsec_t *kernel_nfsec_ipsec_create()
 		.mutex = mutex_create(MUTEX_TYPE_DEFAULT),
 		.policies = hashtable_create((hashtable_hash_t)policy_hash,
 									 (hashtable_equals_t)policy_equals, 32),
-		.spis = hashtable_create(hashtable_hash_ptr, hashtable_equals_ptr, 8),
 		.bypass = array_create(sizeof(bypass_t), 0),
 		.install_routes = lib->settings->get_bool(lib->settings,
 							"%s.install_routes", TRUE, lib->ns),

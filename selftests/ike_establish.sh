@@ -7,34 +7,53 @@
 # the connections and initiates them.
 #
 #   a (nfsec)  10.0.0.1 eth0 ---veth--- eth0 10.0.0.2  b (xfrm)
+#              fd00::1                         fd00::2     (permanent neighbours: no ND)
 #              10.1.0.1 lo (10.1.0.0/24)      10.2.0.1 lo (10.2.0.0/24)
+#              fd01::1 lo (fd01::/64)         fd02::1 lo (fd02::/64)
 #
 # Cases (IKE_CASES="psk-a ..." narrows them), each one IKE_SA (IKEv2, AES-CBC-256/HMAC-SHA2-256,
-# X25519) with two CHILD_SAs: a tunnel between 10.1.0.0/24 and 10.2.0.0/24 and a transport
+# X25519) with two CHILD_SAs: a tunnel between a's and b's networks behind them and a transport
 # between the hosts, each with one ESP proposal:
 #   psk-a   PSK, a initiates: tunnel aes128gcm16, transport aes256gcm16
 #   psk-b   PSK, b initiates: tunnel chacha20poly1305, transport aes256-sha256 (CBC, HMAC 128)
 #   x509    certificates made with pki at test time (a CA, a host certificate each, Ed25519),
-#           a initiates: tunnel aes256-sha256, transport aes128gcm16
+#           a initiates, IKE and both CHILD_SAs over IPv6 (fd00::1 - fd00::2): tunnel
+#           aes256-sha256 between fd01::/64,10.1.0.0/24 and fd02::/64,10.2.0.0/24 (6in6 and
+#           4in6 in one CHILD_SA: nfsec's flag af-unspec), transport aes128gcm16
+# The PSK cases are IPv4 only (IKE, outer and inner addresses). charon on a hands out inbound
+# SPIs of 0xc0de0000..0xc0de0009 (charon.spi_min, spi_max).
 # Per case (each step's time since the case began is printed):
+#   0. with nfsec on a, the test reserves 8 of those 10 SPIs for a's address (nfsec sa
+#      allocspi, as another daemon would): nfsec counts 8 SPI reservations;
 #   1. both CHILD_SAs establish, initiated at once (two swanctl --initiate: one IKE_SA, the
 #      second CHILD_SA in a CREATE_CHILD_SA after IKE_AUTH; the time is printed); swanctl
 #      --list-sas shows one IKE_SA on each side; on a it shows the CHILD_SAs' SPIs and reqids,
-#      and nfsec holds exactly those SAs (in and out, with that reqid, mode, replay window (the
-#      configured one inbound, none outbound) and the algorithm of the proposal);
-#      b's swanctl and xfrm agree the same way, and a's inbound SPIs are b's outbound ones; xfrm
-#      in a holds nothing;
-#   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a,
-#      all 24 at once: all answered, and each of a's four SAs counted exactly 12 packets;
-#   3. 1 MB over TCP each way through each CHILD_SA, the four at once, sha256 compared;
-#   4. on a's eth0 (both directions) every IPv4 packet from the first IKE message to the end is
-#      ESP with one of the four SPIs, or UDP 500/4500, and there was IKE; more than 20 ESP
-#      packets of each SPI (with xfrm on a, the decapsulated tunnel packets xfrm passes through
-#      eth0 again are told apart); printed, per inbound SPI, the most a packet came behind the
-#      highest sequence number before it; no drop counter of a's four SAs moved;
-#   5. swanctl --terminate of the IKE_SA: nfsec on a holds no SA and exactly the four IKE bypass
-#      policies (UDP 500 and 4500, in and out, priority 32, no template); no route left in table
-#      220 on either side; xfrm on b holds no SA and no policy.
+#      and nfsec holds exactly those SAs (in and out, with that reqid, mode, destination,
+#      replay window (the configured one inbound, none outbound), the algorithm of the proposal
+#      and the flags: af-unspec on x509's tunnel SAs, none on others); b's swanctl and xfrm agree
+#      the same way, and a's inbound SPIs are b's outbound ones; xfrm in a holds nothing;
+#      a's inbound SPIs are in charon's range; with nfsec, they are exactly the two SPIs the
+#      test left free (charon's get_spi asked nfsec's SA_ALLOCSPI), nfsec still counts the
+#      test's 8 reservations and no more (the inbound SAs took charon's two over), and
+#      releasing the test's (SA_DEL) leaves 0;
+#   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes (1300 for x509), one of each,
+#      a -> b and b -> a, all at once (x509: through the tunnel both IPv6 and IPv4): all
+#      answered, and each of a's SAs counted exactly 6 packets per address pair;
+#   3. 256 KiB over TCP each way through each CHILD_SA (x509: the tunnel both IPv6 and IPv4), all
+#      at once, sha256 compared;
+#   4. on a's eth0 (both directions) every IPv4 and IPv6 packet from the first IKE message to
+#      the end is ESP with one of the four SPIs, or UDP 500/4500, or ICMPv6 neighbour or
+#      router discovery or MLD (link-local), and there was IKE; more than 20 ESP packets of
+#      each SPI (with xfrm on a, the decapsulated tunnel packets xfrm passes through eth0 again
+#      are told apart); printed, per inbound SPI, the most a packet came behind the highest
+#      sequence number before it; no drop counter of a's four SAs moved;
+#      at least 3 s after the last transfer ended, swanctl --list-sas on a shows both
+#      CHILD_SAs' last use in and out (use-in, use-out: nfsec's LAST_USE of SAs and policies)
+#      no less than those seconds - 1, and no more than the time since the pings began + 1;
+#   5. swanctl --terminate of the IKE_SA: nfsec on a holds no SA, no SPI reservation and
+#      exactly the eight IKE bypass policies (UDP 500 and 4500, in and out, IPv4 and IPv6,
+#      priority 32, no template); no route left in table 220 on either side; xfrm on b holds
+#      no SA and no policy.
 # Throughout, no drop counter of nfsec moved. Last, charon on a stops: nfsec holds nothing at all.
 # Every CHILD_SA has a replay window of 1024 packets, not charon's 32 (see REPLAY_WINDOW), and
 # xfrm counted no ICV failure and no packet outside its window (XfrmInStateProtoError and
@@ -62,7 +81,9 @@ for p in curve25519 vici kernel-netlink socket-default x509 pkcs8; do
 done
 
 CASES=${IKE_CASES:-"psk-a psk-b x509"}
-XFER_BYTES=1048576
+# charon's inbound SPIs on a (charon.spi_min, spi_max); the test reserves all but two of them
+SPI_BASE=0xc0de0000 SPI_N=10 SPI_FREE="5 8"
+XFER_BYTES=262144
 # ESP reaches the receiver out of order here, legitimately: a veth delivers each packet through
 # the backlog of the vCPU that sent it, and on a loaded host one vCPU's softirq lags the other's.
 # Seen on a's eth0: packets up to 134 (nfsec on a) and 308 (xfrm on a) behind the highest before
@@ -72,6 +93,13 @@ XFER_BYTES=1048576
 # itself is esp_replay.sh's, ah_replay.sh's and esp_esn.sh's.
 REPLAY_WINDOW=1024
 tunnel_hosts
+tunnel_hosts6
+# no neighbour discovery between the hosts' IPv6 addresses: it would go through the transport
+# CHILD_SA's policies (as with xfrm), and races the SAs' installation on the two sides
+ip -n "$a" neigh replace fd00::2 lladdr "$(ip netns exec "$b" cat /sys/class/net/eth0/address)" \
+	dev eth0 nud permanent
+ip -n "$b" neigh replace fd00::1 lladdr "$(ip netns exec "$a" cat /sys/class/net/eth0/address)" \
+	dev eth0 nud permanent
 tmp=$(mktemp -d)
 defer "rm -rf $tmp"
 chmod 755 "$tmp"
@@ -90,11 +118,14 @@ PLUGINS="random nonce aes sha1 sha2 hmac kdf pem pkcs1 pkcs8 x509 revocation con
 # strongswan_conf DIR IMPL
 strongswan_conf()
 {
-	local kernel=
+	local kernel='' spis=''
 	is_nfsec "$2" && kernel='kernel-nfsec!'
+	[[ $3 == a ]] && spis="spi_min = $SPI_BASE
+	spi_max = $(printf '0x%08x' $((SPI_BASE + SPI_N - 1)))"
 	cat >"$1/strongswan.conf" <<EOF
 charon {
 	load = $(tr -s ' \t\n' ' ' <<<"${PLUGINS/KERNEL/$kernel}")
+	$spis
 	# TCG: IKE's crypto is emulated, and the machine may be busy
 	retransmit_timeout = 15
 	retransmit_tries = 3
@@ -121,15 +152,20 @@ EOF
 
 psk=$(od -An -tx1 -N 24 /dev/urandom | tr -d ' \n')
 
-# swanctl_conf DIR ME PEER MYADDR PEERADDR MYNET PEERNET
+# swanctl_conf DIR ME PEER (ME a or b)
 swanctl_conf()
 {
-	local dir=$1 me=$2 peer=$3 addr=$4 paddr=$5 net=$6 pnet=$7 c auth tun tr
+	local dir=$1 me=$2 peer=$3 addr paddr net pnet c auth tun tr
 	mkdir -p "$dir/x509" "$dir/x509ca" "$dir/private"
 	{
 		echo "connections {"
 		for c in psk-a psk-b x509; do
 			read -r auth tun tr <<<"$(case_params "$c")"
+			if [[ $me == a ]]; then
+				read -r addr paddr net pnet <<<"$(case_net "$c")"
+			else
+				read -r paddr addr pnet net <<<"$(case_net "$c")"
+			fi
 			cat <<EOF
 	$c {
 		version = 2
@@ -190,6 +226,25 @@ case_params()
 	psk-b)	echo "psk chacha20poly1305 aes256-sha256" ;;
 	x509)	echo "pubkey aes256-sha256 aes128gcm16" ;;
 	*)	fail "unknown case '$1'" ;;
+	esac
+}
+
+# case_net CASE: A-ADDR B-ADDR A-TS B-TS: the hosts' addresses (IKE, transport, tunnel ends) and
+# the tunnel's traffic selectors
+case_net()
+{
+	case $1 in
+	x509)	echo "fd00::1 fd00::2 fd01::/64,10.1.0.0/24 fd02::/64,10.2.0.0/24" ;;
+	*)	echo "10.0.0.1 10.0.0.2 10.1.0.0/24 10.2.0.0/24" ;;
+	esac
+}
+
+# case_tunnel CASE: the pairs "A-HOST B-HOST" the tunnel carries, one a line
+case_tunnel()
+{
+	case $1 in
+	x509)	printf '%s\n' "fd01::1 fd02::1" "10.1.0.1 10.2.0.1" ;;
+	*)	echo "10.1.0.1 10.2.0.1" ;;
 	esac
 }
 
@@ -318,14 +373,14 @@ children()
 		END { out() }' "$tmp/sas.$1" | sort
 }
 
-# nfsec_sas NS: "SPI REQID MODE DST REPLAY-WINDOW ALG" per SA, sorted; ALG is
-# aead:NAME:KEYBITS:ICV or enc:NAME:KEYBITS+auth:NAME:KEYBITS:ICV
+# nfsec_sas NS: "SPI REQID MODE DST REPLAY-WINDOW ALG FLAGS" per SA, sorted; ALG is
+# aead:NAME:KEYBITS:ICV or enc:NAME:KEYBITS+auth:NAME:KEYBITS:ICV, FLAGS comma-separated or -
 nfsec_sas()
 {
 	ip netns exec "$1" nfsec -j sa show | jq -r '.[] | "\(.spi) \(.reqid) \(.mode) \(.dst) \(.replay_window) " +
 		([("aead", "enc", "auth") as $k | select(has($k)) |
 		  "\($k):\(.[$k].name):\(.[$k].key_len)" + (if $k == "enc" then "" else ":\(.[$k].icv_len)" end)] |
-		 join("+"))' | sort
+		 join("+")) + " " + ((.flags // []) | if length == 0 then "-" else join(",") end)' | sort
 }
 
 # xfrm_sas NS: "SPI REQID MODE DST" per SA, sorted
@@ -355,7 +410,7 @@ nfsec_alg()
 # them
 check_sas()
 {
-	local ca cb want_a want_b got mode reqid in out encr ks integ m
+	local ca cb want_a want_b got mode reqid in out encr ks integ m fl
 	ca=$(children a) cb=$(children b)
 	printf '#   a: %s\n' "${ca//$'\n'/$'\n'#   a: }"
 	check_eq "CHILD_SAs on a" "$(awk '{ print $1 }' <<<"$ca" | xargs)" "$CHILDREN"
@@ -369,14 +424,17 @@ check_sas()
 		# both CHILD_SAs' SAs are between the hosts
 		if is_nfsec "$LEFT"; then
 			# the inbound SA with charon's replay window, the outbound one without
-			want_a+="$in $reqid $m 10.0.0.1 $REPLAY_WINDOW $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
-			want_a+="$out $reqid $m 10.0.0.2 0 $(nfsec_alg "$encr" "$ks" "$integ")"$'\n'
+			# a tunnel carrying the other family too takes both
+			fl=-
+			[[ $m == tunnel && $CASE == x509 ]] && fl=af-unspec
+			want_a+="$in $reqid $m $A_ADDR $REPLAY_WINDOW $(nfsec_alg "$encr" "$ks" "$integ") $fl"$'\n'
+			want_a+="$out $reqid $m $B_ADDR 0 $(nfsec_alg "$encr" "$ks" "$integ") $fl"$'\n'
 		else
-			want_a+="$in $reqid $m 10.0.0.1"$'\n'"$out $reqid $m 10.0.0.2"$'\n'
+			want_a+="$in $reqid $m $A_ADDR"$'\n'"$out $reqid $m $B_ADDR"$'\n'
 		fi
 	done <<<"$ca"
 	while read -r _ mode reqid in out _; do
-		want_b+="$in $reqid ${mode,,} 10.0.0.2"$'\n'"$out $reqid ${mode,,} 10.0.0.1"$'\n'
+		want_b+="$in $reqid ${mode,,} $B_ADDR"$'\n'"$out $reqid ${mode,,} $A_ADDR"$'\n'
 	done <<<"$cb"
 	if is_nfsec "$LEFT"; then
 		got=$(nfsec_sas "$a")
@@ -389,6 +447,56 @@ check_sas()
 	# for the wire and the counters
 	read -r _ _ _ TUN_IN TUN_OUT _ <<<"$(grep -- "-tun " <<<"$ca")"
 	read -r _ _ _ TR_IN TR_OUT _ <<<"$(grep -- "-tr " <<<"$ca")"
+	check_spis
+}
+
+# spi_list: the SPIs of charon's range on a the test reserves, one a line
+spi_list()
+{
+	local i
+	for ((i = 0; i < SPI_N; i++)); do
+		[[ " $SPI_FREE " == *" $i "* ]] || printf '0x%08x\n' $((SPI_BASE + i))
+	done
+}
+
+# spi_reservations: nfsec's count of SPI reservations on a
+spi_reservations() { ip netns exec "$a" nfsec -j stats | jq -r .spi_reservations; }
+
+# reserve_spis: step 0, the SPIs of spi_list reserved for a's address, as another daemon would
+reserve_spis()
+{
+	is_nfsec "$LEFT" || return 0
+	# shellcheck disable=SC2016,SC2046 # for sh -c; one SPI a word
+	ip netns exec "$a" sh -c 'dst=$1; shift; for s; do
+		nfsec sa allocspi dst "$dst" proto esp min "$s" max "$s" timeout 600 >/dev/null || exit 1
+		done' sh "$A_ADDR" $(spi_list) || fail "$CASE: nfsec sa allocspi"
+	check_eq "$CASE: SPI reservations on a before IKE" "$(spi_reservations)" "$(spi_list | wc -l)"
+}
+
+# check_spis: step 1's SPIs: a's inbound ones in charon's range; with nfsec, the two the test
+# left free (reserved by charon's get_spi, taken over by the inbound SAs), then the test's
+# reservations released
+check_spis()
+{
+	local s want=
+	for s in $TUN_IN $TR_IN; do
+		((s >= SPI_BASE && s < SPI_BASE + SPI_N)) ||
+			fail "$CASE: a's inbound SPI $s is not in charon's spi_min..spi_max"
+	done
+	pass "$CASE: a's inbound SPIs $TUN_IN $TR_IN in charon's range"
+	is_nfsec "$LEFT" || return 0
+	for s in $SPI_FREE; do
+		want+="$(printf '0x%08x' $((SPI_BASE + s))) "
+	done
+	check_eq "$CASE: a's inbound SPIs (the two the test did not reserve: SA_ALLOCSPI)" \
+		"$(printf '%s\n' "$TUN_IN" "$TR_IN" | sort | xargs)" "${want% }"
+	check_eq "$CASE: SPI reservations on a, established (charon's taken over by its SAs)" \
+		"$(spi_reservations)" "$(spi_list | wc -l)"
+	# shellcheck disable=SC2016,SC2046 # for sh -c; one SPI a word
+	ip netns exec "$a" sh -c 'dst=$1; shift; for s; do
+		nfsec sa del dst "$dst" proto esp spi "$s" || exit 1
+		done' sh "$A_ADDR" $(spi_list) || fail "$CASE: releasing the test's SPI reservations"
+	check_eq "$CASE: SPI reservations on a, the test's released" "$(spi_reservations)" 0
 }
 
 # a_sas SPI...: "SPI PACKETS DROPS" of a's SAs (nfsec's or xfrm's), DROPS the counters of NAMES
@@ -416,40 +524,44 @@ a_sas()
 # pings: step 2, through both CHILD_SAs at once
 pings()
 {
-	local t what to_a to_b size from dst k n=0 spi p0 p1
+	local t what to_a to_b size from dst k n=0 spi p0 p1 ntun sizes="56 1000 1400"
 	local -A pid=() run=() before=()
+	# IPv6 in IPv6 (and IPv4 in IPv6) of 1400 bytes would not fit the link's 1500 with ESP
+	[[ $CASE == x509 ]] && sizes="56 1000 1300"
+	ntun=$(case_tunnel "$CASE" | wc -l)
 	while read -r spi p0 _; do
 		before[$spi]=$p0
 	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
-	for t in "tunnel 10.1.0.1 10.2.0.1" "transport 10.0.0.1 10.0.0.2"; do
+	while read -r t; do
 		read -r what to_a to_b <<<"$t"
-		for size in 56 1000 1400; do
+		for size in $sizes; do
 			for from in a b; do
 				dst=$to_b
 				[[ $from == b ]] && dst=$to_a
-				k=$what.$size.$from
-				# One echo at a time, each waited for: ping -c 2 gives the second reply
-				# only max(2 RTTs, the interval) after the last request, which 24 pings
-				# at once under TCG can exceed
-				{ ip netns exec "${!from}" ping -c 1 -W 20 -s $size "$dst" &&
-					ip netns exec "${!from}" ping -c 1 -W 20 -s $size "$dst"
-				} >"$tmp/ping.$k" 2>&1 &
+				k=$what.$to_b.$size.$from
+				# One echo each: the exact counts below need no more, and under TCG
+				# every process started costs (ping -c 2 would also wait max(2 RTTs,
+				# the interval) for its last reply)
+				ip netns exec "${!from}" ping -c 1 -W 20 -s "$size" "$dst" \
+					>"$tmp/ping.$k" 2>&1 &
 				pid[$k]=$!
 				run[$k]="$CASE $what: ping -s $size $from -> $dst"
 			done
 		done
-	done
+	done < <(case_tunnel "$CASE" | sed 's/^/tunnel /'; echo "transport $A_ADDR $B_ADDR")
 	for k in "${!pid[@]}"; do
 		wait "${pid[$k]}" ||
 			die_logs "${run[$k]}: $(tail -n 2 "$tmp/ping.$k" | tr '\n' ' ')"
-		[[ $(grep -c " 1 received" "$tmp/ping.$k") == 2 ]] ||
+		grep -q " 1 received" "$tmp/ping.$k" ||
 			die_logs "${run[$k]} lost packets: $(grep received "$tmp/ping.$k" | tr '\n' ' ')"
-		n=$((n + 2))
+		n=$((n + 1))
 	done
-	pass "$CASE: pings of 56, 1000 and 1400 bytes each way through both CHILD_SAs, $n answered"
+	pass "$CASE: pings of ${sizes// /, } bytes each way through both CHILD_SAs, $n answered"
 	while read -r spi p1 _; do
+		k=6
+		[[ $spi == "$TUN_IN" || $spi == "$TUN_OUT" ]] && k=$((6 * ntun))
 		check_eq "$CASE: packets of a's SA $spi ($(sa_name "$spi")) after the pings" \
-			"$((p1 - before[$spi]))" 12
+			"$((p1 - before[$spi]))" $k
 	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
 }
 
@@ -464,17 +576,21 @@ sa_name()
 	esac
 }
 
-# xfers: step 3, XFER_BYTES over TCP each way through each CHILD_SA, the four at once
+# xfers: step 3, XFER_BYTES over TCP each way through each CHILD_SA (and each family of the
+# tunnel), all at once
 xfers()
 {
-	local k rc=0
+	local k rc=0 port=5000 ha hb ports=
 	local -A pid=()
-	for k in "$a $b 10.2.0.1 5001" "$b $a 10.1.0.1 5002" "$a $b 10.0.0.2 5003" "$b $a 10.0.0.1 5004"; do
-		# shellcheck disable=SC2086 # four words
-		(TMPDIR=$tmp xfer $k "$XFER_BYTES") >"$tmp/xfer.${k##* }" 2>&1 &
-		pid[${k##* }]=$!
-	done
-	for k in 5001 5002 5003 5004; do
+	while read -r ha hb; do
+		for k in "$a $b $hb" "$b $a $ha"; do
+			port=$((port + 1)) ports+=" $port"
+			# shellcheck disable=SC2086 # three words
+			(TMPDIR=$tmp xfer $k $port "$XFER_BYTES") >"$tmp/xfer.$port" 2>&1 &
+			pid[$port]=$!
+		done
+	done < <(case_tunnel "$CASE"; echo "$A_ADDR $B_ADDR")
+	for k in $ports; do
 		wait "${pid[$k]}" || rc=1
 		cat "$tmp/xfer.$k"
 	done
@@ -499,8 +615,12 @@ wire()
 				v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
 			return v }
 		function key(h) { h = tolower(h); sub(/^0x0*/, "", h); return h }
-		function addr(w,   x) { sub(/:$/, "", w); split(w, x, "."); return x[1] "." x[2] "." x[3] "." x[4] }
-		function port(w,   x) { sub(/:$/, "", w); return split(w, x, ".") == 5 ? x[5] : "" }
+		function addr(w,   x) { sub(/:$/, "", w)
+			if (w ~ /:/) { sub(/\.[0-9]+$/, "", w); return w }
+			split(w, x, "."); return x[1] "." x[2] "." x[3] "." x[4] }
+		function port(w,   x, n) { sub(/:$/, "", w); n = split(w, x, ".")
+			if (w ~ /:/) return n == 2 ? x[2] : ""
+			return n == 5 ? x[5] : "" }
 		BEGIN { k = split(spis, s, " "); for (i = 1; i <= k; i++) { want[key(s[i])] = s[i]; n[s[i]] = 0 }
 			split(ins, x, " "); for (i in x) inbound[key(x[i])] = 1 }
 		match($0, /ESP\(spi=0x[0-9a-f]+,seq=0x[0-9a-f]+\)/) {
@@ -515,12 +635,17 @@ wire()
 			}
 			next
 		}
-		$1 == "IP" && (port($2) == 500 || port($2) == 4500 || port($4) == 500 || port($4) == 4500) &&
+		($1 == "IP" || $1 == "IP6") &&
+			(port($2) == 500 || port($2) == 4500 || port($4) == 500 || port($4) == 4500) &&
 			$0 ~ /(isakmp|NONESP|UDP)/ { ike++; next }
-		decap && $1 == "IP" && addr($2) == "10.2.0.1" && addr($4) == "10.1.0.1" { dec++; next }
+		$1 == "IP6" && addr($2) ~ /^fe80:/ &&
+			$0 ~ /ICMP6, (neighbor|router|multicast listener)/ { nd++; next }
+		decap && (($1 == "IP" && addr($2) == "10.2.0.1" && addr($4) == "10.1.0.1") ||
+			($1 == "IP6" && addr($2) == "fd02::1" && addr($4) == "fd01::1")) { dec++; next }
 		{ other++; if (shown++ < 8) print "other " $0 }
 		END { for (i = 1; i <= k; i++) print "esp", s[i], n[s[i]], lag[key(s[i])] + 0, late[key(s[i])] + 0
-			print "ike", ike + 0; print "decap", dec + 0; print "others", other + 0 }')
+			print "ike", ike + 0; print "decap", dec + 0; print "nd", nd + 0
+			print "others", other + 0 }')
 	grep "^other " <<<"$out" | sed 's/^other /#   /' || true
 	esp=0
 	while read -r _ spi n lag late; do
@@ -535,9 +660,9 @@ wire()
 		n=$(awk '$1 == "decap" { print $2 }' <<<"$out")
 		echo "# $c: $n decapsulated tunnel packets seen again on eth0 (xfrm on a)"
 	fi
-	check_eq "$c: IPv4 packets on a's eth0 neither ESP of the CHILD_SAs nor IKE" \
+	check_eq "$c: IP packets on a's eth0 neither ESP of the CHILD_SAs nor IKE (nor link-local ND)" \
 		"$(awk '$1 == "others" { print $2 }' <<<"$out")" 0
-	pass "$c: wire: $esp ESP packets of the 4 SPIs, $ike IKE"
+	pass "$c: wire: $esp ESP packets of the 4 SPIs, $ike IKE, $(awk '$1 == "nd" { print $2 }' <<<"$out") link-local ND/MLD"
 }
 
 # xfrm_errors: "NS:COUNTER VALUE" of xfrm's ICV and replay failures on its sides
@@ -549,6 +674,35 @@ xfrm_errors()
 			echo "$(side "$ns"):$n $(xstat "$ns" $n)"
 		done
 	done
+}
+
+# check_use T-PINGS T-END: the use times swanctl shows on a (seconds since the last packet in and
+# out of each CHILD_SA), at least 3 s after the traffic that began at T-PINGS ended at T-END
+# (EPOCHREALTIME, microseconds)
+check_use()
+{
+	local t0=$1 t1=$2 now lo hi name in out
+	now=${EPOCHREALTIME/./}
+	# the gap tells the last use from the time of the query (the time usually passed already)
+	while ((now - t1 < 3000000)); do
+		sleep 0.2
+		now=${EPOCHREALTIME/./}
+	done
+	lo=$(((now - t1) / 1000000 - 1))
+	list_sas a
+	hi=$(((${EPOCHREALTIME/./} - t0) / 1000000 + 2))
+	while read -r name in out; do
+		[[ $in =~ ^[0-9]+$ && $out =~ ^[0-9]+$ ]] ||
+			die_logs "$CASE: $name on a shows no last use (use-in '$in', use-out '$out')"
+		((in >= lo && in <= hi && out >= lo && out <= hi)) ||
+			die_logs "$CASE: $name on a: last use in $in s, out $out s ago, want $lo..$hi"
+		pass "$CASE: $name on a: last use in $in s, out $out s ago (traffic ended $((lo + 1)) s ago)"
+	done < <(awk '
+		function out() { if (name != "") print name, (uin == "" ? "-" : uin), (uout == "" ? "-" : uout); name = "" }
+		$1 == "name" && $2 == "=" { out(); name = $3; uin = uout = "" }
+		$1 == "use-in" { uin = $3 }
+		$1 == "use-out" { uout = $3 }
+		END { out() }' "$tmp/sas.a" | sort)
 }
 
 # children_up: both CHILD_SAs of the case installed on both sides, as list_sas shows now
@@ -567,15 +721,17 @@ step() { echo "# $CASE +$(((${EPOCHREALTIME/./} - CASE_T0) / 1000)) ms: $*"; }
 
 run_case()
 {
-	local c=$1 auth tun tr init t0 p1 p2 s spi n drops
+	local c=$1 auth tun tr init t0 p1 p2 s spi n drops t_pings t_end
 	read -r auth tun tr <<<"$(case_params "$c")"
+	read -r A_ADDR B_ADDR _ <<<"$(case_net "$c")"
 	init=a
 	[[ $c == psk-b ]] && init=b
 	CHILDREN="$c-tr $c-tun"
 	echo "# ---- $c: $auth, tunnel $tun, transport $tr, $init initiates"
 	CASE=$c CASE_T0=${EPOCHREALTIME/./}
 	xfrm_errors >"$tmp/$c.xfrm0"
-	CAP_SNAPLEN=64 CAP_BUFFER=8192 cap_start "$a" eth0 "$tmp/$c.pcap" "ip"
+	CAP_SNAPLEN=64 CAP_BUFFER=8192 cap_start "$a" eth0 "$tmp/$c.pcap" "ip or ip6"
+	reserve_spis
 
 	# Both CHILD_SAs at once: charon serializes the two initiates' lookup of the IKE_SA by
 	# config, so the second joins the IKE_SA the first sets up (its CHILD_SA follows IKE_AUTH in
@@ -597,9 +753,11 @@ run_case()
 
 	check_sas
 	step "SAs checked"
+	t_pings=${EPOCHREALTIME/./}
 	pings
 	step "pings"
 	xfers
+	t_end=${EPOCHREALTIME/./}
 	step "transfers"
 	cap_stop
 	grep -q "^0 packets dropped by kernel" "$tmp/$c.pcap.log" ||
@@ -611,6 +769,8 @@ run_case()
 	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
 	check_eq "$c: xfrm's ICV and replay failures" "$(xfrm_errors)" "$(cat "$tmp/$c.xfrm0")"
 	step "wire checked"
+	check_use "$t_pings" "$t_end"
+	step "use times checked"
 
 	# step 5: terminate
 	sw $init --terminate --ike "$c" --timeout 60 >"$tmp/$c.term" 2>&1 ||
@@ -641,12 +801,18 @@ check_empty()
 	local what=$1 want=
 	if is_nfsec "$LEFT"; then
 		check_eq "$what: nfsec SAs on a" "$(ip netns exec "$a" nfsec sa show)" ""
+		check_eq "$what: nfsec SPI reservations on a" "$(spi_reservations)" 0
 		if [[ $2 == bypass ]]; then
+			# the IKE sockets of both families
 			want=$(printf '%s\n' \
 				"in 32 0.0.0.0/0:0 0.0.0.0/0:4500 17 allow -" \
 				"in 32 0.0.0.0/0:0 0.0.0.0/0:500 17 allow -" \
 				"out 32 0.0.0.0/0:4500 0.0.0.0/0:0 17 allow -" \
-				"out 32 0.0.0.0/0:500 0.0.0.0/0:0 17 allow -")
+				"out 32 0.0.0.0/0:500 0.0.0.0/0:0 17 allow -" \
+				"in 32 ::/0:0 ::/0:4500 17 allow -" \
+				"in 32 ::/0:0 ::/0:500 17 allow -" \
+				"out 32 ::/0:4500 ::/0:0 17 allow -" \
+				"out 32 ::/0:500 ::/0:0 17 allow -" | sort)
 		fi
 		check_eq "$what: nfsec policies on a" "$(nfsec_policies "$a")" "$want"
 	else
@@ -663,10 +829,10 @@ check_empty()
 
 step "namespaces"
 mkdir -p "$tmp/a" "$tmp/b"
-strongswan_conf "$tmp/a" "$LEFT"
-strongswan_conf "$tmp/b" xfrm
-swanctl_conf "$tmp/a" a b 10.0.0.1 10.0.0.2 10.1.0.0/24 10.2.0.0/24
-swanctl_conf "$tmp/b" b a 10.0.0.2 10.0.0.1 10.2.0.0/24 10.1.0.0/24
+strongswan_conf "$tmp/a" "$LEFT" a
+strongswan_conf "$tmp/b" xfrm b
+swanctl_conf "$tmp/a" a b
+swanctl_conf "$tmp/b" b a
 make_certs
 step certificates
 export SWANCTL_DIR=$tmp/a
