@@ -14,8 +14,10 @@
 # Cases (IKE_CASES="psk-a ..." narrows them), each one IKE_SA (IKEv2, AES-CBC-256/HMAC-SHA2-256,
 # X25519) with two CHILD_SAs: a tunnel between a's and b's networks behind them and a transport
 # between the hosts, each with one ESP proposal:
-#   psk-a   PSK, a initiates: tunnel aes128gcm16, transport aes256gcm16
-#   psk-b   PSK, b initiates: tunnel chacha20poly1305, transport aes256-sha256 (CBC, HMAC 128)
+#   psk-a   PSK, a initiates (the tunnel on demand: a trap, SA_ACQUIRE): tunnel aes128gcm16,
+#           transport aes256gcm16
+#   psk-b   PSK, b initiates: tunnel chacha20poly1305 (rekeyed by a, then by b), transport
+#           aes256-sha256 (CBC, HMAC 128)
 #   x509    certificates made with pki at test time (a CA, a host certificate each, Ed25519),
 #           a initiates, IKE and both CHILD_SAs over IPv6 (fd00::1 - fd00::2): tunnel
 #           aes256-sha256 between fd01::/64,10.1.0.0/24 and fd02::/64,10.2.0.0/24 (6in6 and
@@ -26,7 +28,16 @@
 #   0. with nfsec on a, the test reserves 8 of those 10 SPIs for a's address (nfsec sa
 #      allocspi, as another daemon would): nfsec counts 8 SPI reservations;
 #   1. both CHILD_SAs establish, initiated at once (two swanctl --initiate: one IKE_SA, the
-#      second CHILD_SA in a CREATE_CHILD_SA after IKE_AUTH; the time is printed); swanctl
+#      second CHILD_SA in a CREATE_CHILD_SA after IKE_AUTH; the time is printed); psk-a's
+#      tunnel instead from a trap: swanctl --load-conns with start_action = trap on psk-a-tun
+#      (a's side only) makes swanctl --list-pols on a show the trap and a hold exactly its three
+#      policies (out, in, fwd between the networks, priority 375424, a template of ESP, tunnel
+#      between the hosts, no SPI, the trap's reqid) and its route in table 220, no SA; one ping
+#      from a into the tunnel (with the transport's swanctl --initiate) is not answered, and
+#      brings the CHILD_SA up: charon on a got exactly one acquire (with nfsec, the plugin's
+#      SA_ACQUIRE with the trap's reqid and the packet's /32 selectors), nfsec's tx_no_sa
+#      counted the packet (nfsec drops it: control-plane.rst), the tunnel CHILD_SA has the
+#      trap's reqid and its policies took the trap's place (the same, at priority 375423); swanctl
 #      --list-sas shows one IKE_SA on each side; on a it shows the CHILD_SAs' SPIs and reqids,
 #      and nfsec holds exactly those SAs (in and out, with that reqid, mode, destination,
 #      replay window (the configured one inbound, none outbound), the algorithm of the proposal
@@ -50,11 +61,21 @@
 #      at least 3 s after the last transfer ended, swanctl --list-sas on a shows both
 #      CHILD_SAs' last use in and out (use-in, use-out: nfsec's LAST_USE of SAs and policies)
 #      no less than those seconds - 1, and no more than the time since the pings began + 1;
-#   5. swanctl --terminate of the IKE_SA: nfsec on a holds no SA, no SPI reservation and
+#   5. psk-b: swanctl --rekey of the tunnel CHILD_SA on a (nfsec's side initiates the
+#      CREATE_CHILD_SA), then on b: each time, within a poll, one tunnel CHILD_SA on each side
+#      with new inbound and outbound SPIs (the old ones gone from swanctl, from a's nfsec and
+#      from b's xfrm: step 1's comparison of swanctl, nfsec and xfrm, exactly four SAs each) and
+#      the same reqid, the transport's SPIs unchanged, a's new inbound SPI from charon's range
+#      and no SPI reservation left; one ping each way through the tunnel: the new tunnel SAs
+#      counted exactly 2 packets each, the transport's none, no drop counter of the four moved;
+#   6. swanctl --terminate of the IKE_SA: nfsec on a holds no SA, no SPI reservation and
 #      exactly the eight IKE bypass policies (UDP 500 and 4500, in and out, IPv4 and IPv6,
 #      priority 32, no template); no route left in table 220 on either side; xfrm on b holds
-#      no SA and no policy.
-# Throughout, no drop counter of nfsec moved. Last, charon on a stops: nfsec holds nothing at all.
+#      no SA and no policy. psk-a first: the trap is left (swanctl --list-pols, its three
+#      policies at 375424 beside the bypasses, its route) until swanctl --uninstall, then
+#      --list-pols shows nothing and nfsec (xfrm) holds what the other cases leave.
+# Throughout, no drop counter of nfsec moved but tx_no_sa by psk-a's one packet. Last, charon
+# on a stops: nfsec holds nothing at all.
 # Every CHILD_SA has a replay window of 1024 packets, not charon's 32 (see REPLAY_WINDOW), and
 # xfrm counted no ICV failure and no packet outside its window (XfrmInStateProtoError and
 # XfrmInStateSeqError unchanged on b; on a too with xfrm there).
@@ -749,12 +770,16 @@ tun_policies()
 	fi | sort
 }
 
-# tun_policies_want PRIORITY REQID: the three (out, in, fwd) with a template of REQID
+# tun_policies_want PRIORITY REQID [OUT-SPI]: the three (out, in, fwd) with a template of REQID,
+# no SPI; kernel-netlink puts the outbound SA's SPI into xfrm's out policy (OUT-SPI), the
+# plugin none (nfsec's template takes the newest SA of its reqid)
 tun_policies_want()
 {
+	local spi=0x00000000
+	is_nfsec "$LEFT" || spi=${3:-$spi}
 	printf '%s\n' "fwd $1 10.2.0.0/24 10.1.0.0/24 10.0.0.2 10.0.0.1 esp 0x00000000 $2 tunnel" \
 		"in $1 10.2.0.0/24 10.1.0.0/24 10.0.0.2 10.0.0.1 esp 0x00000000 $2 tunnel" \
-		"out $1 10.1.0.0/24 10.2.0.0/24 10.0.0.1 10.0.0.2 esp 0x00000000 $2 tunnel"
+		"out $1 10.1.0.0/24 10.2.0.0/24 10.0.0.1 10.0.0.2 esp $spi $2 tunnel"
 }
 
 # trap_route: the source route of the trap's (or the CHILD_SA's) out policy in a's table 220
@@ -830,7 +855,8 @@ trap_up()
 	check_eq "$CASE: the tunnel's reqid on a (swanctl), the trap's" \
 		"$(children a | awk -v n="$CASE-tun" '$1 == n { print $3 }')" "$TRAP_REQID"
 	check_eq "$CASE: a's tunnel policies, established" "$(tun_policies)" \
-		"$(tun_policies_want $PRIO_INSTALLED "$TRAP_REQID")"
+		"$(tun_policies_want $PRIO_INSTALLED "$TRAP_REQID" \
+			"$(children a | awk -v n="$CASE-tun" '$1 == n { print $5 }')")"
 }
 
 # trap_down: after --terminate, the trap is left (policies, route), until swanctl --uninstall
