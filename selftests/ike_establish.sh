@@ -364,6 +364,18 @@ die_logs()
 	fail "$@"
 }
 
+# wait_secs SECS CMD...: wait_for by the clock: wait_for tries SECS * 10 times, and under TCG each
+# try of a predicate that runs swanctl takes a second or more, which would stretch 60 s to 15 min
+wait_secs()
+{
+	local secs=$1 end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	shift
+	until "$@"; do
+		((${EPOCHREALTIME/./} < end)) || fail "timed out after ${secs}s waiting for: $*"
+		sleep 0.1
+	done
+}
+
 # ---- what each side holds
 
 # list_sas SIDE: what swanctl --list-sas --pretty shows now, into $tmp/sas.SIDE (one
@@ -840,7 +852,7 @@ trap_up()
 	sw a --initiate --child "$CASE-tr" --timeout 120 >"$tmp/$CASE.init2" 2>&1 &
 	p2=$!
 	wait $p2 || die_logs "$CASE: initiating $CASE-tr from a: $(tail -n 3 "$tmp/$CASE.init2" | tr '\n' ' ')"
-	wait_for 60 children_up
+	wait_secs 60 children_up
 	pass "$CASE: IKE_SA and both CHILD_SAs established in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms (the tunnel by SA_ACQUIRE)"
 	want="a XFRM_MSG_ACQUIRE"
 	is_nfsec "$LEFT" &&
@@ -896,7 +908,7 @@ rekey()
 	t0=${EPOCHREALTIME/./}
 	sw "$s" --rekey --child "$CASE-tun" >"$tmp/$CASE.rekey.$s" 2>&1 ||
 		die_logs "$CASE: swanctl --rekey on $s: $(cat "$tmp/$CASE.rekey.$s")"
-	wait_for 60 rekeyed "$in"
+	wait_secs 60 rekeyed "$in"
 	pass "$CASE: $CASE-tun rekeyed by $s, the old CHILD_SA and SAs gone, in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
 	check_sas rekeyed
 	check_eq "$CASE: the tunnel's reqid on a, rekeyed by $s" \
@@ -958,7 +970,7 @@ run_case()
 		p2=$!
 		wait $p1 || die_logs "$c: initiating $c-tun from $init: $(tail -n 3 "$tmp/$c.init" | tr '\n' ' ')"
 		wait $p2 || die_logs "$c: initiating $c-tr from $init: $(tail -n 3 "$tmp/$c.init2" | tr '\n' ' ')"
-		wait_for 60 children_up
+		wait_secs 60 children_up
 		pass "$c: IKE_SA and both CHILD_SAs established in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
 	fi
 	for s in a b; do
@@ -997,7 +1009,7 @@ run_case()
 	sw $init --terminate --ike "$c" --timeout 60 >"$tmp/$c.term" 2>&1 ||
 		die_logs "$c: terminate: $(tail -n 3 "$tmp/$c.term" | tr '\n' ' ')"
 	for s in a b; do
-		wait_for 30 no_sas "$s"
+		wait_secs 30 no_sas "$s"
 	done
 	if [[ $c == psk-a ]]; then
 		trap_down
