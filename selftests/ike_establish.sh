@@ -14,8 +14,10 @@
 # Cases (IKE_CASES="psk-a ..." narrows them), each one IKE_SA (IKEv2, AES-CBC-256/HMAC-SHA2-256,
 # X25519) with two CHILD_SAs: a tunnel between a's and b's networks behind them and a transport
 # between the hosts, each with one ESP proposal:
-#   psk-a   PSK, a initiates: tunnel aes128gcm16, transport aes256gcm16
-#   psk-b   PSK, b initiates: tunnel chacha20poly1305, transport aes256-sha256 (CBC, HMAC 128)
+#   psk-a   PSK, a initiates (the tunnel on demand: a trap, SA_ACQUIRE): tunnel aes128gcm16,
+#           transport aes256gcm16
+#   psk-b   PSK, b initiates: tunnel chacha20poly1305 (rekeyed by a, then by b), transport
+#           aes256-sha256 (CBC, HMAC 128)
 #   x509    certificates made with pki at test time (a CA, a host certificate each, Ed25519),
 #           a initiates, IKE and both CHILD_SAs over IPv6 (fd00::1 - fd00::2): tunnel
 #           aes256-sha256 between fd01::/64,10.1.0.0/24 and fd02::/64,10.2.0.0/24 (6in6 and
@@ -26,7 +28,16 @@
 #   0. with nfsec on a, the test reserves 8 of those 10 SPIs for a's address (nfsec sa
 #      allocspi, as another daemon would): nfsec counts 8 SPI reservations;
 #   1. both CHILD_SAs establish, initiated at once (two swanctl --initiate: one IKE_SA, the
-#      second CHILD_SA in a CREATE_CHILD_SA after IKE_AUTH; the time is printed); swanctl
+#      second CHILD_SA in a CREATE_CHILD_SA after IKE_AUTH; the time is printed); psk-a's
+#      tunnel instead from a trap: swanctl --load-conns with start_action = trap on psk-a-tun
+#      (a's side only) makes swanctl --list-pols on a show the trap and a hold exactly its three
+#      policies (out, in, fwd between the networks, priority 375424, a template of ESP, tunnel
+#      between the hosts, no SPI, the trap's reqid) and its route in table 220, no SA; one ping
+#      from a into the tunnel (with the transport's swanctl --initiate) is not answered, and
+#      brings the CHILD_SA up: charon on a got exactly one acquire (with nfsec, the plugin's
+#      SA_ACQUIRE with the trap's reqid and the packet's /32 selectors), nfsec's tx_no_sa
+#      counted the packet (nfsec drops it: control-plane.rst), the tunnel CHILD_SA has the
+#      trap's reqid and its policies took the trap's place (the same, at priority 375423); swanctl
 #      --list-sas shows one IKE_SA on each side; on a it shows the CHILD_SAs' SPIs and reqids,
 #      and nfsec holds exactly those SAs (in and out, with that reqid, mode, destination,
 #      replay window (the configured one inbound, none outbound), the algorithm of the proposal
@@ -50,11 +61,21 @@
 #      at least 3 s after the last transfer ended, swanctl --list-sas on a shows both
 #      CHILD_SAs' last use in and out (use-in, use-out: nfsec's LAST_USE of SAs and policies)
 #      no less than those seconds - 1, and no more than the time since the pings began + 1;
-#   5. swanctl --terminate of the IKE_SA: nfsec on a holds no SA, no SPI reservation and
+#   5. psk-b: swanctl --rekey of the tunnel CHILD_SA on a (nfsec's side initiates the
+#      CREATE_CHILD_SA), then on b: each time, within a poll, one tunnel CHILD_SA on each side
+#      with new inbound and outbound SPIs (the old ones gone from swanctl, from a's nfsec and
+#      from b's xfrm: step 1's comparison of swanctl, nfsec and xfrm, exactly four SAs each) and
+#      the same reqid, the transport's SPIs unchanged, a's new inbound SPI from charon's range
+#      and no SPI reservation left; one ping each way through the tunnel: the new tunnel SAs
+#      counted exactly 2 packets each, the transport's none, no drop counter of the four moved;
+#   6. swanctl --terminate of the IKE_SA: nfsec on a holds no SA, no SPI reservation and
 #      exactly the eight IKE bypass policies (UDP 500 and 4500, in and out, IPv4 and IPv6,
 #      priority 32, no template); no route left in table 220 on either side; xfrm on b holds
-#      no SA and no policy.
-# Throughout, no drop counter of nfsec moved. Last, charon on a stops: nfsec holds nothing at all.
+#      no SA and no policy. psk-a first: the trap is left (swanctl --list-pols, its three
+#      policies at 375424 beside the bypasses, its route) until swanctl --uninstall, then
+#      --list-pols shows nothing and nfsec (xfrm) holds what the other cases leave.
+# Throughout, no drop counter of nfsec moved but tx_no_sa by psk-a's one packet. Last, charon
+# on a stops: nfsec holds nothing at all.
 # Every CHILD_SA has a replay window of 1024 packets, not charon's 32 (see REPLAY_WINDOW), and
 # xfrm counted no ICV failure and no packet outside its window (XfrmInStateProtoError and
 # XfrmInStateSeqError unchanged on b; on a too with xfrm there).
@@ -152,10 +173,11 @@ EOF
 
 psk=$(od -An -tx1 -N 24 /dev/urandom | tr -d ' \n')
 
-# swanctl_conf DIR ME PEER (ME a or b)
+# swanctl_conf DIR ME PEER [FILE TRAP] (ME a or b): DIR/swanctl.conf, or DIR/FILE with
+# start_action = trap on the CHILD_SA TRAP
 swanctl_conf()
 {
-	local dir=$1 me=$2 peer=$3 addr paddr net pnet c auth tun tr
+	local dir=$1 me=$2 peer=$3 file=${4:-swanctl.conf} trap=${5:-} addr paddr net pnet c auth tun tr
 	mkdir -p "$dir/x509" "$dir/x509ca" "$dir/private"
 	{
 		echo "connections {"
@@ -190,6 +212,7 @@ $([[ $auth == pubkey ]] && echo "			certs = $me.pem")
 				local_ts = $net
 				remote_ts = $pnet
 				esp_proposals = $tun
+$([[ $c-tun == "$trap" ]] && echo "				start_action = trap")
 			}
 			$c-tr {
 				replay_window = $REPLAY_WINDOW
@@ -215,7 +238,7 @@ secrets {
 	}
 }
 EOF
-	} >"$dir/swanctl.conf"
+	} >"$dir/$file"
 }
 
 # case_params CASE: AUTH TUNNEL-PROPOSAL TRANSPORT-PROPOSAL
@@ -341,6 +364,18 @@ die_logs()
 	fail "$@"
 }
 
+# wait_secs SECS CMD...: wait_for by the clock: wait_for tries SECS * 10 times, and under TCG each
+# try of a predicate that runs swanctl takes a second or more, which would stretch 60 s to 15 min
+wait_secs()
+{
+	local secs=$1 end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	shift
+	until "$@"; do
+		((${EPOCHREALTIME/./} < end)) || fail "timed out after ${secs}s waiting for: $*"
+		sleep 0.1
+	done
+}
+
 # ---- what each side holds
 
 # list_sas SIDE: what swanctl --list-sas --pretty shows now, into $tmp/sas.SIDE (one
@@ -406,8 +441,8 @@ nfsec_alg()
 	esac
 }
 
-# check_sas: step 1, for the CHILD_SAs of the case (the only ones), as children_up last listed
-# them
+# check_sas [rekeyed]: step 1, for the CHILD_SAs of the case (the only ones), as children_up last
+# listed them; after a rekey only a's inbound SPIs in charon's range, not the reservations
 check_sas()
 {
 	local ca cb want_a want_b got mode reqid in out encr ks integ m fl
@@ -447,7 +482,7 @@ check_sas()
 	# for the wire and the counters
 	read -r _ _ _ TUN_IN TUN_OUT _ <<<"$(grep -- "-tun " <<<"$ca")"
 	read -r _ _ _ TR_IN TR_OUT _ <<<"$(grep -- "-tr " <<<"$ca")"
-	check_spis
+	check_spis "${1:-}"
 }
 
 # spi_list: the SPIs of charon's range on a the test reserves, one a line
@@ -485,6 +520,10 @@ check_spis()
 	done
 	pass "$CASE: a's inbound SPIs $TUN_IN $TR_IN in charon's range"
 	is_nfsec "$LEFT" || return 0
+	if [[ ${1:-} == rekeyed ]]; then
+		check_eq "$CASE: SPI reservations on a, rekeyed" "$(spi_reservations)" 0
+		return 0
+	fi
 	for s in $SPI_FREE; do
 		want+="$(printf '0x%08x' $((SPI_BASE + s))) "
 	done
@@ -714,6 +753,190 @@ children_up()
 			$(children b | awk '{ print $1 }' | xargs) == "$CHILDREN" ]]
 }
 
+# ---- trap policies (psk-a) and rekeying (psk-b)
+
+# The priorities charon gives the tunnel's policies (kernel-netlink's, the plugin's alike):
+# 200000 + 200000 - (24 + 24) * 512, one less when installed than when a trap
+PRIO_TRAP=375424 PRIO_INSTALLED=375423
+
+# tun_policies: a's policies of psk-a's tunnel (nfsec's or xfrm's), "DIR PRIORITY SRC DST
+# TMPL-SRC TMPL-DST PROTO SPI REQID MODE" per policy, sorted
+tun_policies()
+{
+	if is_nfsec "$LEFT"; then
+		ip netns exec "$a" nfsec -j policy show | jq -r '.[] |
+			select(.sel.src == "10.1.0.0/24" or .sel.dst == "10.1.0.0/24") |
+			"\(.dir) \(.priority) \(.sel.src) \(.sel.dst) " + (if has("tmpl") then
+			"\(.tmpl.src) \(.tmpl.dst) \(.tmpl.proto) \(.tmpl.spi) \(.tmpl.reqid) \(.tmpl.mode)"
+			else "- - - - - -" end) + (if .action == "allow" then "" else " \(.action)" end)'
+	else
+		ip -n "$a" xfrm policy | awk '
+			function out() { if (dir != "") print dir, prio, src, dst, ts, td, proto, spi, reqid, mode; dir = "" }
+			/^src / { out(); src = $2; dst = $4; ts = td = proto = reqid = mode = "-"; spi = "0x00000000" }
+			$1 == "dir" { dir = $2; prio = $4 }
+			$1 == "tmpl" { ts = $3; td = $5 }
+			$1 == "proto" { for (i = 1; i < NF; i++) { if ($i == "proto") proto = $(i + 1)
+				if ($i == "spi") spi = $(i + 1); if ($i == "reqid") reqid = $(i + 1)
+				if ($i == "mode") mode = $(i + 1) } }
+			END { out() }' | grep -E " 10\.[12]\.0\.0/24 " || true
+	fi | sort
+}
+
+# tun_policies_want PRIORITY REQID [OUT-SPI]: the three (out, in, fwd) with a template of REQID,
+# no SPI; kernel-netlink puts the outbound SA's SPI into xfrm's out policy (OUT-SPI), the
+# plugin none (nfsec's template takes the newest SA of its reqid)
+tun_policies_want()
+{
+	local spi=0x00000000
+	is_nfsec "$LEFT" || spi=${3:-$spi}
+	printf '%s\n' "fwd $1 10.2.0.0/24 10.1.0.0/24 10.0.0.2 10.0.0.1 esp 0x00000000 $2 tunnel" \
+		"in $1 10.2.0.0/24 10.1.0.0/24 10.0.0.2 10.0.0.1 esp 0x00000000 $2 tunnel" \
+		"out $1 10.1.0.0/24 10.2.0.0/24 10.0.0.1 10.0.0.2 esp $spi $2 tunnel"
+}
+
+# trap_route: the source route of the trap's (or the CHILD_SA's) out policy in a's table 220
+TRAP_ROUTE="10.2.0.0/24 via 10.0.0.2 dev eth0 proto static src 10.1.0.1"
+
+# check_trap WHAT: charon on a has psk-a-tun's trap (swanctl --list-pols), its three policies are
+# in nfsec (xfrm) at the trap's priority with a template of TRAP_REQID, and its route
+check_trap()
+{
+	check_eq "$1: a's trap policies (swanctl --list-pols)" "$(sw a --list-pols | xargs)" \
+		"psk-a/psk-a-tun, TUNNEL local: 10.1.0.0/24 remote: 10.2.0.0/24"
+	check_eq "$1: a's tunnel policies" "$(tun_policies)" "$(tun_policies_want $PRIO_TRAP "$TRAP_REQID")"
+}
+
+# no_sa_drops: a's packets dropped for want of an SA (nfsec's tx_no_sa, xfrm's
+# XfrmOutNoStates)
+no_sa_drops()
+{
+	if is_nfsec "$LEFT"; then
+		nstat "$a" tx_no_sa
+	else
+		xstat "$a" XfrmOutNoStates
+	fi
+}
+
+# acquires: the acquires charon on a got from its kernel backend (its log, knl 2)
+acquires()
+{
+	grep -E "received (an nfsec SA_ACQUIRE|a XFRM_MSG_ACQUIRE)" "$tmp/a/charon.log" |
+		sed -E 's/^.*received //' || true
+}
+
+# trap_up: step 1 of psk-a: psk-a-tun's trap loaded (start_action = trap), and established by one
+# packet's SA_ACQUIRE; psk-a-tr initiated at once as in the other cases
+trap_up()
+{
+	local t0 p2 d0 want
+	sw a --load-conns --file "$tmp/a/trap.conf" >"$tmp/$CASE.trap" 2>&1 ||
+		die_logs "$CASE: swanctl --load-conns with start_action = trap: $(cat "$tmp/$CASE.trap")"
+	TRAP_REQID=$(tun_policies | awk '$1 == "out" { print $9 }')
+	[[ $TRAP_REQID =~ ^[1-9][0-9]*$ ]] || die_logs "$CASE: no trap policy with a reqid: $(tun_policies)"
+	check_trap "$CASE: trap loaded"
+	if is_nfsec "$LEFT"; then
+		check_eq "$CASE: nfsec SAs on a with the trap" "$(nfsec_sas "$a")" ""
+	else
+		check_eq "$CASE: xfrm SAs on a with the trap" "$(ip -n "$a" xfrm state)" ""
+	fi
+	check_eq "$CASE: routes in table 220 on a with the trap" \
+		"$(ip -n "$a" route show table 220 | xargs)" "$TRAP_ROUTE"
+	d0=$(no_sa_drops)
+	step "trap installed (reqid $TRAP_REQID)"
+
+	# One packet into the tunnel: nfsec drops it (tx_no_sa) and sends SA_ACQUIRE; the ping
+	# gets EPERM at once (xfrm: the packet goes to a blackhole, the ping waits its second)
+	t0=${EPOCHREALTIME/./}
+	ip netns exec "$a" ping -c 1 -W 1 10.2.0.1 >"$tmp/$CASE.ping0" 2>&1 &&
+		die_logs "$CASE: the first ping into the trap was answered: $(cat "$tmp/$CASE.ping0")"
+	sw a --initiate --child "$CASE-tr" --timeout 120 >"$tmp/$CASE.init2" 2>&1 &
+	p2=$!
+	wait $p2 || die_logs "$CASE: initiating $CASE-tr from a: $(tail -n 3 "$tmp/$CASE.init2" | tr '\n' ' ')"
+	wait_secs 60 children_up
+	pass "$CASE: IKE_SA and both CHILD_SAs established in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms (the tunnel by SA_ACQUIRE)"
+	want="a XFRM_MSG_ACQUIRE"
+	is_nfsec "$LEFT" &&
+		want="an nfsec SA_ACQUIRE for reqid {$TRAP_REQID}: 10.1.0.1/32[icmp] === 10.2.0.1/32[icmp]"
+	check_eq "$CASE: acquires charon on a received" "$(acquires)" "$want"
+	if is_nfsec "$LEFT"; then
+		check_eq "$CASE: nfsec's tx_no_sa on a (the first packet, dropped)" \
+			"$(($(no_sa_drops) - d0))" 1
+	else
+		echo "# $CASE: xfrm's XfrmOutNoStates on a moved by $(($(no_sa_drops) - d0))"
+	fi
+	check_eq "$CASE: the tunnel's reqid on a (swanctl), the trap's" \
+		"$(children a | awk -v n="$CASE-tun" '$1 == n { print $3 }')" "$TRAP_REQID"
+	check_eq "$CASE: a's tunnel policies, established" "$(tun_policies)" \
+		"$(tun_policies_want $PRIO_INSTALLED "$TRAP_REQID" \
+			"$(children a | awk -v n="$CASE-tun" '$1 == n { print $5 }')")"
+}
+
+# trap_down: after --terminate, the trap is left (policies, route), until swanctl --uninstall
+trap_down()
+{
+	check_trap "$CASE: terminated"
+	check_empty "$CASE: terminated, the trap left" bypass trap
+	sw a --uninstall --child "$CASE-tun" >"$tmp/$CASE.uninstall" 2>&1 ||
+		die_logs "$CASE: swanctl --uninstall: $(cat "$tmp/$CASE.uninstall")"
+	check_eq "$CASE: a's trap policies (swanctl --list-pols), uninstalled" "$(sw a --list-pols)" ""
+}
+
+# rekeyed OLD-SPI-IN: the tunnel CHILD_SA rekeyed (a's inbound SPI not OLD-SPI-IN), the old
+# CHILD_SA gone from both charons and its SAs from a's nfsec (xfrm) and b's xfrm
+# shellcheck disable=SC2317 # called by wait_for
+rekeyed()
+{
+	list_sas a && list_sas b &&
+		[[ $(grep -c "^ *name = " "$tmp/sas.a") == 2 && $(grep -c "^ *name = " "$tmp/sas.b") == 2 &&
+			$(children a | awk '{ print $1 }' | xargs) == "$CHILDREN" &&
+			$(children b | awk '{ print $1 }' | xargs) == "$CHILDREN" &&
+			$(children a | awk -v n="$CASE-tun" '$1 == n { print $4 }') != "$1" ]] &&
+		if is_nfsec "$LEFT"; then
+			[[ $(nfsec_sas "$a" | wc -l) == 4 ]]
+		else
+			[[ $(xfrm_sas "$a" | wc -l) == 4 ]]
+		fi && [[ $(xfrm_sas "$b" | wc -l) == 4 ]]
+}
+
+# rekey SIDE: swanctl --rekey of the tunnel CHILD_SA on SIDE: new SPIs both ways with the same
+# reqid, the old SAs gone from both kernels, one ping each way through the new SAs
+rekey()
+{
+	local s=$1 in=$TUN_IN out=$TUN_OUT tr_in=$TR_IN tr_out=$TR_OUT reqid t0 spi p0 p1 drops k
+	local -A before=() pid=()
+	reqid=$(children a | awk -v n="$CASE-tun" '$1 == n { print $3 }')
+	t0=${EPOCHREALTIME/./}
+	sw "$s" --rekey --child "$CASE-tun" >"$tmp/$CASE.rekey.$s" 2>&1 ||
+		die_logs "$CASE: swanctl --rekey on $s: $(cat "$tmp/$CASE.rekey.$s")"
+	wait_secs 60 rekeyed "$in"
+	pass "$CASE: $CASE-tun rekeyed by $s, the old CHILD_SA and SAs gone, in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
+	check_sas rekeyed
+	check_eq "$CASE: the tunnel's reqid on a, rekeyed by $s" \
+		"$(children a | awk -v n="$CASE-tun" '$1 == n { print $3 }')" "$reqid"
+	[[ $TUN_IN != "$in" && $TUN_OUT != "$out" ]] ||
+		die_logs "$CASE: rekeyed by $s: SPIs in $TUN_IN out $TUN_OUT, before in $in out $out"
+	check_eq "$CASE: the transport's SPIs on a, the tunnel rekeyed by $s" "$TR_IN $TR_OUT" "$tr_in $tr_out"
+	pass "$CASE: the tunnel's SPIs on a, rekeyed by $s: in $in -> $TUN_IN, out $out -> $TUN_OUT"
+	while read -r spi p0 _; do
+		before[$spi]=$p0
+	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
+	ip netns exec "$a" ping -c 1 -W 20 10.2.0.1 >"$tmp/ping.rekey.a" 2>&1 &
+	pid[a]=$!
+	ip netns exec "$b" ping -c 1 -W 20 10.1.0.1 >"$tmp/ping.rekey.b" 2>&1 &
+	pid[b]=$!
+	for k in a b; do
+		wait "${pid[$k]}" ||
+			die_logs "$CASE: ping from $k through the rekeyed tunnel: $(tail -n 2 "$tmp/ping.rekey.$k" | tr '\n' ' ')"
+	done
+	while read -r spi p1 drops; do
+		k=0
+		[[ $spi == "$TUN_IN" || $spi == "$TUN_OUT" ]] && k=2
+		check_eq "$CASE: packets of a's SA $spi ($(sa_name "$spi")) after a ping each way, rekeyed by $s" \
+			"$((p1 - before[$spi]))" $k
+		check_eq "$CASE: a's SA $spi ($(sa_name "$spi")) drop counters, rekeyed by $s" "$drops" "-"
+	done < <(a_sas "$TUN_IN" "$TUN_OUT" "$TR_IN" "$TR_OUT")
+}
+
 # ---- a case
 
 # step WHAT: the time since the case began (where the time goes)
@@ -736,16 +959,20 @@ run_case()
 	# Both CHILD_SAs at once: charon serializes the two initiates' lookup of the IKE_SA by
 	# config, so the second joins the IKE_SA the first sets up (its CHILD_SA follows IKE_AUTH in
 	# a CREATE_CHILD_SA). swanctl returns when a CHILD_SA of that IKE_SA is up, maybe the other
-	# one: children_up waits for both.
-	t0=${EPOCHREALTIME/./}
-	sw $init --initiate --child "$c-tun" --timeout 120 >"$tmp/$c.init" 2>&1 &
-	p1=$!
-	sw $init --initiate --child "$c-tr" --timeout 120 >"$tmp/$c.init2" 2>&1 &
-	p2=$!
-	wait $p1 || die_logs "$c: initiating $c-tun from $init: $(tail -n 3 "$tmp/$c.init" | tr '\n' ' ')"
-	wait $p2 || die_logs "$c: initiating $c-tr from $init: $(tail -n 3 "$tmp/$c.init2" | tr '\n' ' ')"
-	wait_for 60 children_up
-	pass "$c: IKE_SA and both CHILD_SAs established in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
+	# one: children_up waits for both. psk-a's tunnel comes from its trap instead (trap_up).
+	if [[ $c == psk-a ]]; then
+		trap_up
+	else
+		t0=${EPOCHREALTIME/./}
+		sw $init --initiate --child "$c-tun" --timeout 120 >"$tmp/$c.init" 2>&1 &
+		p1=$!
+		sw $init --initiate --child "$c-tr" --timeout 120 >"$tmp/$c.init2" 2>&1 &
+		p2=$!
+		wait $p1 || die_logs "$c: initiating $c-tun from $init: $(tail -n 3 "$tmp/$c.init" | tr '\n' ' ')"
+		wait $p2 || die_logs "$c: initiating $c-tr from $init: $(tail -n 3 "$tmp/$c.init2" | tr '\n' ' ')"
+		wait_secs 60 children_up
+		pass "$c: IKE_SA and both CHILD_SAs established in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"
+	fi
 	for s in a b; do
 		check_eq "$c: IKE_SAs on $s" "$(grep -c "^list-sa event" "$tmp/sas.$s")" 1
 	done
@@ -771,13 +998,23 @@ run_case()
 	step "wire checked"
 	check_use "$t_pings" "$t_end"
 	step "use times checked"
+	if [[ $c == psk-b ]]; then
+		rekey a
+		step "rekeyed by a"
+		rekey b
+		step "rekeyed by b"
+	fi
 
 	# step 5: terminate
 	sw $init --terminate --ike "$c" --timeout 60 >"$tmp/$c.term" 2>&1 ||
 		die_logs "$c: terminate: $(tail -n 3 "$tmp/$c.term" | tr '\n' ' ')"
 	for s in a b; do
-		wait_for 30 no_sas "$s"
+		wait_secs 30 no_sas "$s"
 	done
+	if [[ $c == psk-a ]]; then
+		trap_down
+		step "trap left, uninstalled"
+	fi
 	check_empty "$c: after --terminate" bypass
 	step "terminated, done"
 }
@@ -795,10 +1032,11 @@ nfsec_policies()
 		"\(.sel.dst):\(.sel.dport) \(.sel.proto) \(.action) \(if has("tmpl") then "tmpl" else "-" end)"' | sort
 }
 
-# check_empty WHAT bypass|none: what nfsec (and xfrm) hold once the CHILD_SAs are gone
+# check_empty WHAT bypass|none [trap]: what nfsec (and xfrm) hold once the CHILD_SAs are gone
+# (trap: and psk-a-tun's trap, policies and route)
 check_empty()
 {
-	local what=$1 want=
+	local what=$1 want='' trap=${3:-} route=''
 	if is_nfsec "$LEFT"; then
 		check_eq "$what: nfsec SAs on a" "$(ip netns exec "$a" nfsec sa show)" ""
 		check_eq "$what: nfsec SPI reservations on a" "$(spi_reservations)" 0
@@ -812,16 +1050,22 @@ check_empty()
 				"in 32 ::/0:0 ::/0:4500 17 allow -" \
 				"in 32 ::/0:0 ::/0:500 17 allow -" \
 				"out 32 ::/0:4500 ::/0:0 17 allow -" \
-				"out 32 ::/0:500 ::/0:0 17 allow -" | sort)
+				"out 32 ::/0:500 ::/0:0 17 allow -" \
+				${trap:+"in $PRIO_TRAP 10.2.0.0/24:0 10.1.0.0/24:0 0 allow tmpl"} \
+				${trap:+"fwd $PRIO_TRAP 10.2.0.0/24:0 10.1.0.0/24:0 0 allow tmpl"} \
+				${trap:+"out $PRIO_TRAP 10.1.0.0/24:0 10.2.0.0/24:0 0 allow tmpl"} | sort)
 		fi
 		check_eq "$what: nfsec policies on a" "$(nfsec_policies "$a")" "$want"
 	else
 		check_eq "$what: xfrm SAs on a" "$(ip -n "$a" xfrm state)" ""
-		check_eq "$what: xfrm policies on a" "$(xfrm_spd "$a")" ""
+		[[ -n $trap ]] && want=$(printf '%s\n' "fwd $PRIO_TRAP" "in $PRIO_TRAP" "out $PRIO_TRAP")
+		check_eq "$what: xfrm policies on a (dir priority)" \
+			"$(xfrm_spd "$a" | awk '{ print $2, $4 }' | sort)" "$want"
 	fi
+	[[ -n $trap ]] && route=$TRAP_ROUTE
 	check_eq "$what: xfrm SAs on b" "$(ip -n "$b" xfrm state)" ""
 	check_eq "$what: xfrm policies on b" "$(xfrm_spd "$b")" ""
-	check_eq "$what: routes in table 220 on a" "$(ip -n "$a" route show table 220 2>/dev/null)" ""
+	check_eq "$what: routes in table 220 on a" "$(ip -n "$a" route show table 220 2>/dev/null | xargs)" "$route"
 	check_eq "$what: routes in table 220 on b" "$(ip -n "$b" route show table 220 2>/dev/null)" ""
 }
 
@@ -832,6 +1076,7 @@ mkdir -p "$tmp/a" "$tmp/b"
 strongswan_conf "$tmp/a" "$LEFT" a
 strongswan_conf "$tmp/b" xfrm b
 swanctl_conf "$tmp/a" a b
+swanctl_conf "$tmp/a" a b trap.conf psk-a-tun
 swanctl_conf "$tmp/b" b a
 make_certs
 step certificates
@@ -854,7 +1099,10 @@ CASE=end CASE_T0=${EPOCHREALTIME/./}
 if is_nfsec "$LEFT"; then
 	counters_now "$a"
 	for n in $NAMES; do
-		check_eq "a (nfsec) $n over the whole test" "$((current[$a,$n] - before[$a,$n]))" 0
+		k=0
+		# psk-a's first packet, into the trap
+		[[ $n == tx_no_sa && " $CASES " == *" psk-a "* ]] && k=1
+		check_eq "a (nfsec) $n over the whole test" "$((current[$a,$n] - before[$a,$n]))" $k
 	done
 fi
 step "counters checked"
