@@ -136,8 +136,8 @@ nstat()
 }
 
 # sa_field NS SPI KEY...: the first KEY the SA has (its own or in a nested object, in the order
-# nfsec prints them), hexadecimal numbers as decimal; empty if none. jq, not Python: a Python
-# start costs seconds under emulation, and interop cases ask several times each.
+# nfsec prints them), hexadecimal numbers as decimal; empty if none. A jq filter, shorter than
+# the Python it replaced (a trace under TCG found both cost about the same per call).
 sa_field()
 {
 	local ns=$1 spi v
