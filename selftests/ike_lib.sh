@@ -6,6 +6,8 @@
 # (unshare -m), strongswan.conf, vici socket and log. Sourced after lib.sh and esp_lib.sh, once
 # the test set LEFT (nfsec or xfrm: the first side's kernel; the other side is always xfrm).
 #
+# IKE_PLUGIN=FILE: that build of the plugin instead of ike/'s (one broken on purpose).
+#
 # A "side" is the name of the shell variable holding its namespace (a, b: tunnel_hosts' $a and
 # $b), and of its directory $tmp/SIDE (strongswan.conf, swanctl.conf, charon.log, charon.vici).
 #
