@@ -2222,5 +2222,22 @@ kernel_nfsec_ipsec_t *kernel_nfsec_ipsec_create()
 	}
 	DBG1(DBG_KNL, "using nfsec as kernel IPsec backend (generic netlink "
 		 "family %d)", this->family);
+	/* What a charon killed before it could delete its SAs and policies left
+	 * in nfsec (kernel-netlink leaves xfrm's as they are, until the SAs' hard
+	 * lifetimes): on a host where charon alone configures nfsec, gone before
+	 * this charon installs anything. Off by default: nfsec.conf's SAs and
+	 * policies (the nfsec service's) would go too. */
+	if (lib->settings->get_bool(lib->settings,
+					"%s.plugins.kernel-nfsec.flush_on_start", FALSE, lib->ns))
+	{
+		DBG1(DBG_KNL, "kernel-nfsec: flush_on_start: flushing nfsec's SAs and "
+			 "policies");
+		if (flush(this, NFSEC_CMD_SA_FLUSH, "SAD") != SUCCESS ||
+			flush(this, NFSEC_CMD_POLICY_FLUSH, "SPD") != SUCCESS)
+		{
+			destroy(this);
+			return NULL;
+		}
+	}
 	return &this->public;
 }

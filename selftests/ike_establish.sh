@@ -82,24 +82,8 @@
 # IKE_LEFT=xfrm runs stock charon on both sides (validates the test without nfsec).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
-CASE=setup CASE_T0=${EPOCHREALTIME/./}
-
-# shellcheck disable=SC2034 # esp_lib.sh's side() reads RIGHT
-LEFT=${IKE_LEFT:-nfsec} RIGHT=xfrm
-is_nfsec "$LEFT" && need_module
-charon=/usr/lib/ipsec/charon
-plugin=$SELFTESTS_DIR/../ike/libstrongswan-kernel-nfsec.so
-[[ -x $charon ]] || skip "no $charon (apt-get install strongswan-charon)"
-need_cmd swanctl pki tcpdump socat jq
-[[ $(id -u) == 0 ]] || skip "needs root (namespaces, mount)"
-if is_nfsec "$LEFT"; then
-	[[ -f $plugin ]] || skip "the kernel-nfsec plugin is not built (make ike)"
-	command -v nfsec >/dev/null || fail "the nfsec tool is not built (tools/nfsec)"
-fi
-for p in curve25519 vici kernel-netlink socket-default x509 pkcs8; do
-	[[ -f /usr/lib/ipsec/plugins/libstrongswan-$p.so ]] ||
-		skip "strongSwan plugin $p missing (libstrongswan-extra-plugins, strongswan-charon)"
-done
+source "$(dirname "$0")/ike_lib.sh"
+ike_setup
 
 CASES=${IKE_CASES:-"psk-a psk-b x509"}
 # charon's inbound SPIs on a (charon.spi_min, spi_max); the test reserves all but two of them
@@ -121,9 +105,7 @@ ip -n "$a" neigh replace fd00::2 lladdr "$(ip netns exec "$b" cat /sys/class/net
 	dev eth0 nud permanent
 ip -n "$b" neigh replace fd00::1 lladdr "$(ip netns exec "$a" cat /sys/class/net/eth0/address)" \
 	dev eth0 nud permanent
-tmp=$(mktemp -d)
-defer "rm -rf $tmp"
-chmod 755 "$tmp"
+ike_tmp
 
 # The counters that must not move at all
 NAMES="rx_auth_fail rx_replay_dup rx_replay_old rx_bad_trailer rx_too_short rx_policy_mismatch
@@ -131,45 +113,6 @@ NAMES="rx_auth_fail rx_replay_dup rx_replay_old rx_bad_trailer rx_too_short rx_p
 	tx_error"
 
 # ---- configuration
-
-# Plugins in Debian 12's order, kernel-nfsec (critical) before kernel-netlink on nfsec's side
-PLUGINS="random nonce aes sha1 sha2 hmac kdf pem pkcs1 pkcs8 x509 revocation constraints pubkey
-	gmp curve25519 drbg KERNEL kernel-netlink socket-default vici"
-
-# strongswan_conf DIR IMPL
-strongswan_conf()
-{
-	local kernel='' spis=''
-	is_nfsec "$2" && kernel='kernel-nfsec!'
-	[[ $3 == a ]] && spis="spi_min = $SPI_BASE
-	spi_max = $(printf '0x%08x' $((SPI_BASE + SPI_N - 1)))"
-	cat >"$1/strongswan.conf" <<EOF
-charon {
-	load = $(tr -s ' \t\n' ' ' <<<"${PLUGINS/KERNEL/$kernel}")
-	$spis
-	# TCG: IKE's crypto is emulated, and the machine may be busy
-	retransmit_timeout = 15
-	retransmit_tries = 3
-	install_virtual_ip = no
-	plugins {
-		vici {
-			socket = unix://$1/charon.vici
-		}
-	}
-	filelog {
-		log {
-			path = $1/charon.log
-			time_format = %H:%M:%S
-			flush_line = yes
-			default = 1
-			knl = 2
-			ike = 1
-			cfg = 1
-		}
-	}
-}
-EOF
-}
 
 psk=$(od -An -tx1 -N 24 /dev/urandom | tr -d ' \n')
 
@@ -188,13 +131,8 @@ swanctl_conf()
 			else
 				read -r paddr addr pnet net <<<"$(case_net "$c")"
 			fi
+			conn_head "$c" "$addr" "$paddr"
 			cat <<EOF
-	$c {
-		version = 2
-		local_addrs = $addr
-		remote_addrs = $paddr
-		proposals = aes256-sha256-x25519
-		rekey_time = 0
 		dpd_delay = 0
 		local {
 			auth = $auth
@@ -271,16 +209,6 @@ case_tunnel()
 	esac
 }
 
-# pki's and swanctl's plugins: what they need, not every plugin installed
-cat >"$tmp/tools.conf" <<'EOF'
-pki {
-	load = random drbg nonce sha1 sha2 pem pkcs1 pkcs8 x509 pubkey curve25519 gmp constraints
-}
-swanctl {
-	load = random nonce sha1 sha2 pem pkcs1 pkcs8 x509 pubkey curve25519 gmp
-}
-EOF
-
 # make_certs: a CA and one certificate per side, Ed25519, their IDs as subjectAltNames
 make_certs()
 {
@@ -305,141 +233,7 @@ make_certs()
 	pass "pki: a CA and two host certificates (Ed25519)"
 }
 
-# ---- the daemons
-
-declare -A CHARON
-# start_charon SIDE NS IMPL
-start_charon()
-{
-	local s=$1 ns=$2 impl=$3 d=$tmp/$1 pre=
-	is_nfsec "$impl" && pre="LD_PRELOAD=$plugin"
-	ip netns exec "$ns" unshare -m sh -c "mount -t tmpfs tmpfs /run && exec env $pre \
-		STRONGSWAN_CONF=$d/strongswan.conf $charon" >"$d/charon.out" 2>&1 &
-	CHARON[$s]=$!
-	defer "kill ${CHARON[$s]} 2>/dev/null"
-	wait_for 60 test -S "$d/charon.vici"
-	wait_for 30 sw "$s" --stats >/dev/null
-	sw "$s" --load-all --file "$d/swanctl.conf" >"$d/load.out" 2>&1 ||
-		{ cat "$d/load.out"; fail "swanctl --load-all on $s"; }
-	if is_nfsec "$impl"; then
-		grep -q "using nfsec as kernel IPsec backend" "$d/charon.log" ||
-			fail "charon on $s did not register kernel-nfsec: $(grep -i nfsec "$d/charon.log")"
-	fi
-	pass "charon on $s ($impl) up, $(grep -c "loaded connection" "$d/load.out") connections loaded"
-}
-
-# stop_charon SIDE: SIGTERM, wait for it to exit
-stop_charon()
-{
-	local pid=${CHARON[$1]} i
-	kill -TERM "$pid"
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "charon on $1 still running 30 s after SIGTERM"
-	wait "$pid" 2>/dev/null || true
-}
-
-sw() # SIDE COMMAND [ARGS...]: swanctl COMMAND on SIDE's charon
-{
-	local s=$1 cmd=$2
-	shift 2
-	STRONGSWAN_CONF=$tmp/tools.conf swanctl "$cmd" --uri "unix://$tmp/$s/charon.vici" "$@"
-}
-
-# dump what went wrong and fail
-die_logs()
-{
-	local s
-	for s in a b; do
-		echo "# ---- charon.log on $s (end)"
-		tail -n 40 "$tmp/$s/charon.log" 2>/dev/null | sed 's/^/#   /'
-	done
-	if is_nfsec "$LEFT"; then
-		echo "# ---- nfsec on a"
-		ip netns exec "$a" nfsec sa show 2>&1 | sed 's/^/#   /'
-		ip netns exec "$a" nfsec policy show 2>&1 | sed 's/^/#   /'
-	fi
-	fail "$@"
-}
-
-# wait_secs SECS CMD...: wait_for by the clock: wait_for tries SECS * 10 times, and under TCG each
-# try of a predicate that runs swanctl takes a second or more, which would stretch 60 s to 15 min
-wait_secs()
-{
-	local secs=$1 end=$((${EPOCHREALTIME/./} + $1 * 1000000))
-	shift
-	until "$@"; do
-		((${EPOCHREALTIME/./} < end)) || fail "timed out after ${secs}s waiting for: $*"
-		sleep 0.1
-	done
-}
-
 # ---- what each side holds
-
-# list_sas SIDE: what swanctl --list-sas --pretty shows now, into $tmp/sas.SIDE (one
-# "list-sa event" per IKE_SA)
-# shellcheck disable=SC2317 # called by children_up, by wait_for
-list_sas() { sw "$1" --list-sas --pretty >"$tmp/sas.$1"; }
-
-# children SIDE: the installed CHILD_SAs in SIDE's last list_sas, "NAME MODE REQID SPI-IN
-# SPI-OUT ENCR-ALG ENCR-KEYSIZE INTEG-ALG" sorted by name, SPIs as 0x%08x
-children()
-{
-	awk '
-		function out() {
-			if (name != "" && state == "INSTALLED")
-				printf "%s %s %s 0x%s 0x%s %s %s %s\n", name, mode, reqid, spi_in,
-					spi_out, encr, (keysize == "" ? "-" : keysize),
-					(integ == "" ? "-" : integ)
-			name = ""
-		}
-		$1 == "name" && $2 == "=" { out(); name = $3; mode = reqid = spi_in = spi_out = ""
-			encr = keysize = integ = state = "" }
-		$1 == "state" { state = $3 }
-		$1 == "mode" { mode = $3 }
-		$1 == "reqid" { reqid = $3 }
-		$1 == "spi-in" { spi_in = $3 }
-		$1 == "spi-out" { spi_out = $3 }
-		$1 == "encr-alg" { encr = $3 }
-		$1 == "encr-keysize" { keysize = $3 }
-		$1 == "integ-alg" { integ = $3 }
-		END { out() }' "$tmp/sas.$1" | sort
-}
-
-# nfsec_sas NS: "SPI REQID MODE DST REPLAY-WINDOW ALG FLAGS" per SA, sorted; ALG is
-# aead:NAME:KEYBITS:ICV or enc:NAME:KEYBITS+auth:NAME:KEYBITS:ICV, FLAGS comma-separated or -
-nfsec_sas()
-{
-	ip netns exec "$1" nfsec -j sa show | jq -r '.[] | "\(.spi) \(.reqid) \(.mode) \(.dst) \(.replay_window) " +
-		([("aead", "enc", "auth") as $k | select(has($k)) |
-		  "\($k):\(.[$k].name):\(.[$k].key_len)" + (if $k == "enc" then "" else ":\(.[$k].icv_len)" end)] |
-		 join("+")) + " " + ((.flags // []) | if length == 0 then "-" else join(",") end)' | sort
-}
-
-# xfrm_sas NS: "SPI REQID MODE DST" per SA, sorted
-xfrm_sas()
-{
-	ip -n "$1" xfrm state | awk '
-		/^src / { dst = $4 }
-		/proto esp spi/ { spi = $4; reqid = $6; mode = $8; printf "%s %s %s %s\n", spi, reqid, mode, dst }' |
-		sort
-}
-
-# nfsec's algorithm for a CHILD_SA's swanctl algorithm words
-nfsec_alg()
-{
-	case "$1 $2 $3" in
-	"AES_GCM_16 128 -")	echo "aead:rfc4106(gcm(aes)):160:128" ;;
-	"AES_GCM_16 256 -")	echo "aead:rfc4106(gcm(aes)):288:128" ;;
-	"CHACHA20_POLY1305 256 -"|"CHACHA20_POLY1305 - -")
-				echo "aead:rfc7539esp(chacha20,poly1305):288:128" ;;
-	"AES_CBC 256 HMAC_SHA2_256_128")
-				echo "enc:cbc(aes):256+auth:hmac(sha256):256:128" ;;
-	*)			echo "unknown($1 $2 $3)" ;;
-	esac
-}
 
 # check_sas [rekeyed]: step 1, for the CHILD_SAs of the case (the only ones), as children_up last
 # listed them; after a rekey only a's inbound SPIs in charon's range, not the reservations
@@ -744,15 +538,6 @@ check_use()
 		END { out() }' "$tmp/sas.a" | sort)
 }
 
-# children_up: both CHILD_SAs of the case installed on both sides, as list_sas shows now
-# shellcheck disable=SC2317 # called by wait_for
-children_up()
-{
-	list_sas a && list_sas b &&
-		[[ $(children a | awk '{ print $1 }' | xargs) == "$CHILDREN" &&
-			$(children b | awk '{ print $1 }' | xargs) == "$CHILDREN" ]]
-}
-
 # ---- trap policies (psk-a) and rekeying (psk-b)
 
 # The priorities charon gives the tunnel's policies (kernel-netlink's, the plugin's alike):
@@ -939,9 +724,6 @@ rekey()
 
 # ---- a case
 
-# step WHAT: the time since the case began (where the time goes)
-step() { echo "# $CASE +$(((${EPOCHREALTIME/./} - CASE_T0) / 1000)) ms: $*"; }
-
 run_case()
 {
 	local c=$1 auth tun tr init t0 p1 p2 s spi n drops t_pings t_end
@@ -1019,19 +801,6 @@ run_case()
 	step "terminated, done"
 }
 
-# shellcheck disable=SC2317 # called by wait_for
-no_sas() { [[ -z $(sw "$1" --list-sas) ]]; }
-
-# xfrm_spd NS: the policies of xfrm's SPD (not the IKE sockets' per-socket ones)
-xfrm_spd() { ip -n "$1" xfrm policy | grep -E "^[[:space:]]+dir (in|out|fwd) " || true; }
-
-# nfsec_policies NS: "DIR PRIORITY SRC:SPORT DST:DPORT PROTO ACTION TMPL|-" per policy, sorted
-nfsec_policies()
-{
-	ip netns exec "$1" nfsec -j policy show | jq -r '.[] | "\(.dir) \(.priority) \(.sel.src):\(.sel.sport) " +
-		"\(.sel.dst):\(.sel.dport) \(.sel.proto) \(.action) \(if has("tmpl") then "tmpl" else "-" end)"' | sort
-}
-
 # check_empty WHAT bypass|none [trap]: what nfsec (and xfrm) hold once the CHILD_SAs are gone
 # (trap: and psk-a-tun's trap, policies and route)
 check_empty()
@@ -1042,18 +811,13 @@ check_empty()
 		check_eq "$what: nfsec SPI reservations on a" "$(spi_reservations)" 0
 		if [[ $2 == bypass ]]; then
 			# the IKE sockets of both families
-			want=$(printf '%s\n' \
-				"in 32 0.0.0.0/0:0 0.0.0.0/0:4500 17 allow -" \
-				"in 32 0.0.0.0/0:0 0.0.0.0/0:500 17 allow -" \
-				"out 32 0.0.0.0/0:4500 0.0.0.0/0:0 17 allow -" \
-				"out 32 0.0.0.0/0:500 0.0.0.0/0:0 17 allow -" \
-				"in 32 ::/0:0 ::/0:4500 17 allow -" \
-				"in 32 ::/0:0 ::/0:500 17 allow -" \
-				"out 32 ::/0:4500 ::/0:0 17 allow -" \
-				"out 32 ::/0:500 ::/0:0 17 allow -" \
-				${trap:+"in $PRIO_TRAP 10.2.0.0/24:0 10.1.0.0/24:0 0 allow tmpl"} \
-				${trap:+"fwd $PRIO_TRAP 10.2.0.0/24:0 10.1.0.0/24:0 0 allow tmpl"} \
-				${trap:+"out $PRIO_TRAP 10.1.0.0/24:0 10.2.0.0/24:0 0 allow tmpl"} | sort)
+			want=$(bypass_policies
+				if [[ -n $trap ]]; then
+					printf '%s\n' "in $PRIO_TRAP 10.2.0.0/24:0 10.1.0.0/24:0 0 allow tmpl" \
+						"fwd $PRIO_TRAP 10.2.0.0/24:0 10.1.0.0/24:0 0 allow tmpl" \
+						"out $PRIO_TRAP 10.1.0.0/24:0 10.2.0.0/24:0 0 allow tmpl"
+				fi)
+			want=$(sort <<<"$want")
 		fi
 		check_eq "$what: nfsec policies on a" "$(nfsec_policies "$a")" "$want"
 	else
@@ -1073,20 +837,18 @@ check_empty()
 
 step "namespaces"
 mkdir -p "$tmp/a" "$tmp/b"
-strongswan_conf "$tmp/a" "$LEFT" a
-strongswan_conf "$tmp/b" xfrm b
+strongswan_conf "$tmp/a" "$LEFT" "spi_min = $SPI_BASE
+	spi_max = $(printf '0x%08x' $((SPI_BASE + SPI_N - 1)))"
+strongswan_conf "$tmp/b" xfrm
 swanctl_conf "$tmp/a" a b
 swanctl_conf "$tmp/a" a b trap.conf psk-a-tun
 swanctl_conf "$tmp/b" b a
 make_certs
 step certificates
-export SWANCTL_DIR=$tmp/a
-start_charon a "$a" "$LEFT"
+start_charon a "$LEFT"
 step "charon a"
-export SWANCTL_DIR=$tmp/b
-start_charon b "$b" xfrm
+start_charon b xfrm
 step "charon b"
-unset SWANCTL_DIR
 check_empty "before any CHILD_SA" bypass
 step "checked empty"
 is_nfsec "$LEFT" && snap

@@ -20,6 +20,10 @@
 #   veth_pair NS1 IF1 ADDR1 NS2 IF2 ADDR2
 #                             veth IF1 in NS1 <-> IF2 in NS2, addresses with prefix length
 #                             (10.0.0.1/24, fd00::1/64; "" for none), both up; IPv6 without DAD.
+#   nat_hosts NS-A NS-NAT NS-B a behind NS-NAT (192.168.1.2 - 192.168.1.1 on lan0), NS-NAT's
+#                             wan0 10.0.0.1 - b's wan0 10.0.0.2, 10.1.0.1 behind a and 10.2.0.1
+#                             behind b routed through NS-NAT, which forwards (its rules are the
+#                             test's)
 #   Tests define their own short wrappers: n1() { ip netns exec "$ns1" "$@"; }
 #
 # Results (every line printed starts with "# ": KTAP diagnostics)
@@ -116,6 +120,19 @@ tunnel_hosts()
 	ip -n "$b" addr add 10.2.0.1/32 dev lo
 	ip -n "$a" route add 10.2.0.1/32 via 10.0.0.2 src 10.1.0.1
 	ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
+}
+
+nat_hosts()
+{
+	local a=$1 nat=$2 b=$3
+	veth_pair "$a" wan0 192.168.1.2/24 "$nat" lan0 192.168.1.1/24
+	veth_pair "$nat" wan0 10.0.0.1/24 "$b" wan0 10.0.0.2/24
+	ip -n "$a" addr add 10.1.0.1/32 dev lo
+	ip -n "$b" addr add 10.2.0.1/32 dev lo
+	ip -n "$a" route add default via 192.168.1.1
+	ip -n "$a" route add 10.2.0.1/32 via 192.168.1.1 src 10.1.0.1
+	ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
+	ip netns exec "$nat" sysctl -qw net.ipv4.ip_forward=1
 }
 
 # tunnel_hosts6: the same in IPv6 beside it: fd00::1 - fd00::2 on the veth, fd01::1 behind a,

@@ -40,14 +40,7 @@ run_combos "nfsec/xfrm xfrm/nfsec"
 need_cmd tcpdump socat nft python3
 
 ns_create a nat b
-veth_pair "$a" wan0 192.168.1.2/24 "$nat" lan0 192.168.1.1/24
-veth_pair "$nat" wan0 10.0.0.1/24 "$b" wan0 10.0.0.2/24
-ip -n "$a" addr add 10.1.0.1/32 dev lo
-ip -n "$b" addr add 10.2.0.1/32 dev lo
-ip -n "$a" route add default via 192.168.1.1
-ip -n "$a" route add 10.2.0.1/32 via 192.168.1.1 src 10.1.0.1
-ip -n "$b" route add 10.1.0.1/32 via 10.0.0.1 src 10.2.0.1
-ip netns exec "$nat" sysctl -qw net.ipv4.ip_forward=1
+nat_hosts "$a" "$nat" "$b"
 ip netns exec "$nat" nft -f - <<'EOF'
 table ip nat {
 	chain post {
