@@ -92,8 +92,8 @@ static int parse_lifetime(const struct nlattr *nest, struct nfsec_lifetime *l,
 	return 0;
 }
 
-static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
-		       struct netlink_ext_ack *extack)
+int nfsec_nl_parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
+			 struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[NFSEC_ENCAP_A_MAX + 1];
 	u8 family;
@@ -122,9 +122,9 @@ static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 }
 
 /* The SA's identity: (dst, spi, proto), and dst's family. */
-static int parse_id(struct nlattr **tb, const struct nlattr *nest,
-		    u8 *family, union nfsec_addr *daddr,
-		    struct netlink_ext_ack *extack)
+int nfsec_nl_sa_id(struct nlattr **tb, const struct nlattr *nest,
+		   u8 *family, union nfsec_addr *daddr,
+		   struct netlink_ext_ack *extack)
 {
 	static const int need[] = {
 		NFSEC_SA_A_DST, NFSEC_SA_A_SPI, NFSEC_SA_A_PROTO,
@@ -237,7 +237,7 @@ static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
 	u64 seq;
 	int err;
 
-	err = parse_id(tb, nest, &sa->family, &sa->daddr, extack) ?:
+	err = nfsec_nl_sa_id(tb, nest, &sa->family, &sa->daddr, extack) ?:
 	      nfsec_nl_get_addr(tb, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
 				&sa->family, &sa->saddr, extack);
 	if (err)
@@ -255,7 +255,7 @@ static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
 	      check_config(tb, nest, sa, extack) ?:
 	      parse_seq(tb, sa, &seq, extack) ?:
 	      parse_lifetime(tb[NFSEC_SA_A_LIFETIME], &sa->lft, extack) ?:
-	      parse_encap(tb[NFSEC_SA_A_ENCAP], sa, extack) ?:
+	      nfsec_nl_parse_encap(tb[NFSEC_SA_A_ENCAP], sa, extack) ?:
 	      parse_algs(tb, sa, &keys, extack);
 	if (err)
 		return err;
@@ -391,6 +391,12 @@ static int sa_fill_event(struct sk_buff *msg, const void *sa)
 	return sa_fill(msg, (struct nfsec_sa *)sa);
 }
 
+/* Under nn->lock: tell "events" of @sa, as a dump shows it. */
+void nfsec_nl_sa_notify(struct nfsec_net *nn, u8 cmd, struct nfsec_sa *sa)
+{
+	nfsec_nl_notify(nn->net, cmd, sa_fill_event, sa);
+}
+
 struct expire_event {
 	struct nfsec_sa *sa;
 	bool hard;
@@ -501,7 +507,7 @@ int nfsec_nl_sa_add(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&nn->lock);
 	err = nfsec_sa_insert(nn, sa, info->extack);
 	if (!err)
-		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_ADD, sa_fill_event, sa);
+		nfsec_nl_sa_notify(nn, NFSEC_CMD_SA_ADD, sa);
 	mutex_unlock(&nn->lock);
 	if (err)
 		nfsec_sa_destroy(sa);
@@ -528,7 +534,7 @@ int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
 	else
 		NL_SET_ERR_MSG_MOD(info->extack, "no such SA to update");
 	if (!err)
-		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_UPDATE, sa_fill_event, sa);
+		nfsec_nl_sa_notify(nn, NFSEC_CMD_SA_UPDATE, sa);
 	mutex_unlock(&nn->lock);
 	if (err)
 		nfsec_sa_destroy(sa);
@@ -548,8 +554,8 @@ static int sa_id_parse(struct genl_info *info, struct sa_id *id)
 	int err;
 
 	err = sa_nest(info, tb) ?:
-	      parse_id(tb, info->attrs[NFSEC_A_SA], &id->family, &id->daddr,
-		       info->extack);
+	      nfsec_nl_sa_id(tb, info->attrs[NFSEC_A_SA], &id->family,
+			     &id->daddr, info->extack);
 	if (err)
 		return err;
 	id->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
@@ -593,7 +599,7 @@ int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&nn->lock);
 	sa = sa_id_find(nn, &id);
 	if (sa) {
-		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_DEL, sa_fill_event, sa);
+		nfsec_nl_sa_notify(nn, NFSEC_CMD_SA_DEL, sa);
 		nfsec_sa_unlink(nn, sa);
 	} else if (!nfsec_spi_release(nn, id.family, &id.daddr, id.spi,
 				      id.proto)) {
@@ -605,6 +611,33 @@ int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* A reply to @info, its header put; NULL if out of memory. */
+static struct sk_buff *reply_new(struct genl_info *info, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Send the reply if its filling went well (@err 0), else drop it. */
+static int reply_send(struct genl_info *info, struct sk_buff *msg, void *hdr,
+		      int err)
+{
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
@@ -613,20 +646,14 @@ int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, NFSEC_CMD_SA_GET, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0, NFSEC_CMD_SA_GET);
 	mutex_lock(&nn->lock);
 	sa = sa_find(nn, info);
-	err = IS_ERR(sa) ? PTR_ERR(sa) : (hdr ? sa_fill(msg, sa) : -EMSGSIZE);
+	err = IS_ERR(sa) ? PTR_ERR(sa) : sa_fill(msg, sa);
 	mutex_unlock(&nn->lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return reply_send(info, msg, hdr, err);
 }
 
 struct dump_ctx {
@@ -804,15 +831,9 @@ int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
 	err = nfsec_nl_no_validate(info) ?: allocspi_parse(info, &r);
 	if (err)
 		return err;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, NFSEC_CMD_SA_ALLOCSPI, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0,
-				NFSEC_CMD_SA_ALLOCSPI);
-	if (!hdr) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
 	mutex_lock(&nn->lock);
 	err = nfsec_spi_alloc(nn, r.family, &r.daddr, r.proto, r.min, r.max,
 			      r.timeout, &r.spi, info->extack);
@@ -823,10 +844,5 @@ int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
 	if (!err)
 		err = allocspi_fill(msg, &r);
 	mutex_unlock(&nn->lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return reply_send(info, msg, hdr, err);
 }
