@@ -777,6 +777,24 @@ static void put_sa_id(struct nl_msg *msg, host_t *dst, uint32_t spi,
 }
 
 /**
+ * A request about one SA: cmd and the SA's identity; NULL if out of memory.
+ */
+static struct nl_msg *sa_msg(private_kernel_nfsec_ipsec_t *this, uint8_t cmd,
+							 kernel_ipsec_sa_id_t *id)
+{
+	struct nl_msg *msg = new_msg(this, cmd, 0);
+	struct nlattr *nest;
+
+	if (msg)
+	{
+		nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
+		put_sa_id(msg, id->dst, id->spi, id->proto);
+		nla_nest_end(msg, nest);
+	}
+	return msg;
+}
+
+/**
  * The SPI of an SA_ALLOCSPI reply.
  */
 static void allocspi_cb(struct nlattr **tb, void *arg)
@@ -1262,7 +1280,6 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 	kernel_ipsec_update_sa_t *data)
 {
 	struct nl_msg *msg;
-	struct nlattr *nest;
 	char why[256], buf[320];
 	int err;
 
@@ -1284,14 +1301,11 @@ METHOD(kernel_ipsec_t, update_sa, status_t,
 		 "%#H..%#H", ntohl(id->spi), id->src, id->dst, data->new_src,
 		 data->new_dst);
 
-	msg = new_msg(this, NFSEC_CMD_SA_MOVE, 0);
+	msg = sa_msg(this, NFSEC_CMD_SA_MOVE, id);
 	if (!msg)
 	{
 		return FAILED;
 	}
-	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, id->dst, id->spi, id->proto);
-	nla_nest_end(msg, nest);
 	put_move_to(msg, data);
 	err = request(this, msg, NULL, NULL, why, sizeof(why));
 	if (!err)
@@ -1350,19 +1364,15 @@ METHOD(kernel_ipsec_t, query_sa, status_t,
 	time_t *time)
 {
 	struct nl_msg *msg;
-	struct nlattr *nest;
 	sa_cur_t cur = {};
 	char why[256], buf[320];
 	int err;
 
-	msg = new_msg(this, NFSEC_CMD_SA_GET, 0);
+	msg = sa_msg(this, NFSEC_CMD_SA_GET, id);
 	if (!msg)
 	{
 		return FAILED;
 	}
-	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, id->dst, id->spi, id->proto);
-	nla_nest_end(msg, nest);
 	err = request(this, msg, query_sa_cb, &cur, why, sizeof(why));
 	if (err || !cur.found)
 	{
@@ -1392,20 +1402,16 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 	kernel_ipsec_del_sa_t *data)
 {
 	struct nl_msg *msg;
-	struct nlattr *nest;
 	char why[256], buf[320];
 	int err;
 
 	DBG2(DBG_KNL, "deleting SAD entry with SPI %.8x", ntohl(id->spi));
 
-	msg = new_msg(this, NFSEC_CMD_SA_DEL, 0);
+	msg = sa_msg(this, NFSEC_CMD_SA_DEL, id);
 	if (!msg)
 	{
 		return FAILED;
 	}
-	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, id->dst, id->spi, id->proto);
-	nla_nest_end(msg, nest);
 	err = request(this, msg, NULL, NULL, why, sizeof(why));
 	switch (err)
 	{

@@ -42,8 +42,10 @@ int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info);
+int nfsec_nl_sa_nest(struct genl_info *info, int type,
+		     const struct nla_policy *policy, struct nlattr **tb);
 int nfsec_nl_sa_id(struct nlattr **tb, const struct nlattr *nest,
-		   u8 *family, union nfsec_addr *daddr,
+		   u8 *family, union nfsec_addr *daddr, __be32 *spi, u8 *proto,
 		   struct netlink_ext_ack *extack);
 int nfsec_nl_parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 			 struct netlink_ext_ack *extack);

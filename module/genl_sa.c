@@ -123,7 +123,7 @@ int nfsec_nl_parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 
 /* The SA's identity: (dst, spi, proto), and dst's family. */
 int nfsec_nl_sa_id(struct nlattr **tb, const struct nlattr *nest,
-		   u8 *family, union nfsec_addr *daddr,
+		   u8 *family, union nfsec_addr *daddr, __be32 *spi, u8 *proto,
 		   struct netlink_ext_ack *extack)
 {
 	static const int need[] = {
@@ -144,6 +144,8 @@ int nfsec_nl_sa_id(struct nlattr **tb, const struct nlattr *nest,
 		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SPI], "SPI 0 is reserved");
 		return -EINVAL;
 	}
+	*spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
+	*proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
 	*family = AF_UNSPEC;
 	return nfsec_nl_get_addr(tb, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, family,
 				 daddr, extack);
@@ -237,13 +239,12 @@ static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
 	u64 seq;
 	int err;
 
-	err = nfsec_nl_sa_id(tb, nest, &sa->family, &sa->daddr, extack) ?:
+	err = nfsec_nl_sa_id(tb, nest, &sa->family, &sa->daddr, &sa->spi,
+			     &sa->proto, extack) ?:
 	      nfsec_nl_get_addr(tb, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
 				&sa->family, &sa->saddr, extack);
 	if (err)
 		return err;
-	sa->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
-	sa->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
 	sa->reqid = get_u32(tb[NFSEC_SA_A_REQID]);
 	sa->mode = tb[NFSEC_SA_A_MODE] ? nla_get_u8(tb[NFSEC_SA_A_MODE]) : 0;
 	sa->flags = get_u32(tb[NFSEC_SA_A_FLAGS]);
@@ -448,17 +449,29 @@ void nfsec_nl_sa_mapping(struct nfsec_net *nn, struct nfsec_sa *sa,
 	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_MAPPING, sa_fill_mapping, &e);
 }
 
-static int sa_nest(struct genl_info *info, struct nlattr **tb)
+/*
+ * The request's nest @type (NFSEC_A_SA, NFSEC_A_MOVE_TO) of SA attributes
+ * into @tb, checked against @policy; -EINVAL if it has none.
+ */
+int nfsec_nl_sa_nest(struct genl_info *info, int type,
+		     const struct nla_policy *policy, struct nlattr **tb)
 {
-	struct nlattr *nest = info->attrs[NFSEC_A_SA];
+	struct nlattr *nest = info->attrs[type];
 
 	if (!nest) {
-		NL_SET_ERR_MSG_MOD(info->extack, "missing the SA attributes");
-		NL_SET_ERR_ATTR_MISS(info->extack, NULL, NFSEC_A_SA);
+		if (type == NFSEC_A_SA)
+			NL_SET_ERR_MSG_MOD(info->extack, "missing the SA attributes");
+		else
+			NL_SET_ERR_MSG_MOD(info->extack, "SA_MOVE needs where to: NFSEC_A_MOVE_TO");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, type);
 		return -EINVAL;
 	}
-	return nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, nfsec_sa_policy,
-				info->extack);
+	return nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, policy, info->extack);
+}
+
+static int sa_nest(struct genl_info *info, struct nlattr **tb)
+{
+	return nfsec_nl_sa_nest(info, NFSEC_A_SA, nfsec_sa_policy, tb);
 }
 
 static struct nfsec_sa *sa_build(struct genl_info *info)
@@ -551,16 +564,10 @@ struct sa_id {
 static int sa_id_parse(struct genl_info *info, struct sa_id *id)
 {
 	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
-	int err;
 
-	err = sa_nest(info, tb) ?:
-	      nfsec_nl_sa_id(tb, info->attrs[NFSEC_A_SA], &id->family,
-			     &id->daddr, info->extack);
-	if (err)
-		return err;
-	id->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
-	id->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
-	return 0;
+	return sa_nest(info, tb) ?:
+	       nfsec_nl_sa_id(tb, info->attrs[NFSEC_A_SA], &id->family,
+			      &id->daddr, &id->spi, &id->proto, info->extack);
 }
 
 static struct nfsec_sa *sa_id_find(struct nfsec_net *nn, const struct sa_id *id)
@@ -755,13 +762,7 @@ static int allocspi_parse(struct genl_info *info, struct allocspi_req *r)
 	struct nlattr **a = info->attrs;
 	int err;
 
-	if (!nest) {
-		NL_SET_ERR_MSG_MOD(extack, "missing the SA attributes");
-		NL_SET_ERR_ATTR_MISS(extack, NULL, NFSEC_A_SA);
-		return -EINVAL;
-	}
-	err = nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, allocspi_policy,
-			       extack);
+	err = nfsec_nl_sa_nest(info, NFSEC_A_SA, allocspi_policy, tb);
 	if (err)
 		return err;
 	if ((!tb[NFSEC_SA_A_DST] && !tb[NFSEC_SA_A_DST6]) ||

@@ -256,7 +256,7 @@ expect_refused()
 refusals()
 {
 	local a2=$1 b2=$2 id
-	id=(dst "$b2" proto esp spi $SPI_AB)
+	id=(dst "$b2" proto esp spi "$SPI_AB")
 	expect_refused "move of no SA" "No such file or directory: nfsec: no such SA to move" \
 		sa move dst "$b2" proto esp spi 0x999 to src "$a2" dst 10.0.0.2
 	na nfsec sa add src "$a2" dst 10.0.0.2 proto esp spi $SPI_AB "${GCM_AB[@]}"

@@ -720,12 +720,8 @@ static int move_to(struct nl_msg *m, int argc, char **argv)
 	}
 	if (!src.family || !dst.family)
 		return parse_fail("sa move: \"to\" needs src and dst");
-	if (same_family("sa move", &src, &dst) < 0)
-		return -EINVAL;
-	put_addr(m, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, &src);
-	put_addr(m, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, &dst);
-	nla_nest_end(m, nest);
-	return 0;
+	return put_endpoints(m, nest, "sa move", &src, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
+			     &dst, NFSEC_SA_A_DST, NFSEC_SA_A_DST6);
 }
 
 /* sa move ID to src ADDR dst ADDR [ encap ... ] [ reqid N ] */
