@@ -104,13 +104,16 @@ move()
 	before=$(sa_json "$spi")
 	[[ -n $before ]] || fail "no SA $spi on a before the move"
 	# the add time stays: make a new one tell
-	wait_for 3 test "$(date +%s)" -gt "$(jq .current.add_time <<<"$before")"
+	wait_for 3 bash -c "(( \$(date +%s) > $(jq .current.add_time <<<"$before") ))"
 	na nfsec sa move "$@"
 	after=$(sa_json "$spi")
 	[[ -n $after ]] || fail "no SA $spi on a after: nfsec sa move $*"
-	check_eq "SA $spi after the move, but for addresses and encap" \
-		"$(jq -cS 'del(.src, .dst, .encap)' <<<"$after")" \
-		"$(jq -cS 'del(.src, .dst, .encap)' <<<"$before")"
+	[[ $(jq -cS 'del(.src, .dst, .encap)' <<<"$after") == \
+	   "$(jq -cS 'del(.src, .dst, .encap)' <<<"$before")" ]] ||
+		fail "SA $spi changed in the move: before $before, after $after"
+	pass "SA $spi moved, all but its addresses and encap the same:" \
+		"$(jq -c '{oseq, seq, current, tx_packets: .stats.tx_packets,
+			rx_packets: .stats.rx_packets}' <<<"$after")"
 	MOVES+=("Moved src $(jq -r .src <<<"$after") dst $(jq -r .dst <<<"$after")")
 }
 
@@ -257,15 +260,15 @@ refusals()
 {
 	local a2=$1 b2=$2 id
 	id=(dst "$b2" proto esp spi "$SPI_AB")
-	expect_refused "move of no SA" "No such file or directory: nfsec: no such SA to move" \
+	expect_refused "move of no SA" "No such file or directory: no such SA to move" \
 		sa move dst "$b2" proto esp spi 0x999 to src "$a2" dst 10.0.0.2
 	na nfsec sa add src "$a2" dst 10.0.0.2 proto esp spi $SPI_AB "${GCM_AB[@]}"
-	expect_refused "move where an SA has the id" "File exists: nfsec: an SA with the new dst" \
+	expect_refused "move where an SA has the id" "File exists: an SA with the new dst" \
 		sa move "${id[@]}" to src "$a2" dst 10.0.0.2
 	na nfsec sa del dst 10.0.0.2 proto esp spi $SPI_AB
 	na nfsec sa allocspi dst 10.0.0.99 proto esp min $SPI_AB max $SPI_AB >/dev/null
 	expect_refused "move where allocspi reserved the SPI" \
-		"File exists: nfsec: this spi is reserved" sa move "${id[@]}" to src "$a2" dst 10.0.0.99
+		"File exists: this spi is reserved" sa move "${id[@]}" to src "$a2" dst 10.0.0.99
 	na nfsec sa del dst 10.0.0.99 proto esp spi $SPI_AB
 	expect_refused "move to another family" \
 		"Invalid argument: SA_MOVE cannot change the SA's address family" \
