@@ -174,13 +174,14 @@ refusals() # A2 B2
 
 run_family()
 {
-	local f=$1 a1 b1 a2 b2 enc=() sel p1 p2 r2 hard oseq last i
+	local f=$1 a1 b1 a2 b2 enc=() sel p1 p2 r2 m2 hard oseq last i
 	if [[ $f == 4 ]]; then
 		a1=10.0.0.1 b1=10.0.0.2 a2=10.0.0.11 b2=10.0.0.12 sel=10.0.0.0/24 hard=12
 		enc=(encap espinudp 4500 4500 0.0.0.0) p1="4500 4500" p2="4500 4600" r2="4600 4500"
+		m2=$r2
 	else
 		a1=fd00::1 b1=fd00::2 a2=fd00::11 b2=fd00::12 sel=fd00::/64 hard=9
-		p1="- -" p2="- -" r2="- -"
+		p1="- -" p2="- -" r2="- -" m2=none
 	fi
 	echo "# ---- IPv$f"
 	na nfsec sa flush
@@ -241,7 +242,7 @@ run_family()
 		xfrm_sa add $b2 $a2 $SPI_BA 2 replay-oseq $oseq
 		move $SPI_AB "$a2 $b2 none" dst $b1 proto esp spi $SPI_AB to src $a2 dst $b2
 	fi
-	move $SPI_BA "$b2 $a2 ${enc:+$r2}${enc:-none}" src $b1 dst $a1 proto esp spi $SPI_BA \
+	move $SPI_BA "$b2 $a2 $m2" src $b1 dst $a1 proto esp spi $SPI_BA \
 		to src $b2 dst $a2
 	pings $a2 $b2
 
