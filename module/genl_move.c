@@ -12,17 +12,17 @@
 #include <net/genetlink.h>
 #include "genl.h"
 
-#define KEEPS "SA_MOVE keeps the SA's keys, algorithms and settings: it changes only src, dst, encap and reqid"
-#define REJECT(a, msg) [a] = { .type = NLA_REJECT, .reject_message = msg }
 /*
- * Keys and algorithms are refused by name in both nests; whatever else
- * neither policy lists, the netlink core refuses ("Unsupported attribute":
- * the family's requests are validated strictly).
+ * Keys and algorithms, and in the SA's id an encap, pass the policies
+ * (strict validation would refuse a nest in an NLA_REJECT slot for its
+ * NLA_F_NESTED flag before the slot's message could say why) to be refused
+ * with a reason by no_keys(); whatever else neither policy lists, the
+ * netlink core refuses ("Unsupported attribute").
  */
-#define NO_KEYS \
-	REJECT(NFSEC_SA_A_ALG_AEAD, KEEPS), \
-	REJECT(NFSEC_SA_A_ALG_ENC, KEEPS), \
-	REJECT(NFSEC_SA_A_ALG_AUTH, KEEPS)
+#define KEYS \
+	[NFSEC_SA_A_ALG_AEAD] = NLA_POLICY_NESTED(nfsec_alg_policy), \
+	[NFSEC_SA_A_ALG_ENC] = NLA_POLICY_NESTED(nfsec_alg_policy), \
+	[NFSEC_SA_A_ALG_AUTH] = NLA_POLICY_NESTED(nfsec_alg_policy)
 
 /* NFSEC_A_SA: the SA as it is, by dst, spi, proto and maybe src. */
 static const struct nla_policy move_id_policy[NFSEC_SA_A_MAX + 1] = {
@@ -30,25 +30,39 @@ static const struct nla_policy move_id_policy[NFSEC_SA_A_MAX + 1] = {
 	[NFSEC_SA_A_DST] = NLA_POLICY_EXACT_LEN(4),
 	[NFSEC_SA_A_PROTO] = NLA_POLICY_RANGE(NLA_U8, IPPROTO_ESP, IPPROTO_AH),
 	[NFSEC_SA_A_SPI] = { .type = NLA_BE32 },
-	REJECT(NFSEC_SA_A_REQID, "SA_MOVE takes the new reqid in NFSEC_A_MOVE_TO"),
-	REJECT(NFSEC_SA_A_ENCAP, "SA_MOVE takes the new encap in NFSEC_A_MOVE_TO"),
+	[NFSEC_SA_A_REQID] = { .type = NLA_REJECT,
+			       .reject_message = "SA_MOVE takes the new reqid in NFSEC_A_MOVE_TO" },
+	[NFSEC_SA_A_ENCAP] = NLA_POLICY_NESTED(nfsec_encap_policy),
 	[NFSEC_SA_A_SRC6] = NLA_POLICY_EXACT_LEN(16),
 	[NFSEC_SA_A_DST6] = NLA_POLICY_EXACT_LEN(16),
-	NO_KEYS,
+	KEYS,
 };
 
 /* NFSEC_A_MOVE_TO: where it goes. */
 const struct nla_policy nfsec_move_to_policy[NFSEC_SA_A_MAX + 1] = {
 	[NFSEC_SA_A_SRC] = NLA_POLICY_EXACT_LEN(4),
 	[NFSEC_SA_A_DST] = NLA_POLICY_EXACT_LEN(4),
-	REJECT(NFSEC_SA_A_SPI, "SA_MOVE keeps the SPI"),
+	[NFSEC_SA_A_SPI] = { .type = NLA_REJECT, .reject_message = "SA_MOVE keeps the SPI" },
 	[NFSEC_SA_A_REQID] = { .type = NLA_U32 },
 	/* An empty nest: no encap any more. */
 	[NFSEC_SA_A_ENCAP] = NLA_POLICY_NESTED(nfsec_encap_policy),
 	[NFSEC_SA_A_SRC6] = NLA_POLICY_EXACT_LEN(16),
 	[NFSEC_SA_A_DST6] = NLA_POLICY_EXACT_LEN(16),
-	NO_KEYS,
+	KEYS,
 };
+
+/* A move takes no keys nor algorithms: it keeps the SA's. */
+static int no_keys(struct nlattr **tb, struct netlink_ext_ack *extack)
+{
+	const struct nlattr *alg = tb[NFSEC_SA_A_ALG_AEAD] ?:
+				   tb[NFSEC_SA_A_ALG_ENC] ?: tb[NFSEC_SA_A_ALG_AUTH];
+
+	if (!alg)
+		return 0;
+	NL_SET_ERR_MSG_ATTR(extack, alg,
+			    "SA_MOVE keeps the SA's keys, algorithms and settings: it changes only src, dst, encap and reqid");
+	return -EINVAL;
+}
 
 struct move_req {
 	u8 family;			/* the SA's: of its dst */
@@ -70,10 +84,16 @@ static int parse_from(struct genl_info *info, struct move_req *r)
 	int err;
 
 	err = nfsec_nl_sa_nest(info, NFSEC_A_SA, move_id_policy, tb) ?:
+	      no_keys(tb, extack) ?:
 	      nfsec_nl_sa_id(tb, info->attrs[NFSEC_A_SA], &r->family,
 			     &r->daddr, &r->spi, &r->proto, extack);
 	if (err)
 		return err;
+	if (tb[NFSEC_SA_A_ENCAP]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_ENCAP],
+				    "SA_MOVE takes the new encap in NFSEC_A_MOVE_TO");
+		return -EINVAL;
+	}
 	r->check_src = tb[NFSEC_SA_A_SRC] || tb[NFSEC_SA_A_SRC6];
 	return nfsec_nl_get_addr(tb, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
 				 &r->family, &r->saddr, extack);
@@ -87,7 +107,8 @@ static int parse_to(struct genl_info *info, struct move_req *r)
 	u8 family = AF_UNSPEC;
 	int err;
 
-	err = nfsec_nl_sa_nest(info, NFSEC_A_MOVE_TO, nfsec_move_to_policy, tb);
+	err = nfsec_nl_sa_nest(info, NFSEC_A_MOVE_TO, nfsec_move_to_policy, tb) ?:
+	      no_keys(tb, extack);
 	if (err)
 		return err;
 	if ((!tb[NFSEC_SA_A_SRC] && !tb[NFSEC_SA_A_SRC6]) ||
