@@ -8,6 +8,9 @@
  * and priorities, the IKE sockets' bypass, the source routes of tunnel
  * policies, and nfsec's SA_ACQUIRE/SA_EXPIRE/SA_MAPPING events to charon.
  *
+ * update_sa moves an SA (NAT rebinding, MOBIKE) with nfsec's SA_MOVE, keys
+ * and state kept, within its address family.
+ *
  * IPv4 and IPv6, and tunnels of one inside the other; whatever nfsec cannot
  * do (marks, interface IDs, IPComp, BEET, security labels, hardware
  * offload, TFC padding, an algorithm it lacks) fails the SA or policy with
@@ -774,6 +777,24 @@ static void put_sa_id(struct nl_msg *msg, host_t *dst, uint32_t spi,
 }
 
 /**
+ * A request about one SA: cmd and the SA's identity; NULL if out of memory.
+ */
+static struct nl_msg *sa_msg(private_kernel_nfsec_ipsec_t *this, uint8_t cmd,
+							 kernel_ipsec_sa_id_t *id)
+{
+	struct nl_msg *msg = new_msg(this, cmd, 0);
+	struct nlattr *nest;
+
+	if (msg)
+	{
+		nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
+		put_sa_id(msg, id->dst, id->spi, id->proto);
+		nla_nest_end(msg, nest);
+	}
+	return msg;
+}
+
+/**
  * The SPI of an SA_ALLOCSPI reply.
  */
 static void allocspi_cb(struct nlattr **tb, void *arg)
@@ -1219,16 +1240,82 @@ METHOD(kernel_ipsec_t, add_sa, status_t,
 	return SUCCESS;
 }
 
+/**
+ * The new place of an SA in an SA_MOVE request: its addresses, its encap
+ * (ports from the hosts, as kernel-netlink takes them) or none any more,
+ * and a new reqid if charon gives one.
+ */
+static void put_move_to(struct nl_msg *msg, kernel_ipsec_update_sa_t *data)
+{
+	struct nlattr *to, *nest;
+
+	to = nla_nest_start(msg, NFSEC_A_MOVE_TO | NLA_F_NESTED);
+	put_host(msg, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6, data->new_src);
+	put_host(msg, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, data->new_dst);
+	if (data->new_reqid)
+	{
+		nla_put_u32(msg, NFSEC_SA_A_REQID, data->new_reqid);
+	}
+	if (data->new_encap)
+	{
+		nest = nla_nest_start(msg, NFSEC_SA_A_ENCAP | NLA_F_NESTED);
+		nla_put_u16(msg, NFSEC_ENCAP_A_TYPE, 2 /* UDP_ENCAP_ESPINUDP */);
+		nla_put_u16(msg, NFSEC_ENCAP_A_SPORT,
+					htons(data->new_src->get_port(data->new_src)));
+		nla_put_u16(msg, NFSEC_ENCAP_A_DPORT,
+					htons(data->new_dst->get_port(data->new_dst)));
+		nla_nest_end(msg, nest);
+	}
+	else if (data->encap)
+	{
+		/* an empty nest: no encap any more (libnl's nla_nest_end() would
+		 * drop an empty one) */
+		nla_put(msg, NFSEC_SA_A_ENCAP | NLA_F_NESTED, 0, NULL);
+	}
+	nla_nest_end(msg, to);
+}
+
 METHOD(kernel_ipsec_t, update_sa, status_t,
 	private_kernel_nfsec_ipsec_t *this, kernel_ipsec_sa_id_t *id,
 	kernel_ipsec_update_sa_t *data)
 {
-	/* nfsec's SA_UPDATE needs the keys and cannot move the destination:
-	 * charon rekeys the CHILD_SA instead */
-	DBG1(DBG_KNL, "unable to update SAD entry with SPI %.8x to %#H/%#H: "
-		 "nfsec cannot move an SA; the CHILD_SA gets rekeyed", ntohl(id->spi),
-		 data->new_src, data->new_dst);
-	return NOT_SUPPORTED;
+	struct nl_msg *msg;
+	char why[256], buf[320];
+	int err;
+
+	/* SA_MOVE keeps the keys, sequence numbers, replay window, lifetimes
+	 * and counters, but not across families: charon rekeys the CHILD_SA
+	 * instead, as for NOT_SUPPORTED from any kernel interface */
+	if (data->new_src->get_family(data->new_src) !=
+			id->dst->get_family(id->dst) ||
+		data->new_dst->get_family(data->new_dst) !=
+			id->dst->get_family(id->dst))
+	{
+		DBG1(DBG_KNL, "unable to update SAD entry with SPI %.8x to %#H/%#H: "
+			 "nfsec cannot move an SA to another address family; the "
+			 "CHILD_SA gets rekeyed", ntohl(id->spi), data->new_src,
+			 data->new_dst);
+		return NOT_SUPPORTED;
+	}
+	DBG2(DBG_KNL, "updating SAD entry with SPI %.8x from %#H..%#H to "
+		 "%#H..%#H", ntohl(id->spi), id->src, id->dst, data->new_src,
+		 data->new_dst);
+
+	msg = sa_msg(this, NFSEC_CMD_SA_MOVE, id);
+	if (!msg)
+	{
+		return FAILED;
+	}
+	put_move_to(msg, data);
+	err = request(this, msg, NULL, NULL, why, sizeof(why));
+	if (!err)
+	{
+		DBG2(DBG_KNL, "updated SAD entry with SPI %.8x", ntohl(id->spi));
+		return SUCCESS;
+	}
+	DBG1(DBG_KNL, "unable to update SAD entry with SPI %.8x: %s",
+		 ntohl(id->spi), strerr(err, why, buf, sizeof(buf)));
+	return err == -ENOENT ? NOT_FOUND : FAILED;
 }
 
 /**
@@ -1277,19 +1364,15 @@ METHOD(kernel_ipsec_t, query_sa, status_t,
 	time_t *time)
 {
 	struct nl_msg *msg;
-	struct nlattr *nest;
 	sa_cur_t cur = {};
 	char why[256], buf[320];
 	int err;
 
-	msg = new_msg(this, NFSEC_CMD_SA_GET, 0);
+	msg = sa_msg(this, NFSEC_CMD_SA_GET, id);
 	if (!msg)
 	{
 		return FAILED;
 	}
-	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, id->dst, id->spi, id->proto);
-	nla_nest_end(msg, nest);
 	err = request(this, msg, query_sa_cb, &cur, why, sizeof(why));
 	if (err || !cur.found)
 	{
@@ -1319,20 +1402,16 @@ METHOD(kernel_ipsec_t, del_sa, status_t,
 	kernel_ipsec_del_sa_t *data)
 {
 	struct nl_msg *msg;
-	struct nlattr *nest;
 	char why[256], buf[320];
 	int err;
 
 	DBG2(DBG_KNL, "deleting SAD entry with SPI %.8x", ntohl(id->spi));
 
-	msg = new_msg(this, NFSEC_CMD_SA_DEL, 0);
+	msg = sa_msg(this, NFSEC_CMD_SA_DEL, id);
 	if (!msg)
 	{
 		return FAILED;
 	}
-	nest = nla_nest_start(msg, NFSEC_A_SA | NLA_F_NESTED);
-	put_sa_id(msg, id->dst, id->spi, id->proto);
-	nla_nest_end(msg, nest);
 	err = request(this, msg, NULL, NULL, why, sizeof(why));
 	switch (err)
 	{

@@ -273,22 +273,77 @@ static int ah_setup(struct nfsec_sa *sa, const u8 *auth_key,
 	return 0;
 }
 
+/*
+ * The transforms of an SA, shared with the SAs it moves to (SA_MOVE): a
+ * packet still in the crypto layer holds the SA it began with, whose
+ * transforms must outlive it, whichever of the SAs goes first. The packet
+ * path reads sa->aead and sa->ahash; only setup and freeing see this.
+ */
+struct nfsec_tfm {
+	refcount_t refcnt;
+	struct crypto_aead *aead;
+	struct crypto_ahash *ahash;
+};
+
+static int tfm_alloc(struct nfsec_sa *sa, struct netlink_ext_ack *extack)
+{
+	sa->tfm = kzalloc(sizeof(*sa->tfm), GFP_KERNEL_ACCOUNT);
+	if (!sa->tfm) {
+		NL_SET_ERR_MSG_MOD(extack, "out of memory");
+		return -ENOMEM;
+	}
+	refcount_set(&sa->tfm->refcnt, 1);
+	return 0;
+}
+
 int nfsec_crypto_init(struct nfsec_sa *sa, const u8 *aead_key,
 		      const u8 *enc_key, const u8 *auth_key,
 		      struct netlink_ext_ack *extack)
 {
+	int err = tfm_alloc(sa, extack);
+
+	if (err)
+		return err;
 	if (sa->proto == IPPROTO_AH)
-		return ah_setup(sa, auth_key, extack);
-	return esp_setup(sa, aead_key, enc_key, auth_key, extack);
+		err = ah_setup(sa, auth_key, extack);
+	else
+		err = esp_setup(sa, aead_key, enc_key, auth_key, extack);
+	/* What was allocated, even on error: nfsec_crypto_free() frees it. */
+	sa->tfm->aead = sa->aead;
+	sa->tfm->ahash = sa->ahash;
+	return err;
 }
 
+/* @new uses @old's transforms, and what was learnt setting them up. */
+void nfsec_crypto_share(struct nfsec_sa *new, const struct nfsec_sa *old)
+{
+	refcount_inc(&old->tfm->refcnt);
+	new->tfm = old->tfm;
+	new->aead = old->aead;
+	new->ahash = old->ahash;
+	new->esp_kind = old->esp_kind;
+	new->ivlen = old->ivlen;
+	new->icvlen = old->icvlen;
+	new->blksize = old->blksize;
+	new->integrity = old->integrity;
+	new->alg_aead = old->alg_aead;
+	new->alg_enc = old->alg_enc;
+	new->alg_auth = old->alg_auth;
+}
+
+/* In process context: freeing a transform may sleep. */
 void nfsec_crypto_free(struct nfsec_sa *sa)
 {
+	struct nfsec_tfm *t = sa->tfm;
+
+	if (!t || !refcount_dec_and_test(&t->refcnt))
+		return;
 	/* Both free their key schedules with kfree_sensitive(). */
-	if (sa->aead)
-		crypto_free_aead(sa->aead);
-	if (sa->ahash)
-		crypto_free_ahash(sa->ahash);
+	if (t->aead)
+		crypto_free_aead(t->aead);
+	if (t->ahash)
+		crypto_free_ahash(t->ahash);
+	kfree(t);
 }
 
 /*

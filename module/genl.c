@@ -116,6 +116,7 @@ static const struct nla_policy nfsec_policy[NFSEC_A_MAX + 1] = {
 	[NFSEC_A_SPI_TIMEOUT] = NLA_POLICY_RANGE(NLA_U32, 1, NFSEC_SPI_TIMEOUT_MAX),
 	[NFSEC_A_SPI_COUNT] = { .type = NLA_REJECT },
 	[NFSEC_A_MAPPING] = { .type = NLA_REJECT },
+	[NFSEC_A_MOVE_TO] = NLA_POLICY_NESTED(nfsec_move_to_policy),
 };
 
 /*
@@ -394,6 +395,7 @@ static const struct genl_ops nfsec_ops[] = {
 	NFSEC_OP(NFSEC_CMD_STATS_GET, stats_get, NULL),
 	NFSEC_OP(NFSEC_CMD_VERSION_GET, version_get, NULL),
 	NFSEC_OP(NFSEC_CMD_SA_ALLOCSPI, nfsec_nl_sa_allocspi, NULL),
+	NFSEC_OP(NFSEC_CMD_SA_MOVE, nfsec_nl_sa_move, NULL),
 };
 
 /* Events show the configuration: only for those who may read it. */

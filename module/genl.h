@@ -42,6 +42,18 @@ int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_sa_dump(struct sk_buff *skb, struct netlink_callback *cb);
 int nfsec_nl_sa_flush(struct sk_buff *skb, struct genl_info *info);
 int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info);
+int nfsec_nl_sa_nest(struct genl_info *info, int type,
+		     const struct nla_policy *policy, struct nlattr **tb);
+int nfsec_nl_sa_id(struct nlattr **tb, const struct nlattr *nest,
+		   u8 *family, union nfsec_addr *daddr, __be32 *spi, u8 *proto,
+		   struct netlink_ext_ack *extack);
+int nfsec_nl_parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
+			 struct netlink_ext_ack *extack);
+void nfsec_nl_sa_notify(struct nfsec_net *nn, u8 cmd, struct nfsec_sa *sa);
+
+/* genl_move.c */
+extern const struct nla_policy nfsec_move_to_policy[NFSEC_SA_A_MAX + 1];
+int nfsec_nl_sa_move(struct sk_buff *skb, struct genl_info *info);
 /* The SA_EXPIRE event, under nn->lock. */
 void nfsec_nl_sa_mapping(struct nfsec_net *nn, struct nfsec_sa *sa,
 			 const union nfsec_addr *addr, __be16 port);

@@ -92,8 +92,8 @@ static int parse_lifetime(const struct nlattr *nest, struct nfsec_lifetime *l,
 	return 0;
 }
 
-static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
-		       struct netlink_ext_ack *extack)
+int nfsec_nl_parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
+			 struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[NFSEC_ENCAP_A_MAX + 1];
 	u8 family;
@@ -122,9 +122,9 @@ static int parse_encap(const struct nlattr *nest, struct nfsec_sa *sa,
 }
 
 /* The SA's identity: (dst, spi, proto), and dst's family. */
-static int parse_id(struct nlattr **tb, const struct nlattr *nest,
-		    u8 *family, union nfsec_addr *daddr,
-		    struct netlink_ext_ack *extack)
+int nfsec_nl_sa_id(struct nlattr **tb, const struct nlattr *nest,
+		   u8 *family, union nfsec_addr *daddr, __be32 *spi, u8 *proto,
+		   struct netlink_ext_ack *extack)
 {
 	static const int need[] = {
 		NFSEC_SA_A_DST, NFSEC_SA_A_SPI, NFSEC_SA_A_PROTO,
@@ -144,6 +144,8 @@ static int parse_id(struct nlattr **tb, const struct nlattr *nest,
 		NL_SET_ERR_MSG_ATTR(extack, tb[NFSEC_SA_A_SPI], "SPI 0 is reserved");
 		return -EINVAL;
 	}
+	*spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
+	*proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
 	*family = AF_UNSPEC;
 	return nfsec_nl_get_addr(tb, NFSEC_SA_A_DST, NFSEC_SA_A_DST6, family,
 				 daddr, extack);
@@ -237,13 +239,12 @@ static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
 	u64 seq;
 	int err;
 
-	err = parse_id(tb, nest, &sa->family, &sa->daddr, extack) ?:
+	err = nfsec_nl_sa_id(tb, nest, &sa->family, &sa->daddr, &sa->spi,
+			     &sa->proto, extack) ?:
 	      nfsec_nl_get_addr(tb, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
 				&sa->family, &sa->saddr, extack);
 	if (err)
 		return err;
-	sa->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
-	sa->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
 	sa->reqid = get_u32(tb[NFSEC_SA_A_REQID]);
 	sa->mode = tb[NFSEC_SA_A_MODE] ? nla_get_u8(tb[NFSEC_SA_A_MODE]) : 0;
 	sa->flags = get_u32(tb[NFSEC_SA_A_FLAGS]);
@@ -255,7 +256,7 @@ static int sa_from_attrs(struct nlattr **tb, const struct nlattr *nest,
 	      check_config(tb, nest, sa, extack) ?:
 	      parse_seq(tb, sa, &seq, extack) ?:
 	      parse_lifetime(tb[NFSEC_SA_A_LIFETIME], &sa->lft, extack) ?:
-	      parse_encap(tb[NFSEC_SA_A_ENCAP], sa, extack) ?:
+	      nfsec_nl_parse_encap(tb[NFSEC_SA_A_ENCAP], sa, extack) ?:
 	      parse_algs(tb, sa, &keys, extack);
 	if (err)
 		return err;
@@ -391,6 +392,12 @@ static int sa_fill_event(struct sk_buff *msg, const void *sa)
 	return sa_fill(msg, (struct nfsec_sa *)sa);
 }
 
+/* Under nn->lock: tell "events" of @sa, as a dump shows it. */
+void nfsec_nl_sa_notify(struct nfsec_net *nn, u8 cmd, struct nfsec_sa *sa)
+{
+	nfsec_nl_notify(nn->net, cmd, sa_fill_event, sa);
+}
+
 struct expire_event {
 	struct nfsec_sa *sa;
 	bool hard;
@@ -442,17 +449,29 @@ void nfsec_nl_sa_mapping(struct nfsec_net *nn, struct nfsec_sa *sa,
 	nfsec_nl_notify(nn->net, NFSEC_CMD_SA_MAPPING, sa_fill_mapping, &e);
 }
 
-static int sa_nest(struct genl_info *info, struct nlattr **tb)
+/*
+ * The request's nest @type (NFSEC_A_SA, NFSEC_A_MOVE_TO) of SA attributes
+ * into @tb, checked against @policy; -EINVAL if it has none.
+ */
+int nfsec_nl_sa_nest(struct genl_info *info, int type,
+		     const struct nla_policy *policy, struct nlattr **tb)
 {
-	struct nlattr *nest = info->attrs[NFSEC_A_SA];
+	struct nlattr *nest = info->attrs[type];
 
 	if (!nest) {
-		NL_SET_ERR_MSG_MOD(info->extack, "missing the SA attributes");
-		NL_SET_ERR_ATTR_MISS(info->extack, NULL, NFSEC_A_SA);
+		if (type == NFSEC_A_SA)
+			NL_SET_ERR_MSG_MOD(info->extack, "missing the SA attributes");
+		else
+			NL_SET_ERR_MSG_MOD(info->extack, "SA_MOVE needs where to: NFSEC_A_MOVE_TO");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, type);
 		return -EINVAL;
 	}
-	return nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, nfsec_sa_policy,
-				info->extack);
+	return nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, policy, info->extack);
+}
+
+static int sa_nest(struct genl_info *info, struct nlattr **tb)
+{
+	return nfsec_nl_sa_nest(info, NFSEC_A_SA, nfsec_sa_policy, tb);
 }
 
 static struct nfsec_sa *sa_build(struct genl_info *info)
@@ -501,7 +520,7 @@ int nfsec_nl_sa_add(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&nn->lock);
 	err = nfsec_sa_insert(nn, sa, info->extack);
 	if (!err)
-		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_ADD, sa_fill_event, sa);
+		nfsec_nl_sa_notify(nn, NFSEC_CMD_SA_ADD, sa);
 	mutex_unlock(&nn->lock);
 	if (err)
 		nfsec_sa_destroy(sa);
@@ -528,7 +547,7 @@ int nfsec_nl_sa_update(struct sk_buff *skb, struct genl_info *info)
 	else
 		NL_SET_ERR_MSG_MOD(info->extack, "no such SA to update");
 	if (!err)
-		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_UPDATE, sa_fill_event, sa);
+		nfsec_nl_sa_notify(nn, NFSEC_CMD_SA_UPDATE, sa);
 	mutex_unlock(&nn->lock);
 	if (err)
 		nfsec_sa_destroy(sa);
@@ -545,16 +564,10 @@ struct sa_id {
 static int sa_id_parse(struct genl_info *info, struct sa_id *id)
 {
 	struct nlattr *tb[NFSEC_SA_A_MAX + 1];
-	int err;
 
-	err = sa_nest(info, tb) ?:
-	      parse_id(tb, info->attrs[NFSEC_A_SA], &id->family, &id->daddr,
-		       info->extack);
-	if (err)
-		return err;
-	id->spi = nla_get_be32(tb[NFSEC_SA_A_SPI]);
-	id->proto = nla_get_u8(tb[NFSEC_SA_A_PROTO]);
-	return 0;
+	return sa_nest(info, tb) ?:
+	       nfsec_nl_sa_id(tb, info->attrs[NFSEC_A_SA], &id->family,
+			      &id->daddr, &id->spi, &id->proto, info->extack);
 }
 
 static struct nfsec_sa *sa_id_find(struct nfsec_net *nn, const struct sa_id *id)
@@ -593,7 +606,7 @@ int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&nn->lock);
 	sa = sa_id_find(nn, &id);
 	if (sa) {
-		nfsec_nl_notify(nn->net, NFSEC_CMD_SA_DEL, sa_fill_event, sa);
+		nfsec_nl_sa_notify(nn, NFSEC_CMD_SA_DEL, sa);
 		nfsec_sa_unlink(nn, sa);
 	} else if (!nfsec_spi_release(nn, id.family, &id.daddr, id.spi,
 				      id.proto)) {
@@ -605,6 +618,33 @@ int nfsec_nl_sa_del(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* A reply to @info, its header put; NULL if out of memory. */
+static struct sk_buff *reply_new(struct genl_info *info, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Send the reply if its filling went well (@err 0), else drop it. */
+static int reply_send(struct genl_info *info, struct sk_buff *msg, void *hdr,
+		      int err)
+{
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nfsec_net *nn = nfsec_pernet(genl_info_net(info));
@@ -613,20 +653,14 @@ int nfsec_nl_sa_get(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, NFSEC_CMD_SA_GET, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0, NFSEC_CMD_SA_GET);
 	mutex_lock(&nn->lock);
 	sa = sa_find(nn, info);
-	err = IS_ERR(sa) ? PTR_ERR(sa) : (hdr ? sa_fill(msg, sa) : -EMSGSIZE);
+	err = IS_ERR(sa) ? PTR_ERR(sa) : sa_fill(msg, sa);
 	mutex_unlock(&nn->lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return reply_send(info, msg, hdr, err);
 }
 
 struct dump_ctx {
@@ -728,13 +762,7 @@ static int allocspi_parse(struct genl_info *info, struct allocspi_req *r)
 	struct nlattr **a = info->attrs;
 	int err;
 
-	if (!nest) {
-		NL_SET_ERR_MSG_MOD(extack, "missing the SA attributes");
-		NL_SET_ERR_ATTR_MISS(extack, NULL, NFSEC_A_SA);
-		return -EINVAL;
-	}
-	err = nla_parse_nested(tb, NFSEC_SA_A_MAX, nest, allocspi_policy,
-			       extack);
+	err = nfsec_nl_sa_nest(info, NFSEC_A_SA, allocspi_policy, tb);
 	if (err)
 		return err;
 	if ((!tb[NFSEC_SA_A_DST] && !tb[NFSEC_SA_A_DST6]) ||
@@ -804,15 +832,9 @@ int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
 	err = nfsec_nl_no_validate(info) ?: allocspi_parse(info, &r);
 	if (err)
 		return err;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = reply_new(info, NFSEC_CMD_SA_ALLOCSPI, &hdr);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &nfsec_family, 0,
-				NFSEC_CMD_SA_ALLOCSPI);
-	if (!hdr) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
 	mutex_lock(&nn->lock);
 	err = nfsec_spi_alloc(nn, r.family, &r.daddr, r.proto, r.min, r.max,
 			      r.timeout, &r.spi, info->extack);
@@ -823,10 +845,5 @@ int nfsec_nl_sa_allocspi(struct sk_buff *skb, struct genl_info *info)
 	if (!err)
 		err = allocspi_fill(msg, &r);
 	mutex_unlock(&nn->lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return reply_send(info, msg, hdr, err);
 }

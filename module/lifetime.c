@@ -195,6 +195,17 @@ void nfsec_lft_start(struct nfsec_sa *sa)
 }
 
 /*
+ * Before @new takes @old's place with the same limits (a move): the daemon
+ * told of a soft expiry is not told again. The other bits are left for
+ * @new to find again, as their work item finds @old dead.
+ */
+void nfsec_lft_moved(struct nfsec_sa *new, struct nfsec_sa *old)
+{
+	if (test_bit(EXP_SOFT_SENT, &old->expire))
+		set_bit(EXP_SOFT_SENT, &new->expire);
+}
+
+/*
  * Once sa->dead is set under sa->lock, nothing arms the timer again: stop
  * it. A queued work item holds its own reference and finds the SA dead.
  */

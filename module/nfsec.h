@@ -33,6 +33,7 @@
 
 struct crypto_aead;
 struct crypto_ahash;
+struct nfsec_tfm;
 
 /* Counters: one per-CPU block per SA and one per netns. */
 struct nfsec_stats {
@@ -166,6 +167,7 @@ struct nfsec_sa {
 	struct nfsec_alg alg_auth;
 
 	/* Crypto, set up by nfsec_crypto_init(). */
+	struct nfsec_tfm *tfm;		/* owns aead, ahash; shared by moves */
 	struct crypto_aead *aead;	/* ESP */
 	struct crypto_ahash *ahash;	/* AH: hmac(sha256) */
 	u8 esp_kind;			/* enum nfsec_esp_kind */
@@ -407,6 +409,9 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 void nfsec_sa_unlink(struct nfsec_net *nn, struct nfsec_sa *sa);
 int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 		     struct nfsec_sa *new, struct netlink_ext_ack *extack);
+struct nfsec_sa *nfsec_sa_dup(const struct nfsec_sa *old);
+int nfsec_sa_move(struct nfsec_net *nn, struct nfsec_sa *old,
+		  struct nfsec_sa *new, struct netlink_ext_ack *extack);
 unsigned int nfsec_sa_flush(struct nfsec_net *nn, u8 proto);
 int nfsec_sa_walk(struct nfsec_net *nn, unsigned long *bucket,
 		  unsigned long *skip,
@@ -434,6 +439,7 @@ void nfsec_acquire_exit(void);
 void nfsec_lft_init(struct nfsec_sa *sa);
 void nfsec_lft_start(struct nfsec_sa *sa);
 void nfsec_lft_stop(struct nfsec_sa *sa);
+void nfsec_lft_moved(struct nfsec_sa *new, struct nfsec_sa *old);
 /* Under sa->lock, on the packet path. */
 bool nfsec_lft_check(struct nfsec_sa *sa);
 void nfsec_lft_count(struct nfsec_sa *sa, unsigned int len);
@@ -466,6 +472,7 @@ bool nfsec_replay_selftest(void);
 int nfsec_crypto_init(struct nfsec_sa *sa, const u8 *aead_key,
 		      const u8 *enc_key, const u8 *auth_key,
 		      struct netlink_ext_ack *extack);
+void nfsec_crypto_share(struct nfsec_sa *new, const struct nfsec_sa *old);
 void nfsec_crypto_free(struct nfsec_sa *sa);
 void *nfsec_req_alloc(size_t len);
 void nfsec_req_free(void *p, size_t len);

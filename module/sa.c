@@ -220,6 +220,19 @@ struct nfsec_sa *nfsec_sa_lookup_out(struct nfsec_net *nn,
 	return NULL;
 }
 
+/* Publish @sa at its identity. */
+static void sa_link(struct nfsec_net *nn, struct nfsec_sa *sa)
+{
+	sa->nn = nn;
+	atomic_inc(&nn->sa_alive);
+	hlist_add_head_rcu(&sa->spi_node,
+			   &nn->sa_spi[spi_hash(nn, sa->family, &sa->daddr,
+						sa->spi, sa->proto)]);
+	hlist_add_head_rcu(&sa->dst_node,
+			   &nn->sa_dst[dst_hash(nn, sa->family, &sa->daddr,
+						sa->proto)]);
+}
+
 /*
  * Insert @sa. A reservation of its SPI (spi.c) becomes the SA, whoever
  * made it: the SA takes its place in the count against max_sas.
@@ -246,14 +259,7 @@ int nfsec_sa_insert(struct nfsec_net *nn, struct nfsec_sa *sa,
 	}
 	if (resv)
 		nfsec_spi_release(nn, sa->family, &sa->daddr, sa->spi, sa->proto);
-	sa->nn = nn;
-	atomic_inc(&nn->sa_alive);
-	hlist_add_head_rcu(&sa->spi_node,
-			   &nn->sa_spi[spi_hash(nn, sa->family, &sa->daddr,
-						sa->spi, sa->proto)]);
-	hlist_add_head_rcu(&sa->dst_node,
-			   &nn->sa_dst[dst_hash(nn, sa->family, &sa->daddr,
-						sa->proto)]);
+	sa_link(nn, sa);
 	nn->sa_count++;
 	nn->genid++;
 	nfsec_lft_start(sa);
@@ -294,25 +300,20 @@ static bool seq_fits(struct nfsec_sa *old, const struct nfsec_sa *new)
 }
 
 /*
- * Update keeps the identity, the sequence numbers, the IV salt (the IVs
- * stay unique only if both continue together), the replay state, the
- * lifetime use and the counters of @old; everything else comes from @new.
+ * @new takes @old's place with the state that packets built up in it: the
+ * sequence numbers, the IV salt (the IVs stay unique only if both continue
+ * together), the replay state, the lifetime use, the times and the
+ * counters. Packets in flight finish through @old, dead: they hold it.
+ * @new may have another destination (a move): it is then hashed there,
+ * and the path MTU learnt towards the old one is not kept.
  */
-int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
-		     struct nfsec_sa *new, struct netlink_ext_ack *extack)
+static int sa_take_over(struct nfsec_net *nn, struct nfsec_sa *old,
+			struct nfsec_sa *new, struct netlink_ext_ack *extack)
 {
+	bool same_dst = nfsec_addr_eq(&old->daddr, &new->daddr);
 	u64 v[__NFSEC_STAT_MAX];
 	int i;
 
-	lockdep_assert_held(&nn->lock);
-	if (new->replay.size != old->replay.size) {
-		NL_SET_ERR_MSG_MOD(extack, "replay-window cannot change on update");
-		return -EINVAL;
-	}
-	if (!seq_fits(old, new)) {
-		NL_SET_ERR_MSG_MOD(extack, "sequence numbers above 2^32 need flag esn");
-		return -EINVAL;
-	}
 	if (nfsec_natt_port_get(nn, new)) {
 		NL_SET_ERR_MSG_MOD(extack, "out of memory for the ESP-in-UDP port");
 		return -ENOMEM;
@@ -336,20 +337,105 @@ int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
 	new->last_use = old->last_use;
 	/* Fragments half through the old SA complete through the new one. */
 	new->frag_user = old->frag_user;
-	new->pmtu = old->pmtu;
-	new->pmtu_expires = old->pmtu_expires;
+	if (same_dst) {
+		new->pmtu = old->pmtu;
+		new->pmtu_expires = old->pmtu_expires;
+	}
 	WRITE_ONCE(old->dead, true);
 	spin_unlock_bh(&old->lock);
 
-	new->nn = nn;
-	atomic_inc(&nn->sa_alive);
-	hlist_replace_rcu(&old->spi_node, &new->spi_node);
-	hlist_replace_rcu(&old->dst_node, &new->dst_node);
+	if (same_dst) {
+		new->nn = nn;
+		atomic_inc(&nn->sa_alive);
+		hlist_replace_rcu(&old->spi_node, &new->spi_node);
+		hlist_replace_rcu(&old->dst_node, &new->dst_node);
+	} else {
+		/* Readers on the old chains go on past @old. */
+		hlist_del_rcu(&old->spi_node);
+		hlist_del_rcu(&old->dst_node);
+		sa_link(nn, new);
+	}
 	nn->genid++;
 	nfsec_lft_stop(old);
 	nfsec_lft_start(new);
 	nfsec_sa_put(old);
 	return 0;
+}
+
+/*
+ * Update keeps the identity and the state of @old (sa_take_over());
+ * everything else comes from @new.
+ */
+int nfsec_sa_replace(struct nfsec_net *nn, struct nfsec_sa *old,
+		     struct nfsec_sa *new, struct netlink_ext_ack *extack)
+{
+	lockdep_assert_held(&nn->lock);
+	if (new->replay.size != old->replay.size) {
+		NL_SET_ERR_MSG_MOD(extack, "replay-window cannot change on update");
+		return -EINVAL;
+	}
+	if (!seq_fits(old, new)) {
+		NL_SET_ERR_MSG_MOD(extack, "sequence numbers above 2^32 need flag esn");
+		return -EINVAL;
+	}
+	return sa_take_over(nn, old, new, extack);
+}
+
+/*
+ * A copy of @old's configuration for nfsec_sa_move(), sharing its
+ * transforms (never its key bytes, which nfsec does not keep). The caller
+ * gives it its new addresses.
+ */
+struct nfsec_sa *nfsec_sa_dup(const struct nfsec_sa *old)
+{
+	struct nfsec_sa *sa = nfsec_sa_alloc();
+
+	if (!sa)
+		return NULL;
+	if (nfsec_replay_init(&sa->replay, old->replay.size, 0)) {
+		nfsec_sa_destroy(sa);
+		return NULL;
+	}
+	sa->saddr = old->saddr;
+	sa->daddr = old->daddr;
+	sa->family = old->family;
+	sa->spi = old->spi;
+	sa->proto = old->proto;
+	sa->mode = old->mode;
+	sa->reqid = old->reqid;
+	sa->flags = old->flags;
+	sa->sel = old->sel;
+	sa->encap = old->encap;
+	sa->lft = old->lft;
+	sa->mss = old->mss;
+	nfsec_crypto_share(sa, old);
+	return sa;
+}
+
+/*
+ * Move keeps everything of @old (sa_take_over()) but the addresses, encap
+ * and reqid that @new (from nfsec_sa_dup()) has; its identity is then
+ * @new's destination, which nothing else may have.
+ */
+int nfsec_sa_move(struct nfsec_net *nn, struct nfsec_sa *old,
+		  struct nfsec_sa *new, struct netlink_ext_ack *extack)
+{
+	lockdep_assert_held(&nn->lock);
+	if (!nfsec_addr_eq(&old->daddr, &new->daddr)) {
+		if (nfsec_sa_lookup(nn, new->family, &new->daddr, new->spi,
+				    new->proto)) {
+			NL_SET_ERR_MSG_MOD(extack, "an SA with the new dst, this spi and proto exists");
+			return -EEXIST;
+		}
+		if (nfsec_spi_reserved(nn, new->family, &new->daddr, new->spi,
+				       new->proto)) {
+			NL_SET_ERR_MSG_MOD(extack, "this spi is reserved (allocspi) at the new dst");
+			return -EEXIST;
+		}
+	}
+	/* The same limits: a soft expiry told is not told again. */
+	nfsec_lft_moved(new, old);
+	return sa_take_over(nn, old, new, extack);
 }
 
 /* Remove every SA, or those of @proto. Returns how many went. */

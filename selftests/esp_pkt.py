@@ -3,10 +3,12 @@
 """ESP and AH frames for the datapath tests, from tcpdump captures (Ethernet pcap).
 
   esp_pkt.py list PCAP                        "index spi seq len" per ESP or AH frame
+  esp_pkt.py wire PCAP                        "src dst spi seq sport dport" per ESP frame, IPv4 or
+                                              IPv6, in UDP (RFC 3948, any ports) or not ("- -")
   esp_pkt.py iv PCAP [LEN]                    "spi seq iv" per ESP frame, iv the LEN (8) bytes after
                                               the sequence number, in hex
   esp_pkt.py pick PCAP SPI SEQ OUT [FLIP]     write the frame with that SPI and sequence number
-                                              to OUT; FLIP: xor 0x01 into the byte at offset FLIP
+                                              (ESP in UDP too) to OUT; FLIP: xor 0x01 into the byte at offset FLIP
                                               after the sequence number (ESP: of the payload;
                                               AH: of the ICV and what follows)
   esp_pkt.py mangle IN OUT WHAT               copy a frame, changing its IPv4 header, checksum
@@ -63,6 +65,29 @@ def esp(frame):
         return None
     spi, seq = struct.unpack(">II", frame[o:o + 8])
     return spi, seq, o + 8
+
+
+def esp_any(frame):
+    """(spi, seq, end of the sequence number, sport, dport, src, dst) of an
+    IPv4 or IPv6 (no extension headers) ESP frame, in UDP or not (ports
+    None); else None. A UDP payload starting with four zero bytes (IKE) or
+    of one byte (keep-alive) is not ESP."""
+    if frame[12:14] == b"\x08\x00" and len(frame) >= 34:
+        o, proto = 14 + (frame[14] & 0x0F) * 4, frame[23]
+        addrs = [socket.inet_ntop(socket.AF_INET, frame[a:a + 4]) for a in (26, 30)]
+    elif frame[12:14] == b"\x86\xdd" and len(frame) >= 54:
+        o, proto = 54, frame[20]
+        addrs = [socket.inet_ntop(socket.AF_INET6, frame[a:a + 16]) for a in (22, 38)]
+    else:
+        return None
+    ports = (None, None)
+    if proto == 17 and len(frame) >= o + 16 and frame[o + 8:o + 12] != bytes(4):
+        ports = struct.unpack(">HH", frame[o:o + 4])
+        o += 8
+    elif proto != 50 or len(frame) < o + 8:
+        return None
+    spi, seq = struct.unpack(">II", frame[o:o + 8])
+    return spi, seq, o + 8, *ports, *addrs
 
 
 def ip_checksum(hdr):
@@ -285,6 +310,12 @@ def main():
             r = esp(fr)
             if r:
                 print(i, "0x%08x" % r[0], r[1], len(fr))
+    elif cmd == "wire":
+        for fr in frames(sys.argv[2]):
+            r = esp_any(fr)
+            if r:
+                print(r[5], r[6], "0x%08x" % r[0], r[1],
+                      *("-" if p is None else p for p in r[3:5]))
     elif cmd == "iv":
         n = int(sys.argv[3]) if len(sys.argv) > 3 else 8
         for fr in frames(sys.argv[2]):
@@ -295,7 +326,7 @@ def main():
         path, spi, seq, out = sys.argv[2], int(sys.argv[3], 0), int(sys.argv[4], 0), sys.argv[5]
         flip = int(sys.argv[6], 0) if len(sys.argv) > 6 else None
         for fr in frames(path):
-            r = esp(fr)
+            r = esp(fr) or esp_any(fr)
             if r and r[0] == spi and r[1] == seq:
                 fr = bytearray(fr)
                 if flip is not None:

@@ -38,14 +38,15 @@ from nl_raw import (Genl, attr, nest, parse_attrs, NLA_F_NESTED,  # noqa: E402
 SA_ADD, SA_UPDATE, SA_DEL, SA_GET, SA_FLUSH = 1, 2, 3, 4, 5
 POL_ADD, POL_DEL, POL_GET, POL_FLUSH = 6, 7, 8, 9
 STATS_GET, VERSION_GET, POL_UPDATE = 10, 11, 12
-SA_ALLOCSPI = 15
-OPS = (*range(1, 13), SA_ALLOCSPI)      # 13 and 14 are events only
+SA_ALLOCSPI, SA_MOVE = 15, 17
+OPS = (*range(1, 13), SA_ALLOCSPI, SA_MOVE)     # 13, 14 and 16 are events only
 DUMPABLE = (SA_GET, POL_GET)
 CHANGES = (SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POL_ADD, POL_DEL, POL_FLUSH,
-           POL_UPDATE)
+           POL_UPDATE, SA_MOVE)
 A_SA, A_POLICY, A_STATS, A_VERSION, A_SA_COUNT, A_POLICY_COUNT = 1, 2, 3, 4, 5, 6
 A_VALIDATE = 9
 A_SPI_MIN, A_SPI_MAX, A_SPI_TIMEOUT, A_SPI_COUNT = 10, 11, 12, 13
+A_MOVE_TO = 15
 (S_SRC, S_DST, S_PROTO, S_SPI, S_REQID, S_MODE, S_FLAGS, S_REPLAY, S_AEAD,
  S_ENC, S_AUTH, S_SEL, S_ENCAP, S_LFT, S_SEQ, S_OSEQ, S_MSS) = range(1, 18)
 S_DST6 = 22
@@ -327,11 +328,21 @@ class Fuzzer:
                     old["replay"] == new["replay"]
         elif cmd == SA_DEL:
             ok = len(sa_gone) == 1 and not sa_new and not sa_diff
+        elif cmd == SA_MOVE:
+            # To another dst (one SA gone, one new) or the same (one changed),
+            # with the sequence numbers and replay window it had.
+            pairs = [(self.sas[g], ks[n]) for g in sa_gone for n in sa_new] + \
+                [(self.sas[k], ks[k]) for k in sa_diff]
+            ok = len(pairs) <= 1 and len(sa_new) == len(sa_gone) and \
+                not (sa_diff and sa_new)
+            for old, new in pairs:
+                ok &= all(old[f] == new[f] for f in ("spi", "proto", "seq", "oseq", "replay",
+                                                     "algs", "lft", "mode", "flags"))
         elif cmd == SA_FLUSH:
             proto = get(dict(parse_attrs(top.get(A_SA, b""))), S_PROTO, "=B", 0)
             ok = not ks if not proto else \
                 not any(k[2] == proto for k in ks) and not sa_new and not sa_diff
-        if cmd in (SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH):
+        if cmd in (SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, SA_MOVE):
             ok &= not p_new and not p_gone and not p_diff
         elif cmd in (POL_ADD, POL_UPDATE):
             ok = not sa_new and not sa_gone and not sa_diff and not p_gone
@@ -603,6 +614,8 @@ class Fuzzer:
             tree = [N(A_SA, A(S_PROTO, u8(proto)))] if proto else []
             self.expect(SA_FLUSH, tree, f"sa flush {proto}")
             self.sas = {k: v for k, v in self.sas.items() if proto and k[2] != proto}
+        elif r < .53:
+            self.op_move()
         elif r < .70:
             cmd = self.pick(POL_ADD, POL_UPDATE)
             tree, rec = self.valid_pol(existing=self.rng.random() < .3)
@@ -659,6 +672,57 @@ class Fuzzer:
                 self.fail(f"version: {data[0].body.hex()}")
         else:
             self.compare(f"after request {self.n}")
+
+    def valid_move(self, k):
+        """(tree, record of the moved SA or None) of a well-formed SA_MOVE
+        of @k: new addresses, maybe new or no encap, maybe a new reqid."""
+        dst, spi, proto = k
+        nsrc, ndst = (struct.unpack(">L", ip(self.addr()))[0] for _ in range(2))
+        to = [A(S_SRC, be32(nsrc)), A(S_DST, be32(ndst))]
+        old = self.sas.get(k)
+        rec = dict(old, src=nsrc, dst=ndst) if old else None
+        if proto == ESP and self.rng.random() < .3:
+            if self.rng.random() < .3:
+                to.append(N(S_ENCAP))
+                encap = None
+            else:
+                sp, dp = self.pick(4500, 1, 65535), self.pick(4500, 4501)
+                to.append(N(S_ENCAP, A(ENC_TYPE, u16(2)), A(ENC_SPORT, be16(sp)),
+                            A(ENC_DPORT, be16(dp))))
+                encap = (2, sp, dp, 0)
+            if rec:
+                rec["encap"] = encap
+        if self.rng.random() < .3:
+            reqid = self.pick(0, 5, U32)
+            to.append(A(S_REQID, u32(reqid)))
+            if rec:
+                rec["reqid"] = reqid
+        if rec:
+            # A selector naming the old address as a host names the new one.
+            s = list(old["sel"])
+            if s[1] == 32 and s[0] == old["src"]:
+                s[0] = nsrc
+            if s[3] == 32 and s[2] == old["dst"]:
+                s[2] = ndst
+            rec["sel"] = tuple(s)
+        self.rng.shuffle(to)
+        return self.id_tree(k) + [N(A_MOVE_TO, *to)], rec
+
+    def op_move(self):
+        k = self.sa_ident()
+        tree, rec = self.valid_move(k)
+        nk = rec and sa_id(rec)
+        if not rec:
+            self.expect(SA_MOVE, tree, f"sa move {k} (none)", errno.ENOENT, "no such SA")
+        elif rec["mode"] == 1 and not (rec["src"] and rec["dst"]):
+            self.expect(SA_MOVE, tree, f"sa move {k} to {nk} (tunnel to 0.0.0.0)",
+                        errno.EINVAL, "tunnel")
+        elif nk != k and nk in self.sas:
+            self.expect(SA_MOVE, tree, f"sa move {k} to {nk} (exists)", errno.EEXIST, "exists")
+        else:
+            self.expect(SA_MOVE, tree, f"sa move {k} to {nk}")
+            del self.sas[k]
+            self.sas[nk] = rec
 
     def scan_data(self, data):
         for r in data:
@@ -802,6 +866,8 @@ class Fuzzer:
             return self.pick(POL_DEL, POL_GET), self.pol_ident_tree(rec)
         if self.rng.random() < .25:
             return SA_ALLOCSPI, self.valid_allocspi()
+        if self.rng.random() < .25:
+            return SA_MOVE, self.valid_move(self.sa_ident())[0]
         return self.pick(SA_FLUSH, POL_FLUSH, STATS_GET, VERSION_GET), []
 
     def valid_allocspi(self):
@@ -1102,7 +1168,8 @@ class Fuzzer:
                 (POL_DEL, self.pol_ident_tree(some_pol) if some_pol else []),
                 (POL_GET, self.pol_ident_tree(some_pol) if some_pol else []),
                 (POL_FLUSH, []), (STATS_GET, []), (VERSION_GET, []),
-                (SA_ALLOCSPI, self.valid_allocspi())]
+                (SA_ALLOCSPI, self.valid_allocspi()),
+                (SA_MOVE, self.valid_move(some_sa)[0])]
         msgs = [(cmd, b"".join(encode(t) for t in tree), NLM_F_REQUEST | NLM_F_ACK)
                 for cmd, tree in reqs]
         msgs += [(SA_GET, b"", NLM_F_REQUEST | NLM_F_DUMP),

@@ -12,6 +12,11 @@ accepted or refused without a message.
       SA_ALLOCSPI requests the tool would not send (proto comp, an SPI,
       a timeout of 0, no proto, IPv4 src with IPv6 dst, ...); then a
       well-formed one of each family is accepted and released
+  nl_raw.py move
+      adds an SA, then SA_MOVE requests of it the tool would not send (a
+      key, an algorithm, a lifetime, the SPI, its mode, IPv6 addresses, an
+      encap with port 0, the validate flag, ...): each refused with its
+      message, the SA's SA_GET reply the same after them; the SA is deleted
 
 Also a small library for other raw-netlink tests (genl_fuzz.py): attr(),
 nest(), parse_attrs(), Genl.header(), Genl.transact(), Genl.dump()."""
@@ -31,8 +36,8 @@ CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_MCAST_GROUPS = 1, 2, 7
 NLA_F_NESTED = 1 << 15
 
 # From module/uapi/nfsec.h.
-SA_ADD, SA_DEL, POLICY_ADD, SA_ALLOCSPI = 1, 3, 6, 15
-A_SA, A_POLICY, A_STATS = 1, 2, 3
+SA_ADD, SA_DEL, SA_GET, POLICY_ADD, SA_ALLOCSPI, SA_MOVE = 1, 3, 4, 6, 15, 17
+A_SA, A_POLICY, A_STATS, A_VALIDATE, A_MOVE_TO = 1, 2, 3, 9, 15
 A_SPI_MIN, A_SPI_MAX, A_SPI_TIMEOUT = 10, 11, 12
 SA_SRC, SA_DST, SA_PROTO, SA_SPI, SA_REQID, SA_MODE, SA_FLAGS = 1, 2, 3, 4, 5, 6, 7
 SA_REPLAY, SA_AEAD = 8, 9
@@ -313,6 +318,67 @@ ALLOCSPI_CASES = [
 ]
 
 
+TO = [attr(SA_SRC, ip("10.9.1.1")), attr(SA_DST, ip("10.9.1.2"))]
+MOVE_ID = nest(A_SA, *GOOD_ID)
+SA_SEL, SA_ENCAP, SA_LFT, SA_OSEQ = 12, 13, 14, 16
+MOVE_CASES = [
+    ("move with a key in the new place", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, *TO, GOOD_AEAD), "keeps the SA's keys"),
+    ("move with a key beside the SA's id", SA_MOVE,
+     nest(A_SA, *GOOD_ID, GOOD_AEAD) + nest(A_MOVE_TO, *TO), "keeps the SA's keys"),
+    ("move with a lifetime", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, *TO, nest(SA_LFT)), "Unsupported attribute"),
+    ("move with an oseq", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, *TO, attr(SA_OSEQ, struct.pack("=Q", 1))),
+     "Unsupported attribute"),
+    ("move with a selector in the id", SA_MOVE,
+     nest(A_SA, *GOOD_ID, nest(SA_SEL)) + nest(A_MOVE_TO, *TO), "Unsupported attribute"),
+    ("move to another SPI", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, *TO, attr(SA_SPI, struct.pack(">L", 0x9001))), "keeps the SPI"),
+    ("move to tunnel mode", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, *TO, attr(SA_MODE, b"\x01")), "Unsupported attribute"),
+    ("move with an encap beside the SA's id", SA_MOVE,
+     nest(A_SA, *GOOD_ID, nest(SA_ENCAP)) + nest(A_MOVE_TO, *TO), "new encap in NFSEC_A_MOVE_TO"),
+    ("move without where to", SA_MOVE, MOVE_ID, "needs where to"),
+    ("move without the new src", SA_MOVE, MOVE_ID + nest(A_MOVE_TO, TO[1]), "new src and dst"),
+    ("move to IPv6 addresses", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, attr(SA_SRC6, DST6), attr(SA_DST6, DST6)),
+     "cannot change the SA's address family"),
+    ("move to an IPv4 src and IPv6 dst", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, TO[0], attr(SA_DST6, DST6)), "an IPv4 address with an IPv6"),
+    ("move with encap dport 0", SA_MOVE,
+     MOVE_ID + nest(A_MOVE_TO, *TO, nest(SA_ENCAP, attr(1, struct.pack("=H", 2)),
+                                         attr(2, struct.pack(">H", 4500)),
+                                         attr(3, struct.pack(">H", 0)))), "non-zero ports"),
+    ("move of another src", SA_MOVE,
+     nest(A_SA, attr(SA_SRC, ip("10.9.0.3")), *GOOD_ID[1:]) + nest(A_MOVE_TO, *TO),
+     "its src is another"),
+    ("move of no SA", SA_MOVE,
+     nest(A_SA, *GOOD_ID[:3], attr(SA_SPI, struct.pack(">L", 0x9999))) + nest(A_MOVE_TO, *TO),
+     "no such SA to move"),
+    ("move, validate only", SA_MOVE, MOVE_ID + nest(A_MOVE_TO, *TO) + attr(A_VALIDATE, b""),
+     "validate is for add and update only"),
+]
+
+
+def move():
+    g = Genl()
+    fam = g.family("nfsec")
+    err, msg, _ = g.request(fam, SA_ADD, nest(A_SA, *GOOD_ID, GOOD_AEAD))
+    if err:
+        sys.exit(f"sa add: {os.strerror(err)}: {msg}")
+    _, _, before = g.request(fam, SA_GET, MOVE_ID)
+    bad = run_cases(g, fam, MOVE_CASES)
+    _, _, after = g.request(fam, SA_GET, MOVE_ID)
+    if after != before:
+        print("# FAIL: the SA changed under the refused moves")
+        bad += 1
+    else:
+        print("# ok: the SA is as it was (SA_GET reply the same)")
+    g.request(fam, SA_DEL, MOVE_ID)
+    sys.exit(1 if bad else 0)
+
+
 def run_cases(g, fam, cases):
     bad = 0
     for what, cmd, payload, *want in cases:
@@ -372,6 +438,9 @@ def add_aead(spi, name, key, icv):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "allocspi":
         allocspi()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "move":
+        move()
         return
     if len(sys.argv) > 1 and sys.argv[1] == "aead":
         icv = int(sys.argv[5], 0) if len(sys.argv) > 5 else None

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nfsec: `nfsec monitor`, the module's events as ip xfrm monitor prints
- * xfrm's: the object as `show` prints it, after "Updated ", "Deleted " or
+ * xfrm's: the object as `show` prints it, after "Updated ", "Deleted ",
+ * "Moved " (an SA as it is after SA_MOVE; ip has no such event) or
  * "Expired " (then "hard 0" or "hard 1"). Two lines differ: "Flushed
  * state" and "Flushed policy" (ip adds "proto P" or "ptype main"), and
  * "acquire sel SELECTOR" then the policy that asks for an SA (ip prints
@@ -24,6 +25,7 @@ static const struct {
 } events[] = {
 	{ NFSEC_CMD_SA_ADD, WANT_SA, "add", "" },
 	{ NFSEC_CMD_SA_UPDATE, WANT_SA, "update", "Updated " },
+	{ NFSEC_CMD_SA_MOVE, WANT_SA, "move", "Moved " },
 	{ NFSEC_CMD_SA_DEL, WANT_SA, "del", "Deleted " },
 	{ NFSEC_CMD_SA_FLUSH, WANT_SA, "flush", "Flushed state" },
 	{ NFSEC_CMD_SA_EXPIRE, WANT_SA, "expire", "Expired " },

@@ -95,6 +95,18 @@ void put_addr(struct nl_msg *msg, int t4, int t6, const struct addr *a)
 		nla_put(msg, t4, sizeof(a->v4), &a->v4);
 }
 
+int put_endpoints(struct nl_msg *msg, struct nlattr *nest, const char *what,
+		  const struct addr *src, int s4, int s6,
+		  const struct addr *dst, int d4, int d6)
+{
+	if (same_family(what, src, dst) < 0)
+		return -EINVAL;
+	put_addr(msg, s4, s6, src);
+	put_addr(msg, d4, d6, dst);
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 int get_u64(const char *s, uint64_t *v)
 {
 	char *end;

@@ -80,12 +80,8 @@ static int parse_tmpl(int *i, int argc, char **argv, struct nl_msg *m)
 			nla_put_u8(m, NFSEC_TMPL_A_LEVEL, v8);
 		}
 	}
-	if (same_family("tmpl", &src, &dst) < 0)
-		return -EINVAL;
-	put_addr(m, NFSEC_TMPL_A_SRC, NFSEC_TMPL_A_SRC6, &src);
-	put_addr(m, NFSEC_TMPL_A_DST, NFSEC_TMPL_A_DST6, &dst);
-	nla_nest_end(m, nest);
-	return 0;
+	return put_endpoints(m, nest, "tmpl", &src, NFSEC_TMPL_A_SRC, NFSEC_TMPL_A_SRC6,
+			     &dst, NFSEC_TMPL_A_DST, NFSEC_TMPL_A_DST6);
 }
 
 /* Policy words into an open POLICY nest; @add allows the add-only words. */

@@ -409,6 +409,7 @@ static const struct attr_desc top_d[NFSEC_A_MAX + 1] = {
 	N(NFSEC_A_SA, "SA", sa_d), N(NFSEC_A_POLICY, "POLICY", pol_d),
 	A(NFSEC_A_SPI_MIN, "SPI_MIN", 'N'), A(NFSEC_A_SPI_MAX, "SPI_MAX", 'N'),
 	A(NFSEC_A_SPI_TIMEOUT, "SPI_TIMEOUT", '4'),
+	N(NFSEC_A_MOVE_TO, "MOVE_TO", sa_d),
 };
 
 static void dump_attrs(const char *path, struct nlattr *head, int len,
@@ -487,6 +488,7 @@ void dump_request(struct nl_msg *msg)
 		[NFSEC_CMD_STATS_GET] = "STATS_GET",
 		[NFSEC_CMD_VERSION_GET] = "VERSION_GET",
 		[NFSEC_CMD_SA_ALLOCSPI] = "SA_ALLOCSPI",
+		[NFSEC_CMD_SA_MOVE] = "SA_MOVE",
 	};
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct genlmsghdr *g = nlmsg_data(nlh);

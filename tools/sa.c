@@ -14,6 +14,8 @@ void usage_sa(FILE *f)
 	      "        [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ] [ flag FLAG-LIST ]\n"
 	      "        [ sel SELECTOR ] [ LIMIT-LIST ] [ encap ENCAP ] [ mss { auto | off | N } ]\n"
 	      "       nfsec sa { del | get } ID\n"
+	      "       nfsec sa move ID to src ADDR dst ADDR [ encap { ENCAP | none } ]\n"
+	      "        [ reqid REQID ]\n"
 	      "       nfsec [ -s ] [ -j ] sa { show | list } [ ID ] [ nokeys ]\n"
 	      "       nfsec sa flush [ proto XFRM-PROTO ]\n"
 	      "       nfsec sa count\n"
@@ -204,6 +206,27 @@ static int word_args(const char *w, bool full)
 	return 0;
 }
 
+/* ENCAP := espinudp SPORT DPORT OADDR, the four words at @v */
+static int put_encap(struct nl_msg *m, char **v)
+{
+	struct nlattr *nest;
+	struct addr oaddr;
+	uint16_t p1, p2;
+
+	if (strcmp(v[0], "espinudp"))
+		return parse_fail("encap %s is not supported by nfsec (espinudp)",
+				  v[0]);
+	if (get_port(v[1], &p1) || get_port(v[2], &p2) || get_addr(v[3], &oaddr))
+		return -EINVAL;
+	nest = nla_nest_start(m, NFSEC_SA_A_ENCAP | NLA_F_NESTED);
+	nla_put_u16(m, NFSEC_ENCAP_A_TYPE, 2);
+	nla_put_u16(m, NFSEC_ENCAP_A_SPORT, p1);
+	nla_put_u16(m, NFSEC_ENCAP_A_DPORT, p2);
+	put_addr(m, NFSEC_ENCAP_A_OADDR, NFSEC_ENCAP_A_OADDR6, &oaddr);
+	nla_nest_end(m, nest);
+	return 0;
+}
+
 #define NEED(n) do { if (i + (n) >= argc) \
 	return parse_fail("\"%s\" needs %d argument%s", w, (n), (n) > 1 ? "s" : ""); } while (0)
 
@@ -216,8 +239,6 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 	struct limits lim = {};
 	struct nl_msg *m = a->msg;
 	uint8_t mode;
-	uint16_t p1, p2;
-	struct addr oaddr;
 	unsigned int algs = 0;
 	int i, n, err;
 
@@ -279,21 +300,9 @@ static int parse_sa(int argc, char **argv, struct sa_args *a, bool full)
 				return -EINVAL;
 			i += 2;
 		} else if (!strcmp(w, "encap")) {
-			struct nlattr *nest;
-
 			NEED(4);
-			if (strcmp(argv[i + 1], "espinudp"))
-				return parse_fail("encap %s is not supported by nfsec (espinudp)",
-						  argv[i + 1]);
-			if (get_port(argv[i + 2], &p1) || get_port(argv[i + 3], &p2) ||
-			    get_addr(argv[i + 4], &oaddr))
+			if (put_encap(m, argv + i + 1))
 				return -EINVAL;
-			nest = nla_nest_start(m, NFSEC_SA_A_ENCAP | NLA_F_NESTED);
-			nla_put_u16(m, NFSEC_ENCAP_A_TYPE, 2);
-			nla_put_u16(m, NFSEC_ENCAP_A_SPORT, p1);
-			nla_put_u16(m, NFSEC_ENCAP_A_DPORT, p2);
-			put_addr(m, NFSEC_ENCAP_A_OADDR, NFSEC_ENCAP_A_OADDR6, &oaddr);
-			nla_nest_end(m, nest);
 			i += 4;
 		} else if (!strcmp(w, "mss")) {
 			const char *v = argv[++i];
@@ -671,6 +680,91 @@ fail:
 	return err;
 }
 
+/*
+ * The words after "to": the SA's new addresses, and its new encap or none;
+ * without encap it keeps its own.
+ */
+static int move_to(struct nl_msg *m, int argc, char **argv)
+{
+	struct addr src = {}, dst = {};
+	struct nlattr *nest;
+	uint32_t reqid;
+	int i;
+
+	nest = nla_nest_start(m, NFSEC_A_MOVE_TO | NLA_F_NESTED);
+	for (i = 0; i < argc; i += 2) {
+		const char *w = argv[i];
+
+		if (i + 1 >= argc)
+			return parse_fail("\"%s\" needs an argument", w);
+		if (!strcmp(w, "src") || !strcmp(w, "dst")) {
+			if (get_addr(argv[i + 1], w[0] == 's' ? &src : &dst))
+				return -EINVAL;
+		} else if (!strcmp(w, "reqid")) {
+			if (get_u32(argv[i + 1], &reqid))
+				return -EINVAL;
+			nla_put_u32(m, NFSEC_SA_A_REQID, reqid);
+		} else if (!strcmp(w, "encap") && !strcmp(argv[i + 1], "none")) {
+			/* An empty nest (libnl's nla_nest_end() drops one). */
+			nla_put(m, NFSEC_SA_A_ENCAP | NLA_F_NESTED, 0, NULL);
+		} else if (!strcmp(w, "encap")) {
+			if (i + 4 >= argc)
+				return parse_fail("\"encap\" needs none or 4 arguments");
+			if (put_encap(m, argv + i + 1))
+				return -EINVAL;
+			i += 3;
+		} else {
+			return parse_fail("unsupported word \"%s\" after \"to\" (src, dst, encap, reqid)",
+					  w);
+		}
+	}
+	if (!src.family || !dst.family)
+		return parse_fail("sa move: \"to\" needs src and dst");
+	return put_endpoints(m, nest, "sa move", &src, NFSEC_SA_A_SRC, NFSEC_SA_A_SRC6,
+			     &dst, NFSEC_SA_A_DST, NFSEC_SA_A_DST6);
+}
+
+/* sa move ID to src ADDR dst ADDR [ encap ... ] [ reqid N ] */
+static int sa_move(int argc, char **argv)
+{
+	struct sa_args a = {};
+	struct nlattr *nest;
+	int i, err;
+
+	a.msg = nfsec_msg(NFSEC_CMD_SA_MOVE, 0);
+	nest = nla_nest_start(a.msg, NFSEC_A_SA | NLA_F_NESTED);
+	for (i = 0; i < argc && strcmp(argv[i], "to"); i += 2) {
+		err = i + 1 < argc ? id_word(&a, argv[i], argv[i + 1]) :
+		      parse_fail("\"%s\" needs an argument", argv[i]);
+		if (err > 0)
+			err = parse_fail("unsupported word \"%s\" (sa move ID to src ADDR dst ADDR ...): the SA keeps its keys and settings",
+					 argv[i]);
+		if (err)
+			goto fail;
+	}
+	err = -EINVAL;
+	if (i >= argc) {
+		parse_fail("sa move: needs \"to\" and the new addresses");
+		goto fail;
+	}
+	if (!a.dst.family || !a.have_proto || !a.have_spi) {
+		parse_fail("sa move: an SA is identified by dst, proto and spi (missing %s)",
+			   !a.dst.family ? "dst" : !a.have_proto ? "proto" : "spi");
+		goto fail;
+	}
+	if (same_family("sa move", &a.src, &a.dst) < 0)
+		goto fail;
+	put_id(&a);
+	nla_nest_end(a.msg, nest);
+	err = move_to(a.msg, argc - i - 1, argv + i + 1);
+	if (err)
+		goto fail;
+	return nfsec_talk(a.msg, "sa move", NULL, NULL);
+fail:
+	nfsec_msg_free(a.msg);
+	return err;
+}
+
 static int sa_flush(int argc, char **argv)
 {
 	struct nl_msg *msg;
@@ -721,6 +815,8 @@ int do_sa(int argc, char **argv)
 		return sa_flush(argc, argv);
 	if (!strcmp(cmd, "allocspi"))
 		return sa_allocspi(argc, argv);
+	if (!strcmp(cmd, "move"))
+		return sa_move(argc, argv);
 	if (!strcmp(cmd, "count")) {
 		if (argc)
 			return parse_fail("unsupported word \"%s\" (sa count)", argv[0]);

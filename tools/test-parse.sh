@@ -87,6 +87,23 @@ bad "sa allocspi dst 10.0.0.2 proto esp min 1" "\"min\" and \"max\" go together"
 bad "sa allocspi src 10.0.0.1 proto esp" "needs dst and proto (missing dst)"
 bad "sa allocspi dst 10.0.0.2 proto esp enc x y" "unsupported word \"enc\""
 bad "-atomic -batch - <<<\$'sa allocspi dst 10.0.0.2 proto esp'" "not in an -atomic batch"
+ok "sa move $ID to src 10.0.0.1 dst 10.0.0.3 encap espinudp 4500 4501 0.0.0.0 reqid 9" \
+	NFSEC_CMD_SA_MOVE "SA.SRC 10.0.0.1" "SA.DST 10.0.0.2" "SA.SPI 0x00001000" "SA.PROTO 50" \
+	"MOVE_TO.SRC 10.0.0.1" "MOVE_TO.DST 10.0.0.3" "MOVE_TO.ENCAP.SPORT 4500" \
+	"MOVE_TO.ENCAP.DPORT 4501" "MOVE_TO.ENCAP.OADDR 0.0.0.0" "MOVE_TO.REQID 9"
+ok "sa move dst 2001:db8::2 proto ah spi 7 to dst 2001:db8::3 src 2001:db8::1" \
+	"SA.DST6 2001:db8::2" "MOVE_TO.SRC6 2001:db8::1" "MOVE_TO.DST6 2001:db8::3"
+ok "sa move $ID to src 10.0.0.1 dst 10.0.0.2 encap none" "MOVE_TO.ENCAP"
+bad "sa move $ID" "needs \"to\" and the new addresses"
+bad "sa move $ID to src 10.0.0.1" "\"to\" needs src and dst"
+bad "sa move $ID to src 10.0.0.1 dst 2001:db8::3" "an IPv4 address with an IPv6 one"
+bad "sa move dst 10.0.0.2 proto esp to src 10.0.0.1 dst 10.0.0.3" "(missing spi)"
+bad "sa move $ID enc 'cbc(aes)' 0x00 to src 10.0.0.1 dst 10.0.0.3" "unsupported word \"enc\""
+bad "sa move $ID to src 10.0.0.1 dst 10.0.0.3 aead x y 128" "unsupported word \"aead\" after \"to\""
+bad "sa move $ID to src 10.0.0.1 dst 10.0.0.3 encap espinudp 4500" "\"encap\" needs none or 4 arguments"
+bad "sa move $ID to src 10.0.0.1 dst 10.0.0.3 encap espinudp 4500 0x1ffff 0.0.0.0" "port"
+bad "sa move $ID to src 10.0.0.1 dst" "\"dst\" needs an argument"
+bad "-atomic -batch - <<<\$'sa move $ID to src 10.0.0.1 dst 10.0.0.3'" "not in an -atomic batch"
 ok "-s -j sa list spi 0x1000 nokeys" "[NFSEC_CMD_SA_GET dump"
 ok "sa flush" NFSEC_CMD_SA_FLUSH
 ok "sa flush proto ah" "SA.PROTO 51"

@@ -79,6 +79,10 @@ int get_prefix(const char *s, struct addr *a, uint8_t *plen);
 /* The family of addresses that must agree, or 0; fails if they do not. */
 int same_family(const char *what, const struct addr *a, const struct addr *b);
 void put_addr(struct nl_msg *msg, int t4, int t6, const struct addr *a);
+/* Source and destination of one family into @nest, then its end. */
+int put_endpoints(struct nl_msg *msg, struct nlattr *nest, const char *what,
+		  const struct addr *src, int s4, int s6,
+		  const struct addr *dst, int d4, int d6);
 struct addr addr_get(struct nlattr **tb, int t4, int t6);
 bool addr_eq(const struct addr *a, const struct addr *b);
 int get_u32(const char *s, uint32_t *v);

@@ -55,6 +55,20 @@
  *   from any socket; SA_DEL of it releases it. Reservations count against
  *   the max_sas module parameter.
  *
+ * NFSEC_CMD_SA_MOVE (do), as xfrm's XFRM_MSG_MIGRATE of one SA
+ *   NFSEC_A_SA: nest of DST, SPI, PROTO and optional SRC: the SA as it is
+ *     (with SRC, only if its source is that)
+ *   NFSEC_A_MOVE_TO: nest of SRC and DST, the SA's new addresses (of its
+ *     family: a move cannot change it), and optional ENCAP, its new
+ *     ESP-in-UDP ports and original address (without it, the SA keeps its
+ *     encap, or none)
+ *   the SA goes to its new addresses and ports with everything else it
+ *   has: keys and transforms, sequence numbers, replay window, lifetimes
+ *   and their use, counters, times; its identity becomes (new DST, SPI,
+ *   PROTO), which no other SA nor SPI reservation may have (-EEXIST). Any
+ *   other attribute in either nest is refused. NFSEC_A_VALIDATE is refused.
+ *   The "events" group gets SA_MOVE with the SA as it is now.
+ *
  * NFSEC_CMD_POLICY_ADD (do)
  *   NFSEC_A_POLICY: nest
  *     SEL, DIR, PRIORITY, ACTION, TMPL (nest NFSEC_TMPL_A_*, optional)
@@ -80,7 +94,7 @@
  * NFSEC_CMD_VERSION_GET (do)
  *   reply: NFSEC_A_VERSION (string)
  *
- * Events: SA_ADD, SA_UPDATE, SA_DEL, SA_FLUSH, POLICY_ADD, POLICY_UPDATE,
+ * Events: SA_ADD, SA_UPDATE, SA_MOVE, SA_DEL, SA_FLUSH, POLICY_ADD, POLICY_UPDATE,
  * POLICY_DEL, POLICY_FLUSH are multicast to "events" with the object as in a dump
  * (flushes without one). Joining "events" needs CAP_NET_ADMIN too.
  * SA_EXPIRE, an event only, carries the SA and NFSEC_A_EXPIRE_HARD: 0 when
@@ -132,6 +146,7 @@ enum nfsec_cmd {
 	NFSEC_CMD_SA_ACQUIRE,		/* event only */
 	NFSEC_CMD_SA_ALLOCSPI,
 	NFSEC_CMD_SA_MAPPING,		/* event only */
+	NFSEC_CMD_SA_MOVE,
 	__NFSEC_CMD_MAX
 };
 #define NFSEC_CMD_MAX (__NFSEC_CMD_MAX - 1)
@@ -153,6 +168,7 @@ enum nfsec_attr {
 				 * reservation lasts */
 	NFSEC_A_SPI_COUNT,	/* u32, STATS_GET: SPI reservations */
 	NFSEC_A_MAPPING,	/* nest: NFSEC_MAP_A_*, SA_MAPPING */
+	NFSEC_A_MOVE_TO,	/* nest: NFSEC_SA_A_*, SA_MOVE: SRC, DST, ENCAP */
 	__NFSEC_A_MAX
 };
 #define NFSEC_A_MAX (__NFSEC_A_MAX - 1)
