@@ -50,7 +50,7 @@
 #   2. through each CHILD_SA, pings of 56, 1000 and 1400 bytes (1300 for x509), one of each,
 #      a -> b and b -> a, all at once (x509: through the tunnel both IPv6 and IPv4): all
 #      answered, and each of a's SAs counted exactly 6 packets per address pair;
-#   3. 256 KiB over TCP each way through each CHILD_SA (x509: the tunnel both IPv6 and IPv4), all
+#   3. 2 MiB over TCP each way through each CHILD_SA (x509: the tunnel both IPv6 and IPv4), all
 #      at once, sha256 compared;
 #   4. on a's eth0 (both directions) every IPv4 and IPv6 packet from the first IKE message to
 #      the end is ESP with one of the four SPIs, or UDP 500/4500, or ICMPv6 neighbour or
@@ -88,7 +88,7 @@ ike_setup
 CASES=${IKE_CASES:-"psk-a psk-b x509"}
 # charon's inbound SPIs on a (charon.spi_min, spi_max); the test reserves all but two of them
 SPI_BASE=0xc0de0000 SPI_N=10 SPI_FREE="5 8"
-XFER_BYTES=262144
+XFER_BYTES=2097152
 # ESP reaches the receiver out of order here, legitimately: a veth delivers each packet through
 # the backlog of the vCPU that sent it, and on a loaded host one vCPU's softirq lags the other's.
 # Seen on a's eth0: packets up to 134 (nfsec on a) and 308 (xfrm on a) behind the highest before
