@@ -11,7 +11,7 @@
 #                                  when this kernel cannot load it): see Documentation/testing.rst.
 #                                  It builds the charon plugin too (make ike) when it can:
 #                                  ike_establish.sh skips without it
-#                                  [JOBS=N] tests at once (default 2); [NFSEC_NO_SKIP=1] a skip fails (as CI=true).
+#                                  [JOBS=N] tests at once (default 3); [NFSEC_NO_SKIP=1] a skip fails (as CI=true).
 #                                  Settings from the environment (LEFT, RIGHT, COMBOS, NFSEC_KO, ...)
 #                                  pass through, and are printed as overrides
 #   make fuzz [FUZZ=genl|pkt|all] [FUZZ_COUNT=100000] [FUZZ_SECS=600] [FUZZ_SEED=N]

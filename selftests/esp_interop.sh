@@ -18,7 +18,7 @@
 #                    with flag align4, to 4 (selftests/ah_interop.sh runs these)
 #   ah96, ah256      AH with hmac(sha256) truncated to 96 bits, and the full 256
 #   NAME+esn         any of these with `flag esn replay-window 128`, every SA starting at
-#                    sequence 0xffffff00: the TCP transfer crosses 2^32 both ways, and the
+#                    sequence 0xffffff80: the TCP transfer crosses 2^32 both ways, and the
 #                    SAs are checked past it afterwards (high half 1)
 #   NAME+udp         ESP in UDP (encap espinudp 4500 4500); over IPv6 the datagrams' UDP
 #                    checksums are checked with tshark (all there and right)
@@ -30,7 +30,7 @@
 #   1. pings of 56, 1000 and 1400 bytes, two of each, a -> b and b -> a: all answered; nfsec's
 #      tx_packets and rx_packets move by exactly 12 each (6 requests, 6 replies per way), but
 #      in 4in6, where the 1400-byte IPv4 packets leave as two fragments each (tx_frag_inner 4);
-#   2. 1 MB over TCP each way, sha256 compared; captured on both sides' outgoing eth0: every
+#   2. 256 KiB over TCP each way, sha256 compared; captured on both sides' outgoing eth0: every
 #      packet of the outer family on the link (but ICMPv6's neighbour discovery) is ESP with
 #      the configured SPIs; nfsec counted exactly the ESP it
 #      put on the wire and the ESP the peer put there; xfrm's SA counted every packet nfsec sent
@@ -56,7 +56,9 @@ for c in $CASES; do
 done
 
 SPI_AB=0x00000100 SPI_BA=0x00000200
-ESN_START=0xffffff00
+ESN_START=0xffffff80
+# bytes over TCP each way per case: about 180 full-size packets, and as many ACKs
+XFER=262144
 tmp=$(mktemp -d)
 defer "rm -rf $tmp"
 CAP_SNAPLEN=64
@@ -190,13 +192,16 @@ check_esn_crossed()
 # checksum, and a right one (RFC 8200 8.1)
 check_udp6_csum()
 {
-	local ns n bad zero
+	local ns n seen zero bad
 	for ns in a b; do
 		n=$(cap_count "$tmp/$ns.pcap" "udp port 4500")
-		bad=$(tshark -r "$tmp/$ns.pcap" -o udp.check_checksum:TRUE \
-			-Y 'udp.port == 4500 && udp.checksum.status != 1' 2>/dev/null | wc -l)
-		zero=$(tshark -r "$tmp/$ns.pcap" -Y 'udp.port == 4500 && udp.checksum == 0' \
-			2>/dev/null | wc -l)
+		# one pass of tshark (it takes seconds to start under TCG): each datagram's checksum
+		# and tshark's verdict on it (1: good; a zero one is 4, illegal in IPv6)
+		read -r seen zero bad < <(tshark -r "$tmp/$ns.pcap" -o udp.check_checksum:TRUE \
+			-Y 'udp.port == 4500' -T fields -e udp.checksum -e udp.checksum.status \
+			2>/dev/null | awk '{ n++ } $1 == "0x0000" { z++ } $2 != 1 { b++ }
+				END { print n + 0, z + 0, b + 0 }')
+		check_eq "ESP-in-UDP datagrams from $ns tshark read (tcpdump counted $n)" "$seen" "$n"
 		check_eq "ESP-in-UDP datagrams from $ns with a zero checksum" "$zero" 0
 		check_eq "ESP-in-UDP datagrams from $ns whose checksum tshark finds wrong (of $n)" \
 			"$bad" 0
@@ -241,15 +246,15 @@ run_case()
 	snap
 	CAP_SNAPLEN=64 CAP_BUFFER=
 	if [[ $alg == *+udp* && $L3 == ip6 ]]; then
-		# whole packets of 1 MB each way: a buffer (KiB) that holds them all
+		# whole packets of 256 KiB each way: a buffer (KiB) that holds them all
 		CAP_SNAPLEN=0 CAP_BUFFER=65536
 		ip netns exec "$a" ethtool -K eth0 tx off >/dev/null
 		ip netns exec "$b" ethtool -K eth0 tx off >/dev/null
 	fi
 	cap_start "$a" eth0 "$tmp/a.pcap" "-Q out $IP"
 	cap_start "$b" eth0 "$tmp/b.pcap" "-Q out $IP"
-	xfer "$a" "$b" "$TO_B" 5001 1048576
-	xfer "$b" "$a" "$TO_A" 5002 1048576
+	xfer "$a" "$b" "$TO_B" 5001 $XFER
+	xfer "$b" "$a" "$TO_A" 5002 $XFER
 	cap_stop
 	for ns in a b; do
 		grep -q "^0 packets dropped by kernel" "$tmp/$ns.pcap.log" ||
@@ -258,7 +263,7 @@ run_case()
 	wire_ab=$(cap_count "$tmp/a.pcap" "$L3 proto $PNUM and src $OUT_A and dst $OUT_B and $L3[$SPIAT:4] = $SPI_AB")
 	wire_ba=$(cap_count "$tmp/b.pcap" "$L3 proto $PNUM and src $OUT_B and dst $OUT_A and $L3[$SPIAT:4] = $SPI_BA")
 	ip_all=$(($(cap_captured "$tmp/a.pcap") + $(cap_captured "$tmp/b.pcap")))
-	((wire_ab > 500 && wire_ba > 500)) || fail "too little $P on the wire: $wire_ab a->b, $wire_ba b->a"
+	((wire_ab > 200 && wire_ba > 200)) || fail "too little $P on the wire: $wire_ab a->b, $wire_ba b->a"
 	if ((ip_all != wire_ab + wire_ba)); then
 		for ns in a b; do
 			echo "# $ns sent, not $P of its SA:"
@@ -272,7 +277,7 @@ run_case()
 	# TCP found the MTU left inside ESP: full-size packets, not ever smaller ones
 	for ns in a b; do
 		big=$(cap_count "$tmp/$ns.pcap" "$L3 proto $PNUM and $LEN")
-		check_eq "$P packets of more than 1400 bytes from $ns (over 500)" "$((big > 500))" 1
+		check_eq "$P packets of more than 1400 bytes from $ns (over 150)" "$((big > 150))" 1
 	done
 
 	check_sides "$P" "$wire_ab" "$wire_ba"

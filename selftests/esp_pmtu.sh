@@ -14,7 +14,7 @@
 #   1346 bytes (-s 1318) pass, and leave as exactly 1400-byte ESP packets;
 #   1347 bytes (-s 1319) and 1400 bytes (-s 1372): ICMP "need to frag (mtu 1346)" from gwA,
 #   tx_frag_needed +1 each on an nfsec gwA; the same from gwB for h2 -> h1;
-# then 2 MB of TCP each way with MSS clamping off (nfsec's `mss off`), so only PMTU discovery
+# then 512 KiB of TCP each way with MSS clamping off (nfsec's `mss off`), so only PMTU discovery
 # can make it fit: sha256 matches, no outer packet over 1400, no fragments.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/esp_lib.sh"
@@ -122,8 +122,8 @@ ip -n "$h1" route flush cache
 ip -n "$h2" route flush cache
 cap_start "$gwA" wan0 "$tmp/wan2.pcap" "ip"
 fa=$(frag_needed "$gwA" "$LEFT") fb=$(frag_needed "$gwB" "$RIGHT")
-xfer "$h1" "$h2" 10.2.0.6 5001 2097152
-xfer "$h2" "$h1" 10.1.0.2 5002 2097152
+xfer "$h1" "$h2" 10.2.0.6 5001 524288
+xfer "$h2" "$h1" 10.1.0.2 5002 524288
 cap_stop
 check_eq "outer packets over 1400 bytes or fragments during TCP" \
 	"$(cap_count "$tmp/wan2.pcap" "ip[2:2] > 1400 or ip[6:2] & 0x3fff != 0")" 0

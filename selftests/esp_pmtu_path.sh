@@ -27,7 +27,7 @@
 #
 # IPv4 (4in4 and transport, each bare and in UDP, encap espinudp 4500 4500), per case, with
 # fresh SAs and every route cache flushed:
-#   1. 2 MB over TCP h1 -> h2 (transport: gwA -> gwB): sha256 matches within 30 s;
+#   1. 512 KiB over TCP h1 -> h2 (transport: gwA -> gwB): sha256 matches within 30 s;
 #   2. DF pings of 1400 bytes from h1 (gwA): one is refused with exactly the MTU above, from
 #      gwA ("Frag needed") or locally ("message too long"); a DF ping of that size passes;
 #   3. nfsec on gwA: the refused ping counts tx_frag_needed and took no sequence number (the
@@ -262,7 +262,7 @@ run_case()
 	fi
 	echo "# -- $what ESP ($((SECONDS - t0)) s)"
 	is_nfsec "$LEFT" && read -r p0 x x <<<"$(gwA_state)"
-	xfer "$from" "$to" "$dst" "$port" 2097152
+	xfer "$from" "$to" "$dst" "$port" 524288
 	# the sender learnt the PMTU during TCP: refused() makes it ask the gateway's path again
 	refused "$what" "$from" "$dst" "$want"
 	check_eq "$what: DF ping of $want bytes" "$(df_refused "$from" "$dst" $((want - 28)))" fits

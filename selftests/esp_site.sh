@@ -9,7 +9,7 @@
 #      fd01::2  ---  fd01::1      fd00::1 ==ESP==  fd00::2      fd02::1  ---  fd02::2
 #
 # gwA is LEFT, gwB RIGHT (nfsec or xfrm each). For each family: pings each way, 5 of them with
-# nfsec's counters moving by exactly 5, and 1 MB over TCP each way with matching sha256. Captured
+# nfsec's counters moving by exactly 5, and 256 KiB over TCP each way with matching sha256. Captured
 # during the transfers: the hosts' links carry no ESP; between the gateways every IPv4 and IPv6
 # packet (but ICMPv6's neighbour discovery) is ESP of that family's SPIs, each direction its own;
 # nfsec counted exactly the ESP on the wire; no drop counter moved.
@@ -113,8 +113,8 @@ cap_start "$gwA" wan0 "$tmp/wanA.pcap" "-Q out"
 cap_start "$gwB" wan0 "$tmp/wanB.pcap" "-Q out"
 snap
 for f in 4 6; do
-	xfer "$h1" "$h2" "${HOST_2[$f]}" 5001 1048576
-	xfer "$h2" "$h1" "${HOST_1[$f]}" 5002 1048576
+	xfer "$h1" "$h2" "${HOST_2[$f]}" 5001 262144
+	xfer "$h2" "$h1" "${HOST_1[$f]}" 5002 262144
 done
 cap_stop
 for c in h1 h2 wanA wanB; do
@@ -129,13 +129,13 @@ for f in 4 6; do
 	l3=${L3[$f]}
 	h1_tcp=$(cap_count "$tmp/h1.pcap" "$l3 and tcp")
 	h2_tcp=$(cap_count "$tmp/h2.pcap" "$l3 and tcp")
-	((h1_tcp > 500 && h2_tcp > 500)) ||
+	((h1_tcp > 200 && h2_tcp > 200)) ||
 		fail "IPv$f: too few TCP packets seen on the hosts' links: $h1_tcp, $h2_tcp"
 	wan_all=$(($(cap_count "$tmp/wanA.pcap" "$l3") + $(cap_count "$tmp/wanB.pcap" "$l3")))
 	wan_ab=$(cap_count "$tmp/wanA.pcap" "$l3 and esp and src ${WAN_A[$f]} and dst ${WAN_B[$f]}")
 	wan_ba=$(cap_count "$tmp/wanB.pcap" "$l3 and esp and src ${WAN_B[$f]} and dst ${WAN_A[$f]}")
 	wan_esp=$((wan_ab + wan_ba))
-	((wan_esp > 500)) || fail "IPv$f: only $wan_esp ESP packets between the gateways"
+	((wan_esp > 400)) || fail "IPv$f: only $wan_esp ESP packets between the gateways"
 	if ((wan_all != wan_esp)); then
 		for c in wanA wanB; do
 			tcpdump -r "$tmp/$c.pcap" -n -v "$l3 and not esp" 2>/dev/null | head -n 6 | sed 's/^/# /'

@@ -43,6 +43,16 @@
 #   dmesg_bad [FILE]          print lines of a kernel log (stdin or FILE) that mean a kernel bug
 
 set -e
+
+# NFSEC_TRACE=DIR (make check NFSEC_TRACE=1 makes one in the run's folder): every test shell
+# and subshell traces each command it runs, with the time, into DIR/TEST.trace, for
+# selftests/trace_profile.py to show where a test spends its time.
+if [[ -n ${NFSEC_TRACE:-} && -d $NFSEC_TRACE && ${0##*/} != run_tests.sh ]]; then
+	exec {_trace_fd}>>"$NFSEC_TRACE/${0##*/}.trace"
+	BASH_XTRACEFD=$_trace_fd
+	PS4='+${EPOCHREALTIME} ${BASHPID} ${BASH_SOURCE[0]##*/}:${LINENO} '
+	set -x
+fi
 export LC_ALL=C
 SELFTESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # NFSEC_INSTALLED=1 (make check-pkg): the installed tool, /usr/sbin/nfsec, not the tree's.

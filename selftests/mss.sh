@@ -12,7 +12,7 @@
 #      at the far host with MSS exactly 1406, whichever gateway implements what (nfsec clamps
 #      both what it sends into the tunnel and what comes out of it, so one nfsec gateway is
 #      enough); mss_clamped of the nfsec gateways rises by exactly 2 per connection;
-#   2. 2 MB each way with DF set (Linux's default): sha256 matches, not one ICMP
+#   2. 512 KiB each way with DF set (Linux's default): sha256 matches, not one ICMP
 #      fragmentation-needed on either host's link, tx_frag_needed unchanged, no outer packet
 #      over 1500 bytes and no fragment between the gateways;
 #   3. `mss 1300` on nfsec's SAs: the far host sees 1300; `mss off`: it sees 1460 and
@@ -157,12 +157,12 @@ connections()
 	check_eq "MSS of h2's SYN as h1 sees it" "$(syn_mss "$tmp/h1.pcap" "tcp-syn and dst port 5002")" "$want"
 }
 
-# automatic MSS WANT, 2 MB each way; WIRE: the pcap filter of the outer packets
+# automatic MSS WANT, 512 KiB each way; WIRE: the pcap filter of the outer packets
 automatic()
 {
 	local want=$1 wire=$2 c0 f0 full
 	c0=$(counter mss_clamped) f0=$(counter tx_frag_needed)
-	connections "$want" 2097152
+	connections "$want" 524288
 	check_eq "mss_clamped of the nfsec gateways, 2 connections" "$(($(counter mss_clamped) - c0))" 4
 	check_eq "ICMP need-to-frag on the hosts' links" \
 		"$(($(cap_count "$tmp/h1.pcap" "icmp[icmptype] = 3 and icmp[icmpcode] = 4") +
@@ -172,7 +172,7 @@ automatic()
 		"$(cap_count "$tmp/wan.pcap" "ip[2:2] > 1500 or ip[6:2] & 0x3fff != 0")" 0
 	full=$(cap_count "$tmp/wan.pcap" "$wire and ip[2:2] = 1500")
 	((full > 500)) || fail "only $full packets ($wire) of exactly 1500 bytes: the clamped MSS does not fill the link"
-	pass "2 MB each way at MSS $want: $full packets ($wire) of exactly 1500 bytes, no fragmentation"
+	pass "512 KiB each way at MSS $want: $full packets ($wire) of exactly 1500 bytes, no fragmentation"
 }
 
 # 1 and 2

@@ -14,7 +14,7 @@
 # hmac(sha256) 128 in transport mode, with nfsec on b ChaCha20-Poly1305 in tunnel mode; the
 # probes and the rebinding run on the last case, GCM in tunnel mode):
 #   1. pings of 56, 1000, 1400 bytes each way; nfsec's tx/rx_packets move by exactly 12;
-#   2. 1 MB over TCP each way, sha256 compared (in transport mode every TCP checksum arrives
+#   2. 256 KiB over TCP each way, sha256 compared (in transport mode every TCP checksum arrives
 #      wrong, since the NAT rewrote the addresses it covers: the receiver fixes it up); on the
 #      link between nat and b every IPv4 packet is UDP, port 4500 on b's side, with the SAs' SPIs
 #      after the UDP header; what nfsec sent has UDP checksum 0; nfsec counted exactly what is
@@ -193,8 +193,8 @@ run_case()
 	snap
 	# on nat's end of the link: xfrm's tunnel mode shows its decrypted packets to taps on b
 	cap_start "$nat" wan0 "$tmp/b.pcap" "ip"
-	xfer "$a" "$b" "$TO_B" 5001 1048576
-	xfer "$b" "$a" "$TO_A" 5002 1048576
+	xfer "$a" "$b" "$TO_B" 5001 262144
+	xfer "$b" "$a" "$TO_A" 5002 262144
 	cap_stop
 	grep -q "^0 packets dropped by kernel" "$tmp/b.pcap.log" ||
 		fail "tcpdump dropped packets: $(cat "$tmp/b.pcap.log")"
@@ -206,7 +206,7 @@ run_case()
 		tcpdump -r "$tmp/b.pcap" -n "ip and not ((udp port 4500) and (ip[28:4] = $SPI_AB or ip[28:4] = $SPI_BA))" 2>/dev/null |
 			head -n 6 | sed 's/^/#   /'
 	fi
-	((wire_ab > 500 && wire_ba > 500)) || fail "too little ESP in UDP on the wire: $wire_ab a->b, $wire_ba b->a"
+	((wire_ab > 200 && wire_ba > 200)) || fail "too little ESP in UDP on the wire: $wire_ab a->b, $wire_ba b->a"
 	check_eq "IPv4 packets between nat and b that are not ESP in UDP 4500 with the SPIs" \
 		"$((ip_all - wire_ab - wire_ba))" 0
 	pass "wire: only ESP in UDP 4500, $wire_ab a->b and $wire_ba b->a"

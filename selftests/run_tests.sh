@@ -18,7 +18,7 @@
 #   TEST_TIMEOUT=SECS        per-test limit on a machine as fast as the reference (default 300),
 #                            multiplied by the measured slowness of this one (see calibrate)
 #   TIMEOUT_FACTOR=F         that multiplier, instead of measuring it
-#   JOBS=N                   run up to N tests at once (default 2); a test whose script has the
+#   JOBS=N                   run up to N tests at once (default 3); a test whose script has the
 #                            line "# nfsec-selftest: exclusive" always runs alone
 #   NFSEC_NO_SKIP=1          any skip, of a test or of a sub-case, fails it (CI=true does the same)
 #   NFSEC_DMESG_CHECK=host   plan the final "dmesg" result but leave it to the caller, which
@@ -43,7 +43,7 @@ else
 fi
 ko=${NFSEC_KO:-$repo/module/nfsec.ko}
 test_timeout=${TEST_TIMEOUT:-300}
-jobs=${JOBS:-2}
+jobs=${JOBS:-3}
 no_skip=
 [[ ${NFSEC_NO_SKIP:-} == 1 || ${CI:-} == true ]] && no_skip=1
 
@@ -122,9 +122,8 @@ else
 	factor=$(awk -v c="$cal" -v r=$REF_MS 'BEGIN { f = c / r; if (f < 1) f = 1; if (f > 4) f = 4; printf "%.1f", f }')
 fi
 # A test beside another runs up to 1.6 times as long (esp_interop 150 s alone, 237 s beside
-# others): its limit grows by half when tests run at once.
-pf=1
-((jobs > 1)) && pf=1.5
+# others), beside two up to 2 times: its limit grows by half for each other test at once.
+pf=$(awk -v j="$jobs" 'BEGIN { print 1 + (j - 1) / 2 }')
 limit=$(awk -v t="$test_timeout" -v f="$factor" -v p=$pf 'BEGIN { printf "%d", t * f * p + 0.5 }')
 # The tests' own time limits follow the machine too (esp_lib.sh's xfer).
 export NFSEC_SLOWNESS=$factor

@@ -22,6 +22,8 @@
 #   VM_TIMEOUT=SECS     whole boot (default 3600: the suite takes 20-26 min in it)
 #   VM_CONSOLE=1        also copy the guest console to stderr
 #   KEEP_VM_RUN=1       keep .vm/run.XXXXXX even when everything passed
+#   NFSEC_TRACE=1       trace every test into .vm/run.XXXXXX/trace (kept): where the time goes,
+#                       by selftests/trace_profile.py .vm/run.XXXXXX/trace/TEST.trace
 # Several runs may go on at once: each has its own .vm/run.XXXXXX.
 
 set -uo pipefail
@@ -73,6 +75,10 @@ run=$(mktemp -d "$repo/.vm/run.XXXXXX") || die "mktemp"
 [[ ${CI:-} != true ]] || NFSEC_NO_SKIP=1
 [[ -z ${NFSEC_KO:-} ]] || NFSEC_KO=$ko
 : >"$run/config"
+if [[ -n ${NFSEC_TRACE:-} ]]; then
+	mkdir -p "$run/trace" && echo "NFSEC_TRACE=$run/trace" >>"$run/config"
+	KEEP_VM_RUN=1
+fi
 for v in TESTS NFSEC_KO NFSEC_INSTALLED TEST_TIMEOUT TIMEOUT_FACTOR JOBS NFSEC_NO_SKIP BENCH_CASES ROUNDS SECS \
 	 COMBOS LEFT RIGHT PERF PERF_UNDER INTEROP_CASES NATT_CASES IKE_CASES IKE_LEFT XFER_TIMEOUT \
 	 FUZZ_SEED FUZZ_COUNT FUZZ_SECS FUZZ_ROUND FUZZ_CASES NFSEC_DEBUG_KO; do
