@@ -990,7 +990,7 @@ answered_after()
 nat_case()
 {
 	local sa=$1 rt=$2 sb=$3 ia=$4 ib=$5 r port port2 want in out spi sent got lost t0 t1 first
-	local ns s ms path w nside=
+	local ns s ms w nside=
 	local -A before=()
 	is_nfsec "$ia" && nside=$sa
 	is_nfsec "$ib" && nside=$sb
