@@ -45,9 +45,10 @@
 #            selectors are the IKE addresses). With a ping every 0.05 s from a through m-tun
 #            (b's eth0 captured), 10.0.0.3/24 is added to a's eth0 and 10.0.0.1/24 deleted in
 #            one `ip -batch` (promote_secondaries: 10.0.0.3 becomes the primary; one roam event
-#            for charon's kernel-netlink): charon on a, the IKE_SA's initiator, requests the
-#            address change (UPDATE_SA_ADDRESSES from 10.0.0.3), and each side updates its
-#            CHILD_SAs (with nfsec, the plugin's update_sa: SA_MOVE). Within 60 s both charons
+#            for charon's kernel-netlink): charon on a, the IKE_SA's initiator, checks the path
+#            from 10.0.0.3 (an empty INFORMATIONAL), moves its CHILD_SAs on the answer (with
+#            nfsec, the plugin's update_sa: SA_MOVE), then sends UPDATE_SA_ADDRESSES, on which b
+#            moves its own (the charons' log lines are printed). Within 60 s both charons
 #            show a at 10.0.0.3 and the pings are answered again (the time from the address
 #            change to the first answer after the last lost ping is printed). Then: the lost
 #            pings are one run of icmp_seqs, no answer twice; swanctl, a's nfsec and b's xfrm
@@ -64,18 +65,19 @@
 #            (charon's drop policy while it replaces the policies) + tx_sa_gone + tx_no_sa; b's
 #            inbound SA counted as many but those that came while kernel-netlink's update_sa had
 #            deleted it to add it again (XfrmInNoStates), and b's outbound SA answered each but
-#            those that b's charon's drop policy blocked (XfrmOutPolBlock; no other xfrm counter
-#            may move); every answer reached a's prerouting (nft, per address), those to
-#            10.0.0.3 its input too; what reached a's input = a's inbound SA's packets +
-#            rx_no_sa; the pings lost = the sum of those drops, rx_policy_mismatch, rx_sa_gone,
-#            and the answers to 10.0.0.1 that a's stack dropped once the address was gone; no
-#            other nfsec counter moved (those that did are printed). Then 256 KiB over TCP
-#            through m-tun (sha256). On the wire, a's ESP of m-tun is numbered from the outbound
-#            SA's oseq before the ping + 1 up to its oseq now, none missing or twice, from
-#            10.0.0.1 up to the move and from 10.0.0.3 from the next number on; b's to 10.0.0.1,
-#            then from the next number on to 10.0.0.3; no other ESP; IKE between 10.0.0.3:4500
-#            and b. Three pings from 10.0.0.3 to b are counted
-#            exactly by m-tr's SAs, and no nfsec counter (nor b's xfrm one) moved since the ping.
+#            those that came while b's inbound policy was being replaced (XfrmInNoPols) or that
+#            b's charon's drop policy blocked (XfrmOutPolBlock; no other xfrm counter may move);
+#            every answer reached a's prerouting (nft, per address), those to 10.0.0.3 its input
+#            too; what reached a's input = a's inbound SA's packets + rx_no_sa; the pings lost =
+#            the sum of those drops, rx_policy_mismatch, rx_sa_gone, and the answers to 10.0.0.1
+#            that a's stack dropped once the address was gone; no other nfsec counter moved
+#            (those that did are printed). Then 256 KiB over TCP through m-tun (sha256). On
+#            the wire, a's ESP of m-tun is numbered from the outbound SA's oseq before the ping
+#            + 1 up to its oseq now, none missing or twice, from 10.0.0.1 up to the move and from
+#            10.0.0.3 from the next number on; b's to 10.0.0.1, then from the next number on to
+#            10.0.0.3; no other ESP; IKE between 10.0.0.3:4500 and b. Three pings from 10.0.0.3
+#            to b are counted exactly by m-tr's SAs, and no nfsec counter (nor b's xfrm one)
+#            moved since the ping across the move.
 #            Transport mode: RFC 4555 has MOBIKE move tunnel mode SAs (an extension for
 #            transport mode was only drafted), and a transport CHILD_SA between moving hosts is
 #            not what it is used for; charon moves one whose selectors are its IKE addresses
@@ -622,9 +624,11 @@ esp_wire()
 }
 
 # b's xfrm counters the move may move: its charon's drop policy while it replaces its policies
-# (XfrmOutPolBlock), and a's ESP that came while kernel-netlink's update_sa had deleted b's
-# inbound SA to add it again at its new addresses (XfrmInNoStates: xfrm moves no SA in place)
-MOBIKE_B_EXPLAINED="XfrmOutPolBlock XfrmInNoStates"
+# (XfrmOutPolBlock), a's ESP that came while kernel-netlink's update_sa had deleted b's inbound
+# SA to add it again at its new addresses (XfrmInNoStates: xfrm moves no SA in place), and a
+# tunnel packet decrypted while b's inbound policy was deleted, before its new one was in
+# (XfrmInNoPols: xfrm refuses a tunnel packet that no policy takes)
+MOBIKE_B_EXPLAINED="XfrmOutPolBlock XfrmInNoStates XfrmInNoPols"
 
 # xfrm_moved: "NAME=DELTA ..." of b's xfrm counters (/proc/net/xfrm_stat) that moved since MB_BX
 xfrm_moved()
@@ -656,7 +660,8 @@ moved_since()
 # accounted for, and the pings lost are exactly what the counters say was dropped
 mobike_account()
 {
-	local lost=$1 n d req out_d in_d b_in b_out b_block=0 b_nostate=0 drops=0 moved bmoved why=""
+	local lost=$1 n d req out_d in_d b_in b_out b_block=0 b_nostate=0 b_nopol=0 drops=0 moved bmoved
+	local why=""
 	local -A nft=()
 	for n in $(nft_counts); do
 		nft[${n%=*}]=${n#*=}
@@ -686,12 +691,14 @@ mobike_account()
 		[[ " $MOBIKE_B_EXPLAINED " == *" ${n%=*} "* ]] || die_logs "b's xfrm counter ${n%=*} moved by ${n#*=} over the move"
 		[[ ${n%=*} != XfrmOutPolBlock ]] || b_block=${n#*=}
 		[[ ${n%=*} != XfrmInNoStates ]] || b_nostate=${n#*=}
+		[[ ${n%=*} != XfrmInNoPols ]] || b_nopol=${n#*=}
 		MB_BX[${n%=*}]=$((MB_BX[${n%=*}] + ${n#*=}))
 	done
 	check_eq "a's echo requests (nft) = out SA's packets + tx_no_route + tx_policy_block + tx_sa_gone + tx_no_sa" \
 		"$req" "$((out_d + MB_D[tx_no_route] + MB_D[tx_policy_block] + MB_D[tx_sa_gone] + MB_D[tx_no_sa]))"
 	check_eq "b's inbound SA's packets = a's outbound SA's - XfrmInNoStates" "$b_in" "$((out_d - b_nostate))"
-	check_eq "b's outbound SA's packets (answers) = its inbound SA's - XfrmOutPolBlock" "$b_out" "$((b_in - b_block))"
+	check_eq "b's outbound SA's packets (answers) = its inbound SA's - XfrmInNoPols - XfrmOutPolBlock" \
+		"$b_out" "$((b_in - b_nopol - b_block))"
 	check_eq "b's ESP that reached a (prerouting: to 10.0.0.1 + to $MOBIKE_NEW) = b's outbound SA's packets" \
 		"$((nft[pre1] + nft[pre3]))" "$b_out"
 	check_eq "b's ESP to $MOBIKE_NEW: in prerouting = in input" "${nft[in3]}" "${nft[pre3]}"
@@ -704,8 +711,9 @@ mobike_account()
 		why+=", $n ${MB_D[$n]}"
 	done
 	((b_nostate == 0)) || why+=", b's XfrmInNoStates $b_nostate (b's inbound SA deleted and added again)"
+	((b_nopol == 0)) || why+=", b's XfrmInNoPols $b_nopol (b's inbound policy replaced)"
 	((b_block == 0)) || why+=", b's XfrmOutPolBlock $b_block (b's charon's drop policy)"
-	drops=$((drops + b_nostate + b_block))
+	drops=$((drops + b_nostate + b_nopol + b_block))
 	d=$((nft[pre1] - nft[in1]))
 	((d == 0)) || why+=", $d answers to 10.0.0.1 after a lost it (a's stack: not local, no forwarding)"
 	drops=$((drops + d))
