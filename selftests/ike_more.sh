@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # IKEv2 with strongSwan beyond establishment (ike_establish.sh): dead peer detection, a restart
-# of charon on nfsec, NAT traversal with a NAT mapping that changes, and rekeying under
-# continuous traffic. Debian's charon with the kernel-nfsec plugin (LD_PRELOADed) on nfsec in
-# one namespace, stock charon on xfrm in the other (ike_lib.sh); PSK, IKE AES-CBC-256/
-# HMAC-SHA2-256/X25519, one tunnel CHILD_SA aes128gcm16 between two hosts behind the gateways.
+# of charon on nfsec, an address change by MOBIKE, NAT traversal with a NAT mapping that
+# changes, and rekeying under continuous traffic. Debian's charon with the kernel-nfsec plugin
+# (LD_PRELOADed) on nfsec in one namespace, stock charon on xfrm in the other (ike_lib.sh); PSK,
+# IKE AES-CBC-256/HMAC-SHA2-256/X25519, one tunnel CHILD_SA aes128gcm16 between two hosts behind
+# the gateways (and in the mobike case a transport one between the gateways).
 #
-#   a (nfsec)  10.0.0.1 eth0 ---veth--- eth0 10.0.0.2  b (xfrm)        cases rekey, restart, dpd
-#              10.1.0.1, 10.1.0.2 lo          10.2.0.1, 10.2.0.2 lo
+#   a (nfsec)  10.0.0.1 eth0 ---veth--- eth0 10.0.0.2  b (xfrm)        cases rekey, restart,
+#              10.1.0.1, 10.1.0.2 lo          10.2.0.1, 10.2.0.2 lo         mobike, dpd
+#              (10.0.0.3 from the mobike case on)
 #
 #   na  192.168.1.2 wan0 --- lan0 192.168.1.1  nr  10.0.0.1 wan0 --- wan0 10.0.0.2  nb  case nat
 #       10.1.0.1 lo         (masquerade of na: UDP to ports 40000-40099)         10.2.0.1 lo
@@ -38,6 +40,51 @@
 #            m-tun's three; three pings a -> b answered, each of a's two SAs counted exactly 3.
 #            (With xfrm on a, kernel-netlink leaves the killed charon's SAs: they must still
 #            be there beside the new ones.)
+#   mobike   a's IKE address changes; MOBIKE (mobike = yes, the default) moves the CHILD_SAs.
+#            m-tun is up, and m-tr, a transport CHILD_SA between the gateways (its traffic
+#            selectors are the IKE addresses). With a ping every 0.05 s from a through m-tun
+#            (b's eth0 captured), 10.0.0.3/24 is added to a's eth0 and 10.0.0.1/24 deleted in
+#            one `ip -batch` (promote_secondaries: 10.0.0.3 becomes the primary; one roam event
+#            for charon's kernel-netlink): charon on a, the IKE_SA's initiator, checks the path
+#            from 10.0.0.3 (an empty INFORMATIONAL), moves its CHILD_SAs on the answer (with
+#            nfsec, the plugin's update_sa: SA_MOVE), then sends UPDATE_SA_ADDRESSES, on which b
+#            moves its own (the charons' log lines are printed). Within 60 s both charons
+#            show a at 10.0.0.3 and the pings are answered again (the time from the address
+#            change to the first answer after the last lost ping is printed). Then: the lost
+#            pings are one run of icmp_seqs, no answer twice; swanctl, a's nfsec and b's xfrm
+#            show the CHILD_SAs' SAs with the SPIs they had (moved, not rekeyed), exactly those;
+#            m-tun's reqid is the same on both sides, m-tr's a new one on both (its selectors
+#            moved: charon's new_reqid); a's SAs: outbound src 10.0.0.3, inbound dst 10.0.0.3,
+#            m-tr's selectors 10.0.0.3/32 <-> 10.0.0.2/32; b's xfrm SAs the same; a's
+#            policies with a template: m-tun's out, in and fwd with templates 10.0.0.3 -> 10.0.0.2
+#            and back, m-tr's out and in on 10.0.0.3/32, with nfsec beside them only the IKE
+#            bypasses; b's m-tun policies' templates likewise; a's inbound SA's seq and
+#            outbound SA's oseq went on from before the ping. Each ping accounted for (nfsec):
+#            a's echo requests (an nft counter in output, before nfsec) = m-tun's outbound SA's
+#            packets + tx_no_route (sent from 10.0.0.1 once it was gone) + tx_policy_block
+#            (charon's drop policy while it replaces the policies) + tx_sa_gone + tx_no_sa; b's
+#            inbound SA counted as many but those that came while kernel-netlink's update_sa had
+#            deleted it to add it again (XfrmInNoStates), and b's outbound SA answered each but
+#            those that came while b's inbound policy was being replaced (XfrmInNoPols) or that
+#            b's charon's drop policy blocked (XfrmOutPolBlock; no other xfrm counter may move);
+#            every answer reached a's prerouting (nft, per address), those to 10.0.0.3 its input
+#            too; what reached a's input = a's inbound SA's packets + rx_no_sa; the pings lost =
+#            the sum of those drops, rx_policy_mismatch, rx_sa_gone, and the answers to 10.0.0.1
+#            that a's stack dropped once the address was gone; no other nfsec counter moved
+#            (those that did are printed). Then 256 KiB over TCP through m-tun (sha256). On
+#            the wire, a's ESP of m-tun is numbered from the outbound SA's oseq before the ping
+#            + 1 up to its oseq now, none missing or twice, from 10.0.0.1 up to the move and from
+#            10.0.0.3 from the next number on; b's to 10.0.0.1, then from the next number on to
+#            10.0.0.3; no other ESP; IKE between 10.0.0.3:4500 and b. Three pings from 10.0.0.3
+#            to b are counted exactly by m-tr's SAs, and no nfsec counter (nor b's xfrm one)
+#            moved since the ping across the move.
+#            Transport mode: RFC 4555 has MOBIKE move tunnel mode SAs (an extension for
+#            transport mode was only drafted), and a transport CHILD_SA between moving hosts is
+#            not what it is used for; charon moves one whose selectors are its IKE addresses
+#            all the same (new selectors and reqid), so m-tr checks that, but no traffic runs
+#            through it during the move: until the move, the new address's packets match no
+#            policy and go in clear (with xfrm as with nfsec). a stays at 10.0.0.3 (restart
+#            needs 10.0.0.1 and runs before; dpd after) and m-tr up.
 #   dpd      a sends DPD while idle (seen in its log); then with a ping every 0.2 s through
 #            m-tun for three DPD intervals, charon on a sends no DPD (the plugin's last use
 #            times: query_sa, query_policy); then the ping stops and b's charon is killed
@@ -59,8 +106,8 @@
 #            first answer after the last lost ping is printed), the CHILD_SA was moved by
 #            update_sa (same SPIs; nfsec's SA_MOVE when nfsec is public), and nfsec and xfrm
 #            hold exactly the CHILD_SA's SAs.
-# Throughout: no drop counter of nfsec on a moved (but in the nat case, where the test looks at
-# what happened, and the counters are shown).
+# Throughout: no drop counter of nfsec on a moved (but in the mobike case, which accounts for
+# each, and in the nat case, where the test looks at what happened, and the counters are shown).
 # IKE_LEFT=xfrm runs stock charon on both sides (validates the test without nfsec).
 # shellcheck disable=SC2317 # the cases are called by name (case_$c), helpers by wait_secs
 source "$(dirname "$0")/lib.sh"
@@ -68,7 +115,7 @@ source "$(dirname "$0")/esp_lib.sh"
 source "$(dirname "$0")/ike_lib.sh"
 ike_setup
 need_cmd nft ping python3
-CASES=${IKE_CASES:-"rekey restart dpd nat"}
+CASES=${IKE_CASES:-"rekey restart mobike dpd nat"}
 REPLAY_WINDOW=1024
 DPD_DELAY=2
 # a's retransmits: 2 s, then 3, 4.5 (the last one waited for), giving up after the second
@@ -83,7 +130,7 @@ psk=$(od -An -tx1 -N 24 /dev/urandom | tr -d ' \n')
 
 # conn_conf DIR ME PEER LOCAL REMOTE EXTRA CHILD-EXTRA [BYTES-EXTRA]: DIR/swanctl.conf, a
 # connection named after DIR's last letter... one IKE_SA "ME" to PEER with m-tun (or n-tun),
-# and m-bytes when BYTES-EXTRA is given ("-" for no extra settings)
+# and m-bytes when BYTES-EXTRA is given ("-" for no extra settings); connection m also m-tr
 conn_conf()
 {
 	local dir=$1 me=$2 peer=$3 local=$4 remote=$5 extra=$6 cextra=$7 bextra=${8:-} c=$9
@@ -103,6 +150,7 @@ conn_conf()
 		children {
 $(child_conf "$c-tun" "$me" "$peer" 1 "$cextra")
 $([[ -z $bextra ]] || child_conf "$c-bytes" "$me" "$peer" 2 "$bextra")
+$([[ $c != m ]] || tr_conf)
 		}
 	}
 }
@@ -128,6 +176,18 @@ child_conf()
 				remote_ts = $(ts "$3" "$4")
 				esp_proposals = aes128gcm16
 				${5/#-/}
+			}
+EOF
+}
+
+# tr_conf: m-tr, a transport CHILD_SA between the gateways (the mobike case)
+tr_conf()
+{
+	cat <<EOF
+			m-tr {
+				replay_window = $REPLAY_WINDOW
+				mode = transport
+				esp_proposals = aes128gcm16
 			}
 EOF
 }
@@ -430,6 +490,446 @@ case_dpd()
 	step "b dead, a clean"
 }
 
+# ---- mobike
+
+# a's IKE address after the move (on eth0 beside 10.0.0.1, which then goes)
+MOBIKE_NEW=10.0.0.3
+# a's nfsec counters the move may move, each explained by mobike_account
+MOBIKE_EXPLAINED="tx_no_route tx_policy_block tx_sa_gone tx_no_sa rx_no_sa rx_policy_mismatch rx_sa_gone"
+
+# endpoints SIDE IMPL: "SPI SRC DST REQID" of SIDE's kernel's SAs, sorted
+endpoints()
+{
+	if is_nfsec "$2"; then
+		sa_rows "${!1}" | awk '{ print $1, $2, $3, $4 }'
+	else
+		ip -n "${!1}" xfrm state | awk '/^src / { s = $2; d = $4 } /proto esp spi/ { print $4, s, d, $6 }'
+	fi | sort
+}
+
+# tmpls SIDE IMPL: "DIR SEL-SRC SEL-DST TMPL-SRC TMPL-DST REQID" of the policies of SIDE's
+# kernel with a template (a transport template has no addresses: "-"), sorted
+tmpls()
+{
+	if is_nfsec "$2"; then
+		ip netns exec "${!1}" nfsec -j policy show | jq -r '.[] | select(has("tmpl")) |
+			"\(.dir) \(.sel.src) \(.sel.dst) " + (if .tmpl.mode == "tunnel" then
+			"\(.tmpl.src) \(.tmpl.dst)" else "- -" end) + " \(.tmpl.reqid)"'
+	else
+		ip -n "${!1}" xfrm policy | awk '
+			/^src / { s = $2; d = $4 }
+			$1 == "dir" { dir = $2 }
+			$1 == "tmpl" { ts = $3; td = $5 }
+			$1 == "proto" && /reqid/ { for (i = 1; i < NF; i++) if ($i == "reqid") r = $(i + 1)
+				if ($NF != "tunnel") ts = td = "-"
+				print dir, s, d, ts, td, r }'
+	fi | sort
+}
+
+# sa_rows NS: "SPI SRC DST REQID SEQ OSEQ PACKETS SEL-SRC SEL-DST" of NS's nfsec SAs (-s: their
+# current use), sorted: one call where the case looks at several SAs (each costs under TCG)
+sa_rows()
+{
+	ip netns exec "$1" nfsec -s -j sa show | jq -r '.[] |
+		"\(.spi) \(.src) \(.dst) \(.reqid) \(.seq) \(.oseq) \(.current.packets) \(.sel.src) \(.sel.dst)"' | sort
+}
+
+# row SPI N: field N of SPI's row in MB_ROWS (sa_rows of a)
+row() { awk -v s="$1" -v f="$2" '$1 == s { print $f }' <<<"$MB_ROWS"; }
+
+# a_endpoints: endpoints of a (nfsec: of MB_ROWS)
+a_endpoints()
+{
+	if is_nfsec "$LEFT"; then
+		awk '{ print $1, $2, $3, $4 }' <<<"$MB_ROWS"
+	else
+		endpoints a xfrm
+	fi
+}
+
+# mobike_nft SPI: a's counters (before nfsec's hooks) of the ping's echo requests (output:
+# req) and of b's ESP of SPI (b's outbound) to a's old and new address, in prerouting (pre1,
+# pre3) and in input (in1, in3)
+mobike_nft()
+{
+	ip netns exec "$a" nft -f - <<EOF
+table ip mobike {
+	counter req {}
+	counter pre1 {}
+	counter pre3 {}
+	counter in1 {}
+	counter in3 {}
+	chain out {
+		type filter hook output priority 0; policy accept;
+		ip daddr 10.2.0.1 icmp type echo-request counter name "req"
+	}
+	chain pre {
+		type filter hook prerouting priority 0; policy accept;
+		ip daddr 10.0.0.1 esp spi $1 counter name "pre1"
+		ip daddr $MOBIKE_NEW esp spi $1 counter name "pre3"
+	}
+	chain in {
+		type filter hook input priority 0; policy accept;
+		ip daddr 10.0.0.1 esp spi $1 counter name "in1"
+		ip daddr $MOBIKE_NEW esp spi $1 counter name "in3"
+	}
+}
+EOF
+	defer "ip netns exec $a nft delete table ip mobike 2>/dev/null"
+}
+
+# nft_counts: "NAME=PACKETS ..." of mobike_nft's counters
+nft_counts()
+{
+	ip netns exec "$a" nft -j list counters table ip mobike |
+		jq -r '[.nftables[] | select(.counter) | "\(.counter.name)=\(.counter.packets)"] | join(" ")'
+}
+
+# host_of SIDE local|remote: the IKE_SA's address in SIDE's last list_sas
+host_of() { awk -v k="$2-host" '$1 == k { print $3; exit }' "$tmp/sas.$1"; }
+
+# ike_moved: both charons show a's IKE_SA at the new address
+# shellcheck disable=SC2317 # called by wait_secs
+ike_moved()
+{
+	list_sas a && list_sas b && [[ $(host_of a local) == "$MOBIKE_NEW" && $(host_of b remote) == "$MOBIKE_NEW" ]]
+}
+
+# ping_runs FILE T0: "LOST RUNS DUPS FIRST": of the icmp_seqs up to the last answered one, how
+# many were not answered, in how many runs of consecutive ones, the duplicates, and the ms from
+# T0 (EPOCHREALTIME, us) to the first answer after the last lost ping (- if none lost)
+ping_runs()
+{
+	awk -v t="${2:0:-6}.${2: -6}" '
+		/\(DUP!\)/ { dups++; next }
+		/ bytes from / && match($0, /icmp_seq=[0-9]+ /) { s = substr($0, RSTART + 9, RLENGTH - 10) + 0
+			ts = $1; gsub(/[][]/, "", ts); ans[s] = ts; if (s > top) top = s }
+		END { for (i = 1; i <= top; i++) if (!(i in ans)) { lost++; if (i == 1 || (i - 1) in ans) runs++; m = i }
+			first = "-"
+			if (lost) for (i = m + 1; i <= top; i++) if (i in ans) { first = sprintf("%d", (ans[i] - t) * 1000); break }
+			print lost + 0, runs + 0, dups + 0, first }' "$1"
+}
+
+# esp_wire FILE SPI: "SRC DST SEQ" (seq decimal) of the ESP packets of SPI in a capture
+esp_wire()
+{
+	tcpdump -r "$1" -n -t 2>/dev/null | awk -v spi="$2" '
+		function hex(s, v, i) { for (i = 3; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return v }
+		$1 == "IP" && match($0, /ESP\(spi=0x[0-9a-f]+,seq=0x[0-9a-f]+\)/) {
+			split(substr($0, RSTART + 8, RLENGTH - 9), f, /,seq=/)
+			if (f[1] != spi) next
+			d = $4; sub(/:$/, "", d)
+			printf "%s %s %d\n", $2, d, hex(f[2]) }'
+}
+
+# b's xfrm counters the move may move: its charon's drop policy while it replaces its policies
+# (XfrmOutPolBlock), a's ESP that came while kernel-netlink's update_sa had deleted b's inbound
+# SA to add it again at its new addresses (XfrmInNoStates: xfrm moves no SA in place), and a
+# tunnel packet decrypted while b's inbound policy was deleted, before its new one was in
+# (XfrmInNoPols: xfrm refuses a tunnel packet that no policy takes)
+MOBIKE_B_EXPLAINED="XfrmOutPolBlock XfrmInNoStates XfrmInNoPols"
+
+# xfrm_moved: "NAME=DELTA ..." of b's xfrm counters (/proc/net/xfrm_stat) that moved since MB_BX
+xfrm_moved()
+{
+	local n v out=""
+	while read -r n v; do
+		((v == ${MB_BX[$n]:-0})) || out+=" $n=$((v - ${MB_BX[$n]:-0}))"
+	done < <(ip netns exec "$b" cat /proc/net/xfrm_stat)
+	echo "${out# }"
+}
+
+# moved_since: "NAME=DELTA ..." of a's nfsec counters (counters_now) that moved since MB_BEFORE,
+# but traffic, MSS clamps and the counts of SAs, policies and SPI reservations
+moved_since()
+{
+	local n d out=""
+	for n in "${!current[@]}"; do
+		[[ $n == "$a",* ]] || continue
+		n=${n#"$a",}
+		case $n in rx_packets | rx_bytes | tx_packets | tx_bytes | mss_clamped | sa_count | policy_count | spi_reservations) continue ;; esac
+		d=$((current[$a,$n] - ${MB_BEFORE[$n]:-0}))
+		((d == 0)) || out+=" $n=$d"
+	done
+	echo "${out# }"
+}
+
+# mobike_account: a's nfsec counters and SAs, b's xfrm SAs and a's nft counters over the ping
+# across the move (from MB_* taken before it): every echo request and every answer is
+# accounted for, and the pings lost are exactly what the counters say was dropped
+mobike_account()
+{
+	local lost=$1 n d req out_d in_d b_in b_out b_block=0 b_nostate=0 b_nopol=0 drops=0 moved bmoved
+	local why=""
+	local -A nft=()
+	for n in $(nft_counts); do
+		nft[${n%=*}]=${n#*=}
+	done
+	counters_now "$a"
+	moved=$(moved_since)
+	echo "# a's nfsec counters moved over the move: ${moved:-none}"
+	for n in $moved; do
+		[[ " $MOBIKE_EXPLAINED " == *" ${n%=*} "* ]] || die_logs "a's nfsec counter ${n%=*} moved by ${n#*=} over the move"
+	done
+	for n in $MOBIKE_EXPLAINED; do
+		MB_D[$n]=$((current[$a,$n] - ${MB_BEFORE[$n]:-0}))
+	done
+	# from here on nothing may move
+	for n in "${!current[@]}"; do
+		[[ $n != "$a",* ]] || MB_BEFORE[${n#"$a",}]=${current[$n]}
+	done
+	req=${nft[req]}
+	out_d=$(($(row "$MB_OUT" 7) - MB_OUT_PKTS))
+	in_d=$(($(row "$MB_IN" 7) - MB_IN_PKTS))
+	b_in=$(($(xsa_packets "$b" "$MB_OUT") - MB_B_IN))
+	b_out=$(($(xsa_packets "$b" "$MB_IN") - MB_B_OUT))
+	echo "# nft on a: ${!nft[*]} = ${nft[*]}; a's SAs: out +$out_d in +$in_d; b's SAs: in +$b_in out +$b_out"
+	bmoved=$(xfrm_moved)
+	echo "# b's xfrm counters moved over the move: ${bmoved:-none}"
+	for n in $bmoved; do
+		[[ " $MOBIKE_B_EXPLAINED " == *" ${n%=*} "* ]] || die_logs "b's xfrm counter ${n%=*} moved by ${n#*=} over the move"
+		[[ ${n%=*} != XfrmOutPolBlock ]] || b_block=${n#*=}
+		[[ ${n%=*} != XfrmInNoStates ]] || b_nostate=${n#*=}
+		[[ ${n%=*} != XfrmInNoPols ]] || b_nopol=${n#*=}
+		MB_BX[${n%=*}]=$((MB_BX[${n%=*}] + ${n#*=}))
+	done
+	check_eq "a's echo requests (nft) = out SA's packets + tx_no_route + tx_policy_block + tx_sa_gone + tx_no_sa" \
+		"$req" "$((out_d + MB_D[tx_no_route] + MB_D[tx_policy_block] + MB_D[tx_sa_gone] + MB_D[tx_no_sa]))"
+	check_eq "b's inbound SA's packets = a's outbound SA's - XfrmInNoStates" "$b_in" "$((out_d - b_nostate))"
+	check_eq "b's outbound SA's packets (answers) = its inbound SA's - XfrmInNoPols - XfrmOutPolBlock" \
+		"$b_out" "$((b_in - b_nopol - b_block))"
+	check_eq "b's ESP that reached a (prerouting: to 10.0.0.1 + to $MOBIKE_NEW) = b's outbound SA's packets" \
+		"$((nft[pre1] + nft[pre3]))" "$b_out"
+	check_eq "b's ESP to $MOBIKE_NEW: in prerouting = in input" "${nft[in3]}" "${nft[pre3]}"
+	check_eq "b's ESP in a's input = a's inbound SA's packets + rx_no_sa" \
+		"$((nft[in1] + nft[in3]))" "$((in_d + MB_D[rx_no_sa]))"
+	# what was lost where
+	for n in tx_no_route tx_policy_block tx_sa_gone tx_no_sa rx_no_sa rx_policy_mismatch rx_sa_gone; do
+		((MB_D[$n] == 0)) && continue
+		drops=$((drops + MB_D[$n]))
+		why+=", $n ${MB_D[$n]}"
+	done
+	((b_nostate == 0)) || why+=", b's XfrmInNoStates $b_nostate (b's inbound SA deleted and added again)"
+	((b_nopol == 0)) || why+=", b's XfrmInNoPols $b_nopol (b's inbound policy replaced)"
+	((b_block == 0)) || why+=", b's XfrmOutPolBlock $b_block (b's charon's drop policy)"
+	drops=$((drops + b_nostate + b_nopol + b_block))
+	d=$((nft[pre1] - nft[in1]))
+	((d == 0)) || why+=", $d answers to 10.0.0.1 after a lost it (a's stack: not local, no forwarding)"
+	drops=$((drops + d))
+	check_eq "pings lost = requests and answers dropped (${why#, })" "$lost" "$drops"
+}
+
+# mobike_wire FILE: the ESP of m-tun on b's link: a's outbound SA numbered every packet it sent,
+# one after the other across the move (by number: a's two CPUs may send them out of order), from
+# 10.0.0.1 up to the move, then from the new address only; b's to a's old, then new address
+mobike_wire()
+{
+	local w n no nn gaps dups bad ls fs first last
+	# by sequence number: "N FROM-OLD FROM-NEW GAPS DUPS BAD LAST-FROM-OLD FIRST-FROM-NEW FIRST LAST"
+	w=$(esp_wire "$1" "$MB_OUT" | sort -n -k 3 | awk -v old=10.0.0.1 -v new="$MOBIKE_NEW" '
+		{ n++; if ($2 != "10.0.0.2") bad++
+		  if (n == 1) first = $3; else if ($3 == last) dups++; else if ($3 != last + 1) gaps += $3 - last - 1
+		  if ($1 == new) { nn++; if (!fs) fs = $3 } else if ($1 == old) { no++; ls = $3 } else bad++
+		  last = $3 }
+		END { print n + 0, no + 0, nn + 0, gaps + 0, dups + 0, bad + 0, ls + 0, fs + 0, first + 0, last + 0 }')
+	read -r n no nn gaps dups bad ls fs first last <<<"$w"
+	echo "# wire, a -> b ESP of $MB_OUT: $n packets, seq $first..$last; $no from 10.0.0.1 (up to seq $ls), $nn from $MOBIKE_NEW (from seq $fs)"
+	check_eq "a -> b ESP of $MB_OUT on the wire not to 10.0.0.2 or from a third address" "$bad" 0
+	check_eq "a -> b ESP: sequence numbers missing between $first and $last, and repeated" "$gaps $dups" "0 0"
+	((no > 0 && nn > 0)) || fail "a -> b ESP: $no from 10.0.0.1, $nn from $MOBIKE_NEW: both expected"
+	check_eq "a -> b ESP: from 10.0.0.1 seq $first..$ls, from $MOBIKE_NEW the rest (first seq)" "$fs" "$((ls + 1))"
+	if [[ -n $MB_OSEQ ]]; then
+		check_eq "a -> b ESP: first and last seq on the wire = a's outbound SA's oseq before + 1, now" \
+			"$first $last" "$((MB_OSEQ + 1)) $(sa_rows "$a" | awk -v s="$MB_OUT" '$1 == s { print $6 }')"
+	fi
+	w=$(esp_wire "$1" "$MB_IN" | sort -n -k 3 | awk -v old=10.0.0.1 -v new="$MOBIKE_NEW" '
+		{ n++; if ($1 != "10.0.0.2") bad++
+		  if (n > 1 && $3 != last + 1) gaps++
+		  if ($2 == new) { nn++; if (!fs) fs = $3 } else if ($2 == old) { no++; ls = $3 } else bad++
+		  last = $3 }
+		END { print n + 0, no + 0, nn + 0, gaps + 0, bad + 0, ls + 0, fs + 0 }')
+	read -r n no nn gaps bad ls fs <<<"$w"
+	echo "# wire, b -> a ESP of $MB_IN: $n packets, $no to 10.0.0.1 (up to seq $ls), $nn to $MOBIKE_NEW (from seq $fs)"
+	check_eq "b -> a ESP of $MB_IN not from 10.0.0.2 or to a third address, and gaps in its numbers" "$bad $gaps" "0 0"
+	((no > 0 && nn > 0)) || fail "b -> a ESP: $no to 10.0.0.1, $nn to $MOBIKE_NEW: both expected"
+	check_eq "b -> a ESP: to $MOBIKE_NEW from the seq after the last to 10.0.0.1" "$fs" "$((ls + 1))"
+	check_eq "ESP of other SPIs on b's link" \
+		"$(tcpdump -r "$1" -n -t esp 2>/dev/null | grep -vc -e "spi=$MB_OUT," -e "spi=$MB_IN,")" 0
+	w=$(tcpdump -r "$1" -n -t "udp port 4500 and host $MOBIKE_NEW" 2>/dev/null | wc -l)
+	((w >= 2)) || fail "no IKE exchange between $MOBIKE_NEW and b on b's link ($w packets)"
+	pass "wire: IKE between $MOBIKE_NEW:4500 and b: $w packets"
+}
+
+# answers_in: each answer b sent since the snapshot reached a's prerouting (nft)
+# shellcheck disable=SC2317 # called by wait_secs
+answers_in()
+{
+	local pre
+	pre=$(nft_counts | tr ' ' '\n' | awk -F= '$1 ~ /^pre/ { s += $2 } END { print s + 0 }')
+	[[ $(($(xsa_packets "$b" "$MB_IN") - MB_B_OUT)) == "$pre" ]]
+}
+
+case_mobike()
+{
+	local reqid in out tr_reqid tr_in tr_out b_reqid b_tr_reqid tr2 btr2 t0 t1 sent got lost runs
+	local dups first want spi n
+	local -A MB_BEFORE=() MB_D=() MB_BX=()
+	ensure_up
+	CHILDREN="m-tr m-tun"
+	sw a --initiate --child m-tr --timeout 120 >"$tmp/init.tr" 2>&1 ||
+		die_logs "initiating m-tr: $(tail -n 3 "$tmp/init.tr")"
+	wait_secs 60 settled a b "$LEFT" xfrm
+	sas_agree "before the move" a b "$LEFT"
+	read -r reqid in out <<<"$(child a m-tun)"
+	read -r tr_reqid tr_in tr_out <<<"$(child a m-tr)"
+	read -r b_reqid _ <<<"$(child b m-tun)"
+	read -r b_tr_reqid _ <<<"$(child b m-tr)"
+	MB_IN=$in MB_OUT=$out
+	# a's counters (before any ping)
+	mobike_nft "$in"
+	MB_OSEQ='' MB_SEQ=-
+	if is_nfsec "$LEFT"; then
+		MB_ROWS=$(sa_rows "$a")
+		MB_SEQ=$(row "$in" 5) MB_IN_PKTS=$(row "$in" 7) MB_OSEQ=$(row "$out" 6) MB_OUT_PKTS=$(row "$out" 7)
+		counters_now "$a"
+		for n in "${!current[@]}"; do
+			[[ $n != "$a",* ]] || MB_BEFORE[${n#"$a",}]=${current[$n]}
+		done
+	fi
+	MB_B_IN=$(xsa_packets "$b" "$out") MB_B_OUT=$(xsa_packets "$b" "$in")
+	while read -r n spi; do
+		MB_BX[$n]=$spi
+	done < <(ip netns exec "$b" cat /proc/net/xfrm_stat)
+	check_eq "IKE_SA's addresses on a (local remote)" "$(host_of a local) $(host_of a remote)" "10.0.0.1 10.0.0.2"
+	check_eq "a's SAs ($LEFT: SPI src dst reqid) before the move" "$(a_endpoints)" \
+		"$(printf '%s\n' "$in 10.0.0.2 10.0.0.1 $reqid" "$out 10.0.0.1 10.0.0.2 $reqid" \
+			"$tr_in 10.0.0.2 10.0.0.1 $tr_reqid" "$tr_out 10.0.0.1 10.0.0.2 $tr_reqid" | sort)"
+	check_eq "a's policies with a template ($LEFT) before the move" "$(tmpls a "$LEFT")" \
+		"$(printf '%s\n' "fwd 10.2.0.1/32 10.1.0.1/32 10.0.0.2 10.0.0.1 $reqid" \
+			"in 10.2.0.1/32 10.1.0.1/32 10.0.0.2 10.0.0.1 $reqid" \
+			"out 10.1.0.1/32 10.2.0.1/32 10.0.0.1 10.0.0.2 $reqid" \
+			"in 10.0.0.2/32 10.0.0.1/32 - - $tr_reqid" \
+			"out 10.0.0.1/32 10.0.0.2/32 - - $tr_reqid" | sort)"
+	step "m-tun and m-tr up"
+
+	# the ping across the move, b's link captured
+	CAP_SNAPLEN=96 cap_start "$b" eth0 "$tmp/mobike.pcap" "esp or udp port 4500 or udp port 500"
+	ping_start "$a" 10.2.0.1 0.05 "$tmp/ping.mobike"
+	wait_for 30 grep -q "icmp_seq=" "$tmp/ping.mobike"
+	step "ping flowing (a's outbound oseq ${MB_OSEQ:--}, inbound seq $MB_SEQ before it)"
+
+	# a's address changes: the new one beside the old, which then goes (promote_secondaries:
+	# the new one becomes eth0's primary, the subnet's route stays), in one batch: one roam
+	# event for charon's kernel-netlink
+	ip netns exec "$a" sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
+	t0=${EPOCHREALTIME/./}
+	printf '%s\n' "address add $MOBIKE_NEW/24 dev eth0" "address del 10.0.0.1/24 dev eth0" |
+		ip -n "$a" -batch -
+	wait_secs 60 ike_moved
+	t1=${EPOCHREALTIME/./}
+	step "IKE_SA at $MOBIKE_NEW on both sides ($(((t1 - t0) / 1000)) ms after the address change)"
+	# (not wait_secs: if none comes, what nfsec holds is the news)
+	n=$((t1 + 60000000))
+	until answered_after "$tmp/ping.mobike" "$t1"; do
+		((${EPOCHREALTIME/./} < n)) ||
+			die_logs "no ping answered in 60 s after both charons moved the IKE_SA (nfsec's SAs and policies below)"
+		sleep 0.1
+	done
+	ping_stop "$tmp/ping.mobike"
+	read -r sent got _ <<<"$PING_RESULT"
+	read -r lost runs dups first <<<"$(ping_runs "$tmp/ping.mobike" "$t0")"
+	grep -E "requesting address change|checking path|INFORMATIONAL|updating SAD entry|unable to update SAD|rekey" \
+		"$tmp/a/charon.log" | tail -n 16 | sed 's/^/#   a: /' || true
+	grep -E "INFORMATIONAL request|updating SAD entry|unable to update SAD|rekey" \
+		"$tmp/b/charon.log" | tail -n 8 | sed 's/^/#   b: /' || true
+	pass "ping across the move: $sent sent, $got answered, $lost lost, answered again ${first/#-/(none lost) -} ms after the address change"
+	check_eq "runs of lost pings (one outage)" "$runs" "$((lost > 0))"
+	check_eq "duplicate answers" "$dups" 0
+	wait_secs 60 settled a b "$LEFT" xfrm
+	# moved, not rekeyed (charon rekeys a CHILD_SA that update_sa could not move)
+	[[ $(child a m-tun) == "$reqid $in $out" ]] ||
+		die_logs "m-tun on a (reqid in out) was '$reqid $in $out', now '$(child a m-tun)': rekeyed, not moved (update_sa failed?)"
+	[[ $(child a m-tr | cut -d' ' -f2-) == "$tr_in $tr_out" ]] ||
+		die_logs "m-tr on a (in out) was '$tr_in $tr_out', now '$(child a m-tr | cut -d' ' -f2-)': rekeyed, not moved"
+	wait_secs 10 answers_in
+	if is_nfsec "$LEFT"; then
+		MB_ROWS=$(sa_rows "$a")
+		mobike_account "$lost"
+	fi
+	step "ping accounted for"
+
+	# the same CHILD_SAs (SPIs), moved
+	sas_agree "after the move" a b "$LEFT"
+	check_eq "m-tun on a (reqid in out) after the move" "$(child a m-tun)" "$reqid $in $out"
+	check_eq "m-tun on b (reqid in out) after the move" "$(child b m-tun)" "$b_reqid $out $in"
+	read -r tr2 _ <<<"$(child a m-tr)"
+	read -r btr2 _ <<<"$(child b m-tr)"
+	check_eq "m-tr on a (in out) after the move" "$(child a m-tr | cut -d' ' -f2-)" "$tr_in $tr_out"
+	check_eq "m-tr on b (in out) after the move" "$(child b m-tr | cut -d' ' -f2-)" "$tr_out $tr_in"
+	# its traffic selectors were the old address: charon gives it a new reqid (update_sa's new_reqid)
+	[[ $tr2 != "$tr_reqid" && $btr2 != "$b_tr_reqid" ]] ||
+		fail "m-tr's reqids (a b) $tr_reqid $b_tr_reqid -> $tr2 $btr2: new ones expected"
+	pass "m-tr's reqids (a b) $tr_reqid $b_tr_reqid -> $tr2 $btr2"
+	check_eq "IKE_SA's addresses on a (local remote)" "$(host_of a local) $(host_of a remote)" "$MOBIKE_NEW 10.0.0.2"
+	check_eq "a's SAs ($LEFT: SPI src dst reqid) after the move" "$(a_endpoints)" \
+		"$(printf '%s\n' "$in 10.0.0.2 $MOBIKE_NEW $reqid" "$out $MOBIKE_NEW 10.0.0.2 $reqid" \
+			"$tr_in 10.0.0.2 $MOBIKE_NEW $tr2" "$tr_out $MOBIKE_NEW 10.0.0.2 $tr2" | sort)"
+	want=$(printf '%s\n' "fwd 10.2.0.1/32 10.1.0.1/32 10.0.0.2 $MOBIKE_NEW $reqid" \
+		"in 10.2.0.1/32 10.1.0.1/32 10.0.0.2 $MOBIKE_NEW $reqid" \
+		"out 10.1.0.1/32 10.2.0.1/32 $MOBIKE_NEW 10.0.0.2 $reqid" \
+		"in 10.0.0.2/32 $MOBIKE_NEW/32 - - $tr2" \
+		"out $MOBIKE_NEW/32 10.0.0.2/32 - - $tr2" | sort)
+	check_eq "a's policies with a template ($LEFT) after the move" "$(tmpls a "$LEFT")" "$want"
+	if is_nfsec "$LEFT"; then
+		check_eq "a's nfsec policies after the move: the IKE bypasses and 5 with a template" \
+			"$(nfsec_policies "$a" | awk '$7 == "tmpl" { t++; next } { print } END { print t + 0 }')" \
+			"$(bypass_policies | sort; echo 5)"
+		check_eq "a's nfsec SAs of m-tr: their selectors (src dst)" \
+			"$(awk -v i="$tr_in" -v o="$tr_out" '$1 == i || $1 == o { print $1, $8, $9 }' <<<"$MB_ROWS")" \
+			"$(printf '%s\n' "$tr_in 10.0.0.2/32 $MOBIKE_NEW/32" "$tr_out $MOBIKE_NEW/32 10.0.0.2/32" | sort)"
+	fi
+	check_eq "b's SAs (xfrm: SPI src dst reqid) after the move" "$(endpoints b xfrm)" \
+		"$(printf '%s\n' "$in 10.0.0.2 $MOBIKE_NEW $b_reqid" "$out $MOBIKE_NEW 10.0.0.2 $b_reqid" \
+			"$tr_in 10.0.0.2 $MOBIKE_NEW $btr2" "$tr_out $MOBIKE_NEW 10.0.0.2 $btr2" | sort)"
+	check_eq "b's m-tun policies with a template (xfrm) after the move" \
+		"$(tmpls b xfrm | grep -e " 10.2.0.1/32 " -e " 10.1.0.1/32 ")" \
+		"$(printf '%s\n' "fwd 10.1.0.1/32 10.2.0.1/32 $MOBIKE_NEW 10.0.0.2 $b_reqid" \
+			"in 10.1.0.1/32 10.2.0.1/32 $MOBIKE_NEW 10.0.0.2 $b_reqid" \
+			"out 10.2.0.1/32 10.1.0.1/32 10.0.0.2 $MOBIKE_NEW $b_reqid" | sort)"
+	if is_nfsec "$LEFT"; then
+		n=$(row "$in" 5) spi=$(row "$out" 6)
+		((n > MB_SEQ)) || fail "a's inbound SA's seq $n after the move, $MB_SEQ before"
+		((spi > MB_OSEQ)) || fail "a's outbound SA's oseq $spi after the move, $MB_OSEQ before"
+		pass "sequence numbers went on: a's inbound SA's seq $MB_SEQ -> $n, outbound oseq $MB_OSEQ -> $spi"
+	fi
+	step "SAs and policies checked"
+
+	# TCP through the moved m-tun, then the wire
+	xfer "$a" "$b" 10.2.0.1 5003 262144
+	cap_stop
+	mobike_wire "$tmp/mobike.pcap"
+	step "TCP and wire checked"
+
+	# m-tr carries the new address's pings
+	local -A pkts=()
+	for spi in $tr_in $tr_out; do
+		pkts[$spi]=$(sa_packets a "$LEFT" "$spi")
+	done
+	ip netns exec "$a" ping -c 3 -i 0.2 -W 10 10.0.0.2 >"$tmp/ping.tr" 2>&1 ||
+		die_logs "pings through m-tr: $(tail -n 2 "$tmp/ping.tr")"
+	for spi in $tr_in $tr_out; do
+		check_eq "packets of a's m-tr SA $spi after 3 pings from $MOBIKE_NEW" \
+			"$(($(sa_packets a "$LEFT" "$spi") - pkts[$spi]))" 3
+	done
+	if is_nfsec "$LEFT"; then
+		counters_now "$a"
+		check_eq "a's nfsec counters moved since the ping across the move (TCP, m-tr's pings)" "$(moved_since)" ""
+		check_eq "b's xfrm counters moved since the ping across the move" "$(xfrm_moved)" ""
+	fi
+	step "m-tr carries the new address's pings"
+}
+
 # ---- nat
 
 # nat_rule NS RANGE: r's masquerade of what leaves wan0, UDP to ports RANGE
@@ -498,7 +998,7 @@ answered_after()
 nat_case()
 {
 	local sa=$1 rt=$2 sb=$3 ia=$4 ib=$5 r port port2 want in out spi sent got lost t0 t1 first
-	local ns s ms path w nside=
+	local ns s ms w nside=
 	local -A before=()
 	is_nfsec "$ia" && nside=$sa
 	is_nfsec "$ib" && nside=$sb
@@ -649,12 +1149,13 @@ conn_conf "$tmp/a" a b 10.0.0.1 10.0.0.2 "dpd_delay = ${DPD_DELAY}s" "dpd_action
 				life_bytes = 100000000
 				rand_bytes = 0" m
 conn_conf "$tmp/b" b a 10.0.0.2 10.0.0.1 "unique = replace" - - m
-if [[ " $CASES " == *" rekey "* || " $CASES " == *" restart "* || " $CASES " == *" dpd "* ]]; then
+if [[ " $CASES " == *" rekey "* || " $CASES " == *" restart "* || " $CASES " == *" mobike "* ||
+	" $CASES " == *" dpd "* ]]; then
 	start_charon a "$LEFT"
 	start_charon b xfrm
 	step "charons up"
 fi
-for c in rekey restart dpd; do
+for c in rekey restart mobike dpd; do
 	[[ " $CASES " == *" $c "* ]] || continue
 	echo "# ---- $c"
 	CASE=$c CASE_T0=${EPOCHREALTIME/./}
