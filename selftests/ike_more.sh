@@ -613,14 +613,8 @@ ping_runs()
 # esp_wire FILE SPI: "SRC DST SEQ" (seq decimal) of the ESP packets of SPI in a capture
 esp_wire()
 {
-	tcpdump -r "$1" -n -t 2>/dev/null | awk -v spi="$2" '
-		function hex(s, v, i) { for (i = 3; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-			return v }
-		$1 == "IP" && match($0, /ESP\(spi=0x[0-9a-f]+,seq=0x[0-9a-f]+\)/) {
-			split(substr($0, RSTART + 8, RLENGTH - 9), f, /,seq=/)
-			if (f[1] != spi) next
-			d = $4; sub(/:$/, "", d)
-			printf "%s %s %d\n", $2, d, hex(f[2]) }'
+	python3 "$SELFTESTS_DIR/esp_pkt.py" wire "$1" |
+		awk -v spi="$(printf '0x%08x' "$2")" '$3 == spi { print $1, $2, $4 }'
 }
 
 # b's xfrm counters the move may move: its charon's drop policy while it replaces its policies
