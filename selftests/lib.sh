@@ -46,9 +46,11 @@ set -e
 
 # NFSEC_TRACE=DIR (make check NFSEC_TRACE=1 makes one in the run's folder): every test shell
 # and subshell traces each command it runs, with the time, into DIR/TEST.trace, for
-# selftests/trace_profile.py to show where a test spends its time.
+# selftests/trace_profile.py to show where a test spends its time. TEST is the script
+# run_tests.sh started (NFSEC_TRACE_NAME), also for the scripts it runs (ah_interop.sh execs
+# esp_interop.sh).
 if [[ -n ${NFSEC_TRACE:-} && -d $NFSEC_TRACE && ${0##*/} != run_tests.sh ]]; then
-	exec {_trace_fd}>>"$NFSEC_TRACE/${0##*/}.trace"
+	exec {_trace_fd}>>"$NFSEC_TRACE/${NFSEC_TRACE_NAME:-${0##*/}}.trace"
 	BASH_XTRACEFD=$_trace_fd
 	PS4='+${EPOCHREALTIME} ${BASHPID} ${BASH_SOURCE[0]##*/}:${LINENO} '
 	set -x

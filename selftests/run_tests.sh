@@ -122,7 +122,8 @@ else
 	factor=$(awk -v c="$cal" -v r=$REF_MS 'BEGIN { f = c / r; if (f < 1) f = 1; if (f > 4) f = 4; printf "%.1f", f }')
 fi
 # A test beside another runs up to 1.6 times as long (esp_interop 150 s alone, 237 s beside
-# others), beside two up to 2 times: its limit grows by half for each other test at once.
+# others), beside two 1.4-1.6 times as long again (8 tests, 2026-12-03): its limit grows by
+# half for each other test at once.
 pf=$(awk -v j="$jobs" 'BEGIN { print 1 + (j - 1) / 2 }')
 limit=$(awk -v t="$test_timeout" -v f="$factor" -v p=$pf 'BEGIN { printf "%d", t * f * p + 0.5 }')
 # The tests' own time limits follow the machine too (esp_lib.sh's xfer).
@@ -212,7 +213,7 @@ start_test()
 		s=$SECONDS
 		# timeout makes its own process group: whatever the test leaves running is killed after.
 		cd selftests || exit
-		NFSEC_SKIP_LOG=$d.skips timeout -k 10 "$limit" bash "./${names[i]}" </dev/null >"$d.log" 2>&1 &
+		NFSEC_SKIP_LOG=$d.skips NFSEC_TRACE_NAME=${names[i]} timeout -k 10 "$limit" bash "./${names[i]}" </dev/null >"$d.log" 2>&1 &
 		p=$!
 		wait $p
 		rc=$?
